@@ -1,0 +1,356 @@
+"""The one input-validation path shared by every metric, accumulator and adapter.
+
+Every public function calls :func:`_check_continuous` or :func:`_check_classification`
+(both built on :func:`_as_numeric`, :func:`_check_lengths` and :func:`_nonfinite_rows`), so
+that errors read alike everywhere: they name the argument, the shapes found, or the
+offending value and its position.
+
+Validation never converts a whole array to float64: conversion happens block by block where
+the statistics are computed (see ``_moments.py``), so float32 input costs no full-size copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__: list[str] = []
+
+_NAN_POLICIES = ("raise", "omit")
+# Integer labels spanning at most this many values are encoded with a lookup table (O(n))
+# instead of a sort.
+_LUT_SPAN = 1 << 20
+
+
+def _check_nan_policy(nan_policy: str) -> None:
+    if nan_policy not in _NAN_POLICIES:
+        raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
+
+
+def _fmt_value(value: Any) -> str:
+    """Format a label or data value for an error message (``3`` rather than ``3.0``)."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _first_position(mask: np.ndarray) -> int | tuple[int, ...]:
+    """Index (1-D) or index tuple (n-D) of the first True entry of ``mask``."""
+    flat = int(np.argmax(mask.reshape(-1)))
+    if mask.ndim == 1:
+        return flat
+    return tuple(int(i) for i in np.unravel_index(flat, mask.shape))
+
+
+def _as_numeric(x: Any, name: str) -> np.ndarray:
+    """Convert ``x`` to a numeric (bool, integer or float) array without copying if possible.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` holds strings, complex numbers or other non-numeric objects.
+    ValueError
+        If ``x`` is ragged (rows of different lengths).
+    """
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be an array of numbers, got the string {x!r}")
+    try:
+        arr = np.asarray(x)
+    except ValueError as exc:  # ragged nested sequences
+        raise ValueError(f"{name} could not be read as an array: {exc}") from None
+    kind = arr.dtype.kind
+    if kind in "biuf":
+        return arr
+    if kind in "USa":
+        raise TypeError(
+            f"{name} must hold numbers, got strings (dtype {arr.dtype}); "
+            "encode class names as integers 0..C-1 first"
+        )
+    if kind == "O":
+        try:
+            return arr.astype(np.float64)
+        except (TypeError, ValueError):
+            for pos in np.ndindex(arr.shape):
+                value = arr[pos]
+                try:
+                    float(value)
+                except (TypeError, ValueError):
+                    where = pos[0] if arr.ndim == 1 else pos
+                    raise TypeError(
+                        f"{name} must hold numbers; found {type(value).__name__} "
+                        f"{value!r} at position {where}"
+                    ) from None
+            raise  # pragma: no cover - astype failed but every element converts
+    raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+
+
+def _check_ndim(arr: np.ndarray, name: str, allowed: tuple[int, ...], what: str) -> None:
+    if arr.ndim not in allowed:
+        raise ValueError(f"{name} must be {what}; got a {arr.ndim}-D array of shape {arr.shape}")
+
+
+def _check_lengths(allow_empty: bool = False, **arrays: np.ndarray) -> int:
+    """Check that all arrays have the same number of samples (rows) and, unless
+    ``allow_empty`` (a streaming update of an empty batch), at least one."""
+    items = list(arrays.items())
+    n = items[0][1].shape[0]
+    for name, arr in items[1:]:
+        if arr.shape[0] != n:
+            raise ValueError(
+                f"{items[0][0]} has {n} samples, {name} has {arr.shape[0]}; "
+                "they must have the same length"
+            )
+    if n == 0 and not allow_empty:
+        names = " and ".join(name for name, _ in items)
+        raise ValueError(f"{names} are empty; at least one sample is needed")
+    return n
+
+
+def _nonfinite_rows(nan_policy: str, **arrays: np.ndarray) -> np.ndarray | None:
+    """Refuse inf always and NaN under ``nan_policy="raise"``.
+
+    Returns the boolean mask of rows to drop (NaN in any argument) under ``"omit"``,
+    or ``None`` when every value is finite.
+    """
+    drop = None
+    for name, arr in arrays.items():
+        if arr.dtype.kind != "f":
+            continue
+        # Fast path: a finite sum proves there is no NaN or inf, without a boolean temporary.
+        # An overflowing sum of finite values merely falls through to the exact check.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.sum(arr)):
+                continue
+        inf = np.isinf(arr)
+        if inf.any():
+            pos = _first_position(inf)
+            raise ValueError(
+                f"{name} contains {int(inf.sum())} infinite value(s); the first is "
+                f"{_fmt_value(arr[pos])} at position {pos}"
+            )
+        nan = np.isnan(arr)
+        if not nan.any():
+            continue
+        if nan_policy == "raise":
+            raise ValueError(
+                f"{name} contains {int(nan.sum())} NaN value(s); the first is at position "
+                f"{_first_position(nan)} (nan_policy='raise'; pass nan_policy='omit' to drop "
+                "the samples that have a NaN)"
+            )
+        rows = nan if nan.ndim == 1 else nan.any(axis=tuple(range(1, nan.ndim)))
+        drop = rows if drop is None else drop | rows
+    return drop
+
+
+def _omit(
+    drop: np.ndarray | None, *arrays: np.ndarray, allow_empty: bool = False
+) -> tuple[list[np.ndarray], int]:
+    """Drop the rows in ``drop`` from every array; refuse if nothing is left."""
+    if drop is None:
+        return list(arrays), 0
+    keep = ~drop
+    n_omitted = int(drop.sum())
+    if n_omitted == drop.shape[0] and not allow_empty:
+        raise ValueError(
+            f"every one of the {n_omitted} samples has a NaN; nothing is left to score "
+            "after nan_policy='omit'"
+        )
+    return [a[keep] for a in arrays], n_omitted
+
+
+def _check_continuous(
+    y_true: Any, y_pred: Any, *, nan_policy: str = "raise", allow_empty: bool = False
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Validate continuous targets and predictions.
+
+    Returns
+    -------
+    y_true, y_pred : ndarray
+        Numeric arrays of shape ``(n,)`` or ``(n, k)`` (not yet converted to float64).
+    n_omitted : int
+        Samples dropped under ``nan_policy="omit"``.
+    """
+    _check_nan_policy(nan_policy)
+    t = _as_numeric(y_true, "y_true")
+    p = _as_numeric(y_pred, "y_pred")
+    for name, arr in (("y_true", t), ("y_pred", p)):
+        _check_ndim(arr, name, (1, 2), "1-D (n,) or 2-D (n, k)")
+    _check_lengths(allow_empty, y_true=t, y_pred=p)
+    if t.shape != p.shape:
+        raise ValueError(
+            f"y_true has shape {t.shape} but y_pred has shape {p.shape}; "
+            "they must have the same shape"
+        )
+    if t.ndim == 2 and t.shape[1] == 0:
+        raise ValueError(f"y_true and y_pred have no columns (shape {t.shape})")
+    drop = _nonfinite_rows(nan_policy, y_true=t, y_pred=p)
+    (t, p), n_omitted = _omit(drop, t, p, allow_empty=allow_empty)
+    return t, p, n_omitted
+
+
+@dataclass(frozen=True)
+class _ClassData:
+    """Validated classification input: class codes ``0..C-1`` into ``classes``."""
+
+    y_true: np.ndarray  # (n,) intp codes
+    y_pred: np.ndarray | None  # (n,) intp codes (arg-max of the scores when scores are given)
+    y_score: np.ndarray | None  # (n, C) scores as given (not copied to float64)
+    classes: np.ndarray  # (C,) the class labels, in code order
+    n_omitted: int
+
+
+def _as_labels(x: Any, name: str) -> np.ndarray:
+    arr = _as_numeric(x, name)
+    return arr.astype(np.int8) if arr.dtype.kind == "b" else arr
+
+
+def _check_labels_arg(labels: Any) -> np.ndarray:
+    classes = _as_labels(labels, "labels")
+    _check_ndim(classes, "labels", (1,), "a 1-D list of class labels")
+    if classes.size == 0:
+        raise ValueError("labels is empty; give at least one class label")
+    if classes.dtype.kind == "f" and not np.isfinite(classes).all():
+        raise ValueError("labels must be finite numbers")
+    uniq, counts = np.unique(classes, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(f"labels contains {_fmt_value(uniq[counts > 1][0])} more than once")
+    return classes
+
+
+def _integer_span(*arrays: np.ndarray) -> tuple[int, int] | None:
+    """(min, max) when every array holds integers spanning at most ``_LUT_SPAN`` values."""
+    arrays = tuple(a for a in arrays if a.size)
+    if not arrays or not all(a.dtype.kind in "iu" for a in arrays):
+        return None
+    lo = min(int(a.min()) for a in arrays)
+    hi = max(int(a.max()) for a in arrays)
+    return (lo, hi) if hi - lo < _LUT_SPAN else None
+
+
+def _union_of_labels(*arrays: np.ndarray) -> np.ndarray:
+    """Sorted union of the labels seen, in O(n) for small integer labels."""
+    span = _integer_span(*arrays)
+    if span is None:
+        return np.unique(np.concatenate([a.astype(np.float64) for a in arrays]))
+    lo, hi = span
+    seen = np.zeros(hi - lo + 1, dtype=bool)
+    for a in arrays:
+        seen |= np.bincount(a - lo, minlength=hi - lo + 1).astype(bool)
+    return np.flatnonzero(seen) + lo
+
+
+def _encode(values: np.ndarray, classes: np.ndarray, name: str, where: str) -> np.ndarray:
+    """Map labels to codes ``0..C-1`` (their position in ``classes``); refuse unknown labels."""
+    n_classes = classes.shape[0]
+    if values.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    if (
+        values.dtype.kind in "iu"
+        and classes.dtype.kind in "iu"
+        and int(classes[0]) == 0
+        and np.array_equal(classes, np.arange(n_classes))
+    ):
+        # The common case (labels 0..C-1): only a range check, no copy.
+        lo, hi = int(values.min()), int(values.max())
+        if lo >= 0 and hi < n_classes:
+            return values.astype(np.intp, copy=False)
+        bad = (values < 0) | (values >= n_classes)
+    else:
+        span = _integer_span(values, classes)
+        if span is not None:
+            lo, hi = span
+            lut = np.full(hi - lo + 1, -1, dtype=np.intp)
+            lut[classes - lo] = np.arange(n_classes)
+            codes = lut[values - lo]
+            if codes.min() >= 0:
+                return codes
+            bad = codes < 0
+        else:
+            order = np.argsort(classes, kind="stable")
+            ordered = classes[order]
+            pos = np.minimum(np.searchsorted(ordered, values), n_classes - 1)
+            found = ordered[pos] == values
+            if found.all():
+                return order[pos]
+            bad = ~found
+    i = _first_position(bad)
+    raise ValueError(
+        f"{name} contains the label {_fmt_value(values[i])} at index {i}, which is not "
+        f"among the classes {where}"
+    )
+
+
+def _describe_classes(classes: np.ndarray, source: str) -> str:
+    shown = ", ".join(_fmt_value(c) for c in classes[:10])
+    more = ", ..." if classes.shape[0] > 10 else ""
+    return f"[{shown}{more}] ({source})"
+
+
+def _check_classification(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    labels: Any = None,
+    nan_policy: str = "raise",
+    scores: bool = False,
+    pred_name: str = "y_pred",
+    allow_empty: bool = False,
+) -> _ClassData:
+    """Validate class labels and predictions (labels or an ``(n, C)`` score matrix).
+
+    Parameters
+    ----------
+    scores : bool
+        If True, ``y_pred`` must be scores: an ``(n, C)`` matrix, or for two classes a 1-D
+        score of the positive class (returned as ``y_score`` of shape ``(n, 1)``, with the
+        positive class last in ``classes``). If False, ``y_pred`` is labels ``(n,)`` or a
+        score matrix whose arg-max (first maximum on ties) is the prediction.
+    """
+    _check_nan_policy(nan_policy)
+    t = _as_labels(y_true, "y_true")
+    _check_ndim(t, "y_true", (1,), "1-D class labels (n,)")
+    p = _as_labels(y_pred, pred_name)
+    _check_ndim(p, pred_name, (1, 2), "1-D (n,) or a 2-D (n, C) score matrix")
+    _check_lengths(allow_empty, y_true=t, **{pred_name: p})
+    is_matrix = p.ndim == 2
+    if is_matrix and p.shape[1] == 0:
+        raise ValueError(f"{pred_name} has no columns (shape {p.shape})")
+    drop = _nonfinite_rows(nan_policy, y_true=t, **{pred_name: p})
+    (t, p), n_omitted = _omit(drop, t, p, allow_empty=allow_empty)
+
+    binary_scores = scores and not is_matrix
+    if labels is not None:
+        classes = _check_labels_arg(labels)
+        source = "given by labels"
+        if is_matrix and classes.shape[0] != p.shape[1]:
+            raise ValueError(
+                f"{pred_name} has {p.shape[1]} columns but labels has {classes.shape[0]} "
+                "entries; they must match (one column per class, in the order of labels)"
+            )
+    elif is_matrix:
+        classes = np.arange(p.shape[1])
+        source = f"0..{p.shape[1] - 1} given by the columns of {pred_name}"
+    elif binary_scores:
+        classes = _union_of_labels(t)
+        source = "seen in y_true"
+    else:
+        classes = _union_of_labels(t, p)
+        source = f"seen in y_true and {pred_name}"
+    where = _describe_classes(classes, source)
+
+    if binary_scores and classes.shape[0] > 2:
+        raise ValueError(
+            f"{pred_name} is 1-D (the positive class's score) but there are "
+            f"{classes.shape[0]} classes {where}; pass an (n, C) score matrix"
+        )
+    codes_true = _encode(t, classes, "y_true", where)
+    if is_matrix:
+        codes_pred = np.argmax(p, axis=1) if not scores else None
+        y_score = p if scores else None
+    elif binary_scores:
+        codes_pred, y_score = None, p[:, None]
+    else:
+        codes_pred, y_score = _encode(p, classes, pred_name, where), None
+    return _ClassData(codes_true, codes_pred, y_score, classes, n_omitted)

@@ -1,0 +1,477 @@
+"""Streaming, mergeable accumulators: update batch by batch, merge across workers, compute.
+
+Both accumulators hold only the statistics step of their metrics (mergeable moments; a
+confusion matrix plus scores or histograms) and call the same final steps as the functions,
+so that any split of the data, merged in any order, gives the one-shot result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._moments import (
+    _ccc_from_moments,
+    _empty_moments,
+    _merge_moments,
+    _Moments,
+    _moments,
+    _pearson_from_moments,
+    _rmse_from_moments,
+    _sagr_from_moments,
+)
+from ._validation import (
+    _check_classification,
+    _check_continuous,
+    _check_labels_arg,
+    _check_nan_policy,
+    _first_position,
+    _fmt_value,
+)
+from .agreement import _alpha_from_cm
+from .classification import _accuracy_from_cm, _confusion, _f1_from_cm, _kappa_from_cm
+from .ranking import _class_counts, _RankCounts, _score_from_counts
+
+__all__ = ["ClassificationAccumulator", "ContinuousAccumulator"]
+
+_STATE_VERSION = 1
+
+
+def _check_state_kind(state: dict[str, Any], kind: str) -> None:
+    if not isinstance(state, dict):
+        raise TypeError(f"state must be a dict from state_dict(), got {type(state).__name__}")
+    found = state.get("kind")
+    if found != kind:
+        raise ValueError(f"state is for {found!r}, not for {kind!r}")
+    if int(state.get("version", -1)) != _STATE_VERSION:
+        raise ValueError(
+            f"state has version {state.get('version')!r}; this affectmetrics reads version "
+            f"{_STATE_VERSION}"
+        )
+
+
+def _check_positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class ContinuousAccumulator:
+    """Streaming CCC, Pearson's r, RMSE and SAGR for ``num_outputs`` columns.
+
+    The state is the mergeable moments of ``_moments.py`` (Chan et al.'s pairwise update,
+    never raw sums of squares), so the result stays exact for data far from zero, and
+    merging the states of any split of the data, in any order, equals the one-shot result
+    to rounding (1e-12 relative).
+
+    Parameters
+    ----------
+    num_outputs : int, default 1
+        Number of columns (2 for valence and arousal).
+    nan_policy : {"raise", "omit"}, default "raise"
+        ``"omit"`` drops rows with a NaN; their number is in :attr:`n_omitted`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import affectmetrics as am
+    >>> acc = am.ContinuousAccumulator(num_outputs=2)
+    >>> truth = np.array([[0.1, 0.5], [0.4, -0.2], [-0.3, 0.0], [0.8, 0.3]])
+    >>> pred = np.array([[0.2, 0.4], [0.3, -0.1], [-0.1, 0.1], [0.6, 0.2]])
+    >>> acc.update(truth[:2], pred[:2])
+    >>> acc.update(truth[2:], pred[2:])
+    >>> bool(np.allclose(acc.compute()["ccc"], am.ccc(truth, pred), rtol=1e-12))
+    True
+    """
+
+    def __init__(self, num_outputs: int = 1, *, nan_policy: str = "raise") -> None:
+        self.num_outputs = _check_positive_int(num_outputs, "num_outputs")
+        _check_nan_policy(nan_policy)
+        self.nan_policy = nan_policy
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every sample seen."""
+        self._state = _empty_moments(self.num_outputs)
+        self.n_omitted = 0
+
+    @property
+    def n_samples(self) -> int:
+        """Samples accumulated so far (after omitting NaN rows)."""
+        return self._state.n
+
+    def _as_columns(self, t: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if t.ndim == 1:
+            if self.num_outputs != 1:
+                raise ValueError(
+                    f"y_true is 1-D but the accumulator has num_outputs={self.num_outputs}; "
+                    f"pass (n, {self.num_outputs}) arrays"
+                )
+            return t[:, None], p[:, None]
+        if t.shape[1] != self.num_outputs:
+            raise ValueError(
+                f"y_true has {t.shape[1]} columns (shape {t.shape}) but the accumulator has "
+                f"num_outputs={self.num_outputs}"
+            )
+        return t, p
+
+    def update(self, y_true: Any, y_pred: Any) -> None:
+        """Add a batch: arrays of shape ``(n,)`` (one output) or ``(n, num_outputs)``."""
+        t, p, n_omitted = _check_continuous(
+            y_true, y_pred, nan_policy=self.nan_policy, allow_empty=True
+        )
+        t, p = self._as_columns(t, p)
+        self.n_omitted += n_omitted
+        if t.shape[0]:
+            self._state = _merge_moments(self._state, _moments(t, p))
+
+    def merge(self, other: ContinuousAccumulator) -> ContinuousAccumulator:
+        """Add the samples of ``other`` (left unchanged) to this accumulator; returns self."""
+        if not isinstance(other, ContinuousAccumulator):
+            raise TypeError(
+                f"can only merge a ContinuousAccumulator, got {type(other).__name__}"
+            )
+        if other.num_outputs != self.num_outputs:
+            raise ValueError(
+                f"cannot merge accumulators with num_outputs={self.num_outputs} and "
+                f"{other.num_outputs}"
+            )
+        self._state = _merge_moments(self._state, other._state)
+        self.n_omitted += other.n_omitted
+        return self
+
+    def compute(self) -> dict[str, np.ndarray]:
+        """The four metrics, each an array of length ``num_outputs``.
+
+        Returns
+        -------
+        dict
+            ``{"ccc", "pearson", "rmse", "sagr"}`` to arrays of shape ``(num_outputs,)``;
+            undefined values are nan with an :class:`UndefinedMetricWarning`.
+        """
+        m = self._state
+        return {
+            "ccc": _ccc_from_moments(m),
+            "pearson": _pearson_from_moments(m),
+            "rmse": _rmse_from_moments(m),
+            "sagr": _sagr_from_moments(m),
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """The state as plain arrays, for checkpoints and for sending between processes."""
+        return {
+            "kind": "continuous",
+            "version": _STATE_VERSION,
+            "num_outputs": self.num_outputs,
+            "nan_policy": self.nan_policy,
+            "n_omitted": self.n_omitted,
+            **self._state.to_dict(),
+        }
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> ContinuousAccumulator:
+        """Rebuild an accumulator from :meth:`state_dict` output."""
+        _check_state_kind(state, "continuous")
+        acc = cls(int(state["num_outputs"]), nan_policy=str(state["nan_policy"]))
+        moments = _Moments.from_dict(state)
+        if moments.num_outputs != acc.num_outputs:
+            raise ValueError(
+                f"state holds {moments.num_outputs} outputs but num_outputs is "
+                f"{acc.num_outputs}"
+            )
+        acc._state = moments
+        acc.n_omitted = int(state["n_omitted"])
+        return acc
+
+    def __repr__(self) -> str:
+        return (f"ContinuousAccumulator(num_outputs={self.num_outputs}, "
+                f"n_samples={self.n_samples})")
+
+
+class ClassificationAccumulator:
+    """Streaming accuracy, macro F1, Cohen's kappa, Krippendorff's alpha, ROC AUC and AUC-PR.
+
+    The state is the confusion matrix (of the arg-max predictions) plus, for the ranking
+    metrics, either
+
+    * the scores themselves (``bins=None``, the default): exact, memory O(n·C); or
+    * per-class histograms of the positives' and the negatives' scores over ``bins`` equal
+      bins of ``score_range`` (``bins=N``): memory O(C·bins), whatever n.
+
+    Binned mode computes the exact metrics of the scores rounded to their bins. Only pairs
+    of a positive and a negative that fall in the same bin can be misordered, so for each
+    class, with ``p_b`` positives and ``n_b`` negatives in bin b,
+
+    .. math::
+
+        |\\mathrm{AUC}_{binned} - \\mathrm{AUC}| \\le \\frac{\\sum_b p_b n_b}{2 P N}
+
+    and, with ``a_b``, ``f_b`` the positives and negatives above bin b,
+
+    .. math::
+
+        |\\mathrm{AP}_{binned} - \\mathrm{AP}| \\le \\sum_b \\frac{p_b}{P}
+        \\left(\\frac{a_b + p_b}{a_b + f_b + p_b} - \\frac{a_b + 1}{a_b + f_b + 1 + n_b}\\right),
+
+    both computed on the data by :meth:`error_bounds`. With well-spread scores the AUC bound
+    shrinks like 1/bins.
+
+    Parameters
+    ----------
+    num_classes : int
+        Number of classes C (columns of the score matrix).
+    bins : int, optional
+        Use O(C·bins) histograms instead of keeping the scores.
+    score_range : (float, float), default (0.0, 1.0)
+        Range of the scores in binned mode; a score outside it is an error.
+    labels : array-like of shape (C,), optional
+        Class labels of the columns, in order. Default ``range(C)``.
+    nan_policy : {"raise", "omit"}, default "raise"
+
+    Examples
+    --------
+    >>> import affectmetrics as am
+    >>> acc = am.ClassificationAccumulator(num_classes=2)
+    >>> acc.update([0, 1], [[0.9, 0.1], [0.2, 0.8]])
+    >>> acc.update([1, 0], [[0.6, 0.4], [0.7, 0.3]])
+    >>> result = acc.compute()
+    >>> # arg-max misses the third sample; yet every positive outscores every negative
+    >>> result["accuracy"], result["auc"]
+    (0.75, 1.0)
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        *,
+        bins: int | None = None,
+        score_range: tuple[float, float] = (0.0, 1.0),
+        labels: Any = None,
+        nan_policy: str = "raise",
+    ) -> None:
+        self.num_classes = _check_positive_int(num_classes, "num_classes")
+        self.bins = None if bins is None else _check_positive_int(bins, "bins")
+        lo, hi = (float(v) for v in score_range)
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+            raise ValueError(f"score_range must be two finite numbers lo < hi, got {score_range!r}")
+        self.score_range = (lo, hi)
+        self.labels = (np.arange(self.num_classes) if labels is None
+                       else _check_labels_arg(labels))
+        if self.labels.shape[0] != self.num_classes:
+            raise ValueError(
+                f"labels has {self.labels.shape[0]} entries but num_classes is {self.num_classes}"
+            )
+        _check_nan_policy(nan_policy)
+        self.nan_policy = nan_policy
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every sample seen."""
+        c = self.num_classes
+        self._confusion = np.zeros((c, c), dtype=np.int64)
+        self._codes: list[np.ndarray] = []
+        self._scores: list[np.ndarray] = []
+        if self.bins is not None:
+            self._pos_hist = np.zeros((c, self.bins), dtype=np.int64)
+            self._neg_hist = np.zeros((c, self.bins), dtype=np.int64)
+        self.n_omitted = 0
+
+    @property
+    def n_samples(self) -> int:
+        """Samples accumulated so far (after omitting NaN rows)."""
+        return int(self._confusion.sum())
+
+    @property
+    def confusion_matrix(self) -> np.ndarray:
+        """The confusion matrix so far (rows: truth, columns: arg-max prediction)."""
+        return self._confusion.copy()
+
+    def _bin_index(self, y_score: np.ndarray) -> np.ndarray:
+        lo, hi = self.score_range
+        outside = (y_score < lo) | (y_score > hi)
+        if outside.any():
+            pos = _first_position(outside)
+            raise ValueError(
+                f"y_score has the value {_fmt_value(y_score[pos])} at position {pos}, outside "
+                f"score_range {self.score_range}; binned mode needs scores in that range "
+                "(e.g. probabilities), or bins=None"
+            )
+        scaled = (y_score.astype(np.float64) - lo) * (self.bins / (hi - lo))
+        return np.minimum(scaled.astype(np.intp), self.bins - 1)
+
+    def update(self, y_true: Any, y_score: Any) -> None:
+        """Add a batch: labels ``(n,)`` and an ``(n, num_classes)`` score matrix."""
+        score_arr = np.asarray(y_score) if not isinstance(y_score, np.ndarray) else y_score
+        if score_arr.ndim != 2:
+            raise ValueError(
+                f"y_score must be an (n, {self.num_classes}) score matrix; got shape "
+                f"{score_arr.shape}"
+            )
+        data = _check_classification(
+            y_true, score_arr, labels=self.labels, nan_policy=self.nan_policy,
+            scores=True, pred_name="y_score", allow_empty=True,
+        )
+        self.n_omitted += data.n_omitted
+        codes, scores = data.y_true, data.y_score
+        if codes.shape[0] == 0:
+            return
+        c = self.num_classes
+        if self.bins is not None:
+            idx = self._bin_index(scores)
+        self._confusion += _confusion(codes, np.argmax(scores, axis=1), c)
+        if self.bins is None:
+            self._codes.append(np.array(codes, dtype=np.intp))
+            self._scores.append(np.array(scores, dtype=np.float64))
+            return
+        flat = idx + (np.arange(c) * self.bins)[None, :]
+        every = np.bincount(flat.reshape(-1), minlength=c * self.bins)
+        own = np.bincount(flat[np.arange(codes.shape[0]), codes], minlength=c * self.bins)
+        self._pos_hist += own.reshape(c, self.bins)
+        self._neg_hist += (every - own).reshape(c, self.bins)
+
+    def _check_compatible(self, other: ClassificationAccumulator) -> None:
+        if not isinstance(other, ClassificationAccumulator):
+            raise TypeError(
+                f"can only merge a ClassificationAccumulator, got {type(other).__name__}"
+            )
+        mine = (self.num_classes, self.bins, self.score_range)
+        theirs = (other.num_classes, other.bins, other.score_range)
+        if mine != theirs or not np.array_equal(self.labels, other.labels):
+            raise ValueError(
+                "cannot merge accumulators with different (num_classes, bins, score_range) "
+                f"or labels: {mine} and {theirs}"
+            )
+
+    def merge(self, other: ClassificationAccumulator) -> ClassificationAccumulator:
+        """Add the samples of ``other`` (left unchanged) to this accumulator; returns self."""
+        self._check_compatible(other)
+        self._confusion = self._confusion + other._confusion
+        self._codes = self._codes + other._codes
+        self._scores = self._scores + other._scores
+        if self.bins is not None:
+            self._pos_hist = self._pos_hist + other._pos_hist
+            self._neg_hist = self._neg_hist + other._neg_hist
+        self.n_omitted += other.n_omitted
+        return self
+
+    def _rank_counts(self) -> list[_RankCounts]:
+        if self.bins is None:
+            if not self._scores:
+                return [_RankCounts(*(np.zeros(0, np.int64),) * 3, 0, 0)] * self.num_classes
+            codes = np.concatenate(self._codes)
+            scores = np.concatenate(self._scores)
+            # Compact the chunks so that later computes do not concatenate again.
+            self._codes, self._scores = [codes], [scores]
+            return _class_counts(codes, scores)
+        counts = []
+        for pos, neg in zip(self._pos_hist, self._neg_hist, strict=True):
+            has_pos = pos > 0
+            below = np.cumsum(neg) - neg
+            counts.append(_RankCounts(pos[has_pos], neg[has_pos], below[has_pos],
+                                      int(pos.sum()), int(neg.sum())))
+        return counts
+
+    def compute(self) -> dict[str, float]:
+        """Every metric over the samples so far.
+
+        Returns
+        -------
+        dict
+            ``accuracy``, ``f1`` (macro), ``kappa``, ``krippendorff_alpha`` (nominal),
+            ``auc`` and ``auc_pr`` (macro one-vs-rest), as floats.
+        """
+        cm = self._confusion
+        counts = self._rank_counts()
+        return {
+            "accuracy": _accuracy_from_cm(cm),
+            "f1": _f1_from_cm(cm, "macro"),
+            "kappa": _kappa_from_cm(cm),
+            "krippendorff_alpha": _alpha_from_cm(cm, self.labels, "nominal"),
+            "auc": _score_from_counts("roc_auc", counts, self.labels, "macro"),
+            "auc_pr": _score_from_counts("pr_auc", counts, self.labels, "macro"),
+        }
+
+    def error_bounds(self) -> dict[str, np.ndarray]:
+        """Per-class bounds on the binning error of AUC and AP (zeros in exact mode).
+
+        See the class docstring for the formulas; a class whose metric is undefined gets nan.
+        """
+        if self.bins is None:
+            return {"auc": np.zeros(self.num_classes), "auc_pr": np.zeros(self.num_classes)}
+        auc, ap = np.full(self.num_classes, np.nan), np.full(self.num_classes, np.nan)
+        for k, (pos, neg) in enumerate(zip(self._pos_hist, self._neg_hist, strict=True)):
+            n_pos, n_neg = int(pos.sum()), int(neg.sum())
+            if n_pos and n_neg:
+                auc[k] = float(np.dot(pos, neg)) / (2.0 * n_pos * n_neg)
+            if n_pos:
+                above_pos = n_pos - np.cumsum(pos)
+                above_neg = n_neg - np.cumsum(neg)
+                high = (above_pos + pos) / np.maximum(above_pos + above_neg + pos, 1)
+                low = (above_pos + 1) / (above_pos + above_neg + 1 + neg)
+                ap[k] = float(np.sum(np.where(pos > 0, pos / n_pos * (high - low), 0.0)))
+        return {"auc": auc, "auc_pr": ap}
+
+    def state_dict(self) -> dict[str, Any]:
+        """The state as plain arrays, for checkpoints and for sending between processes."""
+        state: dict[str, Any] = {
+            "kind": "classification",
+            "version": _STATE_VERSION,
+            "num_classes": self.num_classes,
+            "bins": self.bins,
+            "score_range": self.score_range,
+            "labels": self.labels.copy(),
+            "nan_policy": self.nan_policy,
+            "n_omitted": self.n_omitted,
+            "confusion": self._confusion.copy(),
+        }
+        if self.bins is None:
+            c = self.num_classes
+            state["codes"] = (np.concatenate(self._codes) if self._codes
+                              else np.zeros(0, dtype=np.intp))
+            state["scores"] = (np.concatenate(self._scores) if self._scores
+                               else np.zeros((0, c)))
+        else:
+            state["pos_hist"] = self._pos_hist.copy()
+            state["neg_hist"] = self._neg_hist.copy()
+        return state
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> ClassificationAccumulator:
+        """Rebuild an accumulator from :meth:`state_dict` output."""
+        _check_state_kind(state, "classification")
+        bins = state["bins"]
+        acc = cls(
+            int(state["num_classes"]),
+            bins=None if bins is None else int(bins),
+            score_range=tuple(state["score_range"]),
+            labels=state["labels"],
+            nan_policy=str(state["nan_policy"]),
+        )
+        c = acc.num_classes
+        confusion = np.asarray(state["confusion"], dtype=np.int64)
+        if confusion.shape != (c, c):
+            raise ValueError(f"state confusion has shape {confusion.shape}, expected {(c, c)}")
+        acc._confusion = confusion.copy()
+        acc.n_omitted = int(state["n_omitted"])
+        if acc.bins is None:
+            codes = np.asarray(state["codes"], dtype=np.intp)
+            scores = np.asarray(state["scores"], dtype=np.float64).reshape(-1, c)
+            if codes.shape[0] != scores.shape[0] or codes.shape[0] != confusion.sum():
+                raise ValueError("state codes, scores and confusion disagree on the sample count")
+            if codes.shape[0]:
+                acc._codes, acc._scores = [codes.copy()], [scores.copy()]
+        else:
+            for name in ("pos_hist", "neg_hist"):
+                hist = np.asarray(state[name], dtype=np.int64)
+                if hist.shape != (c, acc.bins):
+                    raise ValueError(
+                        f"state {name} has shape {hist.shape}, expected {(c, acc.bins)}"
+                    )
+                setattr(acc, f"_{name}", hist.copy())
+        return acc
+
+    def __repr__(self) -> str:
+        mode = "exact" if self.bins is None else f"bins={self.bins}"
+        return (f"ClassificationAccumulator(num_classes={self.num_classes}, {mode}, "
+                f"n_samples={self.n_samples})")

@@ -1,0 +1,271 @@
+"""Expression (classification) metrics computed from one confusion matrix.
+
+Accuracy, F1 and Cohen's kappa are each a final step over the confusion matrix, the
+statistics step shared with :class:`~affectmetrics.ClassificationAccumulator` (which merges
+confusion matrices by addition). ``y_pred`` may be labels ``(n,)`` or an ``(n, C)`` score
+matrix whose arg-max (first maximum on ties) is the prediction.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ._validation import _check_classification, _ClassData
+from .exceptions import UndefinedMetricWarning
+
+__all__ = ["accuracy", "cohen_kappa", "confusion_matrix", "f1_score"]
+
+_AVERAGES = ("macro", "micro", "weighted", None)
+_KAPPA_WEIGHTS = (None, "linear", "quadratic")
+
+
+def _confusion(codes_true: np.ndarray, codes_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Confusion matrix (rows: truth, columns: prediction) from one ``bincount``."""
+    flat = np.bincount(codes_true * n_classes + codes_pred, minlength=n_classes * n_classes)
+    return flat.reshape(n_classes, n_classes).astype(np.int64, copy=False)
+
+
+def _confusion_of(data: _ClassData) -> np.ndarray:
+    return _confusion(data.y_true, data.y_pred, data.classes.shape[0])
+
+
+def _accuracy_from_cm(cm: np.ndarray) -> float:
+    total = int(cm.sum())
+    if total == 0:
+        warnings.warn("accuracy is undefined: no samples were seen; returning nan",
+                      UndefinedMetricWarning, stacklevel=3)
+        return float("nan")
+    return int(np.trace(cm)) / total
+
+
+def _check_zero_division(zero_division: float) -> float:
+    value = float(zero_division)
+    if not (value in (0.0, 1.0) or np.isnan(value)):
+        raise ValueError(f"zero_division must be 0.0, 1.0 or nan, got {zero_division!r}")
+    return value
+
+
+def _f1_from_cm(
+    cm: np.ndarray, average: str | None = "macro", zero_division: float = 0.0
+) -> float | np.ndarray:
+    if average not in _AVERAGES:
+        raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}")
+    zero_division = _check_zero_division(zero_division)
+    tp = np.diag(cm).astype(np.float64)
+    support = cm.sum(axis=1)
+    denom = 2.0 * tp + (cm.sum(axis=0) - tp) + (support - tp)
+    if average == "micro":
+        # Every sample is one TP or one (FP, FN) pair, so micro F1 equals accuracy.
+        total_denom = denom.sum()
+        return 2.0 * tp.sum() / total_denom if total_denom > 0 else zero_division
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = np.where(denom > 0, 2.0 * tp / np.where(denom > 0, denom, 1.0),
+                             zero_division)
+    if average is None:
+        return per_class
+    defined = ~np.isnan(per_class)
+    if not defined.any():
+        warnings.warn("f1_score is undefined: every class has a zero denominator and "
+                      "zero_division=nan; returning nan", UndefinedMetricWarning, stacklevel=3)
+        return float("nan")
+    weights = np.ones_like(per_class) if average == "macro" else support.astype(np.float64)
+    weights = weights[defined]
+    if weights.sum() == 0:
+        return zero_division
+    return float(np.dot(per_class[defined], weights) / weights.sum())
+
+
+def _kappa_weight_matrix(n_classes: int, weights: str | None) -> np.ndarray:
+    if weights not in _KAPPA_WEIGHTS:
+        raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
+    idx = np.arange(n_classes)
+    dist = np.abs(idx[:, None] - idx[None, :]).astype(np.float64)
+    if weights is None:
+        return (dist > 0).astype(np.float64)
+    return dist if weights == "linear" else dist * dist
+
+
+def _kappa_from_cm(cm: np.ndarray, weights: str | None = None) -> float:
+    w = _kappa_weight_matrix(cm.shape[0], weights)
+    n = float(cm.sum())
+    expected = np.outer(cm.sum(axis=1), cm.sum(axis=0)).astype(np.float64)
+    disagreement_expected = float((w * expected).sum())
+    if n == 0 or disagreement_expected == 0:
+        warnings.warn(
+            "cohen_kappa is undefined: the expected disagreement is 0 (p_e = 1, e.g. both "
+            "raters used a single and the same class); returning nan",
+            UndefinedMetricWarning, stacklevel=3,
+        )
+        return float("nan")
+    # 1 - sum(w * O) / sum(w * E) with E = outer(rows, cols) / n, kept in counts.
+    return 1.0 - n * float((w * cm).sum()) / disagreement_expected
+
+
+def confusion_matrix(
+    y_true: Any, y_pred: Any, *, labels: Any = None, nan_policy: str = "raise"
+) -> np.ndarray:
+    """Confusion matrix ``C[i, j]``: samples of true class i predicted as class j.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        True class labels.
+    y_pred : array-like of shape (n,) or (n, C)
+        Predicted labels, or a score matrix whose arg-max is the prediction.
+    labels : array-like of shape (C,), optional
+        The class set and its order. Default: ``range(C)`` for a score matrix, else the
+        sorted union of the labels seen.
+    nan_policy : {"raise", "omit"}, default "raise"
+
+    Returns
+    -------
+    ndarray of shape (C, C), int64
+
+    Examples
+    --------
+    >>> import affectmetrics as am
+    >>> am.confusion_matrix([0, 0, 1, 2], [0, 1, 1, 2]).tolist()
+    [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    """
+    data = _check_classification(y_true, y_pred, labels=labels, nan_policy=nan_policy)
+    return _confusion_of(data)
+
+
+def accuracy(y_true: Any, y_pred: Any, *, labels: Any = None,
+             nan_policy: str = "raise") -> float:
+    """Fraction of samples whose predicted class is the true class.
+
+    .. math::
+
+        \\mathrm{accuracy} = \\tfrac{1}{n} \\sum_i [y_i = \\hat y_i]
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        True class labels.
+    y_pred : array-like of shape (n,) or (n, C)
+        Predicted labels, or a score matrix whose arg-max (first maximum on ties) is the
+        prediction.
+    labels : array-like of shape (C,), optional
+        The class set; a label outside it is an error.
+    nan_policy : {"raise", "omit"}, default "raise"
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Examples
+    --------
+    >>> import affectmetrics as am
+    >>> # 3 of 4 correct
+    >>> am.accuracy([0, 1, 2, 2], [0, 1, 2, 1])
+    0.75
+    """
+    data = _check_classification(y_true, y_pred, labels=labels, nan_policy=nan_policy)
+    return _accuracy_from_cm(_confusion_of(data))
+
+
+def f1_score(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    labels: Any = None,
+    average: str | None = "macro",
+    zero_division: float = 0.0,
+    nan_policy: str = "raise",
+) -> float | np.ndarray:
+    """F1 score per class, averaged.
+
+    .. math::
+
+        F_1^{(c)} = \\frac{2\\,TP_c}{2\\,TP_c + FP_c + FN_c}
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        True class labels.
+    y_pred : array-like of shape (n,) or (n, C)
+        Predicted labels, or a score matrix whose arg-max is the prediction.
+    labels : array-like of shape (C,), optional
+        The class set and its order; every class in it takes part in the average, including
+        classes absent from both arguments.
+    average : {"macro", "micro", "weighted", None}, default "macro"
+        ``"macro"``: unweighted mean over classes; ``"weighted"``: weighted by support;
+        ``"micro"``: from pooled counts (equals accuracy); ``None``: per-class array.
+    zero_division : {0.0, 1.0, nan}, default 0.0
+        The F1 of a class whose denominator is 0 (never predicted and never present). With
+        nan, such classes are left out of the average.
+    nan_policy : {"raise", "omit"}, default "raise"
+
+    Returns
+    -------
+    float, or ndarray of shape (C,) when ``average=None``
+
+    Examples
+    --------
+    >>> import affectmetrics as am
+    >>> # class 0: TP=1, FP=0, FN=1 -> 2/3; class 1: TP=1, FP=1, FN=0 -> 2/3
+    >>> round(am.f1_score([0, 0, 1], [0, 1, 1]), 6)
+    0.666667
+    """
+    data = _check_classification(y_true, y_pred, labels=labels, nan_policy=nan_policy)
+    return _f1_from_cm(_confusion_of(data), average=average, zero_division=zero_division)
+
+
+def cohen_kappa(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    labels: Any = None,
+    weights: str | None = None,
+    nan_policy: str = "raise",
+) -> float:
+    """Cohen's kappa: agreement between truth and prediction beyond chance.
+
+    .. math::
+
+        \\kappa = \\frac{p_o - p_e}{1 - p_e}
+              = 1 - \\frac{\\sum_{ij} w_{ij} O_{ij}}{\\sum_{ij} w_{ij} E_{ij}}
+
+    with ``O`` the confusion matrix, ``E`` the outer product of its marginals divided by n,
+    and disagreement weights ``w`` (``1 - I`` unweighted; ``|i - j|`` linear;
+    ``(i - j)^2`` quadratic, over the class order), as in scikit-learn.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+    y_pred : array-like of shape (n,) or (n, C)
+    labels : array-like of shape (C,), optional
+        The class set and its order (the order matters for weighted kappa).
+    weights : {None, "linear", "quadratic"}, default None
+    nan_policy : {"raise", "omit"}, default "raise"
+
+    Returns
+    -------
+    float
+        In [-1, 1]; 0 is chance agreement.
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        When the expected disagreement is 0 (p_e = 1: both sides use one and the same
+        class); nan is returned.
+
+    References
+    ----------
+    J. Cohen, "A coefficient of agreement for nominal scales", Educational and Psychological
+    Measurement 20(1), 37-46, 1960.
+
+    Examples
+    --------
+    >>> import affectmetrics as am
+    >>> # O = [[1, 1], [0, 2]], p_o = 3/4; marginals (2, 2) and (1, 3), p_e = (2*1 + 2*3)/16 = 1/2
+    >>> am.cohen_kappa([0, 0, 1, 1], [0, 1, 1, 1])
+    0.5
+    """
+    data = _check_classification(y_true, y_pred, labels=labels, nan_policy=nan_policy)
+    return _kappa_from_cm(_confusion_of(data), weights=weights)
