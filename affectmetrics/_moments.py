@@ -2,7 +2,9 @@
 
 Each column of the data is summarised by
 
-* ``n`` (shared by all columns), the means of truth and prediction,
+* ``n`` (shared by all columns), the means of truth and prediction, and the mean of their
+  difference (the CCC's bias term: ``mean(t - p)`` is exact for data far from zero, where
+  ``mean(t) - mean(p)`` loses the digits the offset takes),
 * the centred sums of squares ``m2_true = sum((t - mean_t)**2)`` and ``m2_pred``,
 * the centred cross product ``cross = sum((t - mean_t) * (p - mean_p))``,
 * ``sse = sum((t - p)**2)`` (kept apart because deriving it from the others cancels
@@ -46,6 +48,7 @@ class _Moments:
     n: int
     mean_true: np.ndarray
     mean_pred: np.ndarray
+    mean_diff: np.ndarray
     m2_true: np.ndarray
     m2_pred: np.ndarray
     cross: np.ndarray
@@ -89,7 +92,7 @@ def _empty_moments(num_outputs: int) -> _Moments:
     zeros = np.zeros(num_outputs)
     inf = np.full(num_outputs, np.inf)
     return _Moments(
-        0, zeros, zeros, zeros, zeros, zeros, zeros, np.zeros(num_outputs, np.int64),
+        0, zeros, zeros, zeros, zeros, zeros, zeros, zeros, np.zeros(num_outputs, np.int64),
         inf, -inf, inf, -inf,
     )
 
@@ -106,6 +109,7 @@ def _block_moments(t: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, ...]:
     return (
         mt,
         mp,
+        diff.mean(axis=0),
         np.einsum("ij,ij->j", dt, dt),
         np.einsum("ij,ij->j", dp, dp),
         np.einsum("ij,ij->j", dt, dp),
@@ -122,6 +126,7 @@ def _combine(
     counts: np.ndarray,
     mean_true: np.ndarray,
     mean_pred: np.ndarray,
+    mean_diff: np.ndarray,
     m2_true: np.ndarray,
     m2_pred: np.ndarray,
     cross: np.ndarray,
@@ -135,10 +140,10 @@ def _combine(
     """Multi-way Chan merge of per-part statistics stacked along axis 0 (parts, k)."""
     nonempty = counts > 0
     if not nonempty.all():
-        parts = (mean_true, mean_pred, m2_true, m2_pred, cross, sse, agree,
+        parts = (mean_true, mean_pred, mean_diff, m2_true, m2_pred, cross, sse, agree,
                  min_true, max_true, min_pred, max_pred)
         counts = counts[nonempty]
-        (mean_true, mean_pred, m2_true, m2_pred, cross, sse, agree,
+        (mean_true, mean_pred, mean_diff, m2_true, m2_pred, cross, sse, agree,
          min_true, max_true, min_pred, max_pred) = (a[nonempty] for a in parts)
     if counts.shape[0] == 0:
         return _empty_moments(mean_true.shape[1])
@@ -152,6 +157,7 @@ def _combine(
         n,
         mt,
         mp,
+        (w * mean_diff).sum(axis=0) / n,
         m2_true.sum(axis=0) + (w * dt * dt).sum(axis=0),
         m2_pred.sum(axis=0) + (w * dp * dp).sum(axis=0),
         cross.sum(axis=0) + (w * dt * dp).sum(axis=0),
@@ -168,7 +174,7 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
     """Moments of validated 2-D arrays ``(n, k)``, computed block by block."""
     n, k = t.shape
     starts = range(0, n, _BLOCK_ROWS)
-    stats = np.empty((11, len(starts), k))
+    stats = np.empty((12, len(starts), k))
     counts = np.empty(len(starts), dtype=np.int64)
     for b, start in enumerate(starts):
         stop = min(start + _BLOCK_ROWS, n)
@@ -177,9 +183,8 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
             row[b] = value
     if len(starts) == 1:
         s = stats[:, 0]
-        return _Moments(n, s[0], s[1], s[2], s[3], s[4], s[5], s[6].astype(np.int64),
-                        s[7], s[8], s[9], s[10])
-    return _combine(counts, *stats[:6], stats[6].astype(np.int64), *stats[7:])
+        return _Moments(n, *s[:7], s[7].astype(np.int64), *s[8:])
+    return _combine(counts, *stats[:7], stats[7].astype(np.int64), *stats[8:])
 
 
 def _merge_moments(*parts: _Moments) -> _Moments:
@@ -196,7 +201,7 @@ def _merge_moments(*parts: _Moments) -> _Moments:
 
 
 def _exact_moments(m: _Moments) -> tuple[np.ndarray, ...]:
-    """Means and centred sums with exact zeros for constant columns.
+    """Mean difference and centred sums with exact zeros for constant columns.
 
     A constant column (max == min, decided exactly) has its mean set to that value and its
     centred sums to 0: rounding in the mean would otherwise leave tiny non-zero deviations
@@ -204,12 +209,11 @@ def _exact_moments(m: _Moments) -> tuple[np.ndarray, ...]:
     """
     const_t = m.min_true == m.max_true
     const_p = m.min_pred == m.max_pred
-    mean_t = np.where(const_t, m.min_true, m.mean_true)
-    mean_p = np.where(const_p, m.min_pred, m.mean_pred)
+    gap = np.where(const_t & const_p, m.min_true - m.min_pred, m.mean_diff)
     m2_t = np.where(const_t, 0.0, m.m2_true)
     m2_p = np.where(const_p, 0.0, m.m2_pred)
     cross = np.where(const_t | const_p, 0.0, m.cross)
-    return const_t, const_p, mean_t, mean_p, m2_t, m2_p, cross
+    return const_t, const_p, gap, m2_t, m2_p, cross
 
 
 def _warn_undefined(metric: str, mask: np.ndarray, reason: str) -> None:
@@ -237,8 +241,7 @@ def _ccc_from_moments(m: _Moments) -> np.ndarray:
     """Lin's CCC with population moments: 2 s_xy / (s_x^2 + s_y^2 + (mean_x - mean_y)^2)."""
     if not _check_nonempty(m, "ccc"):
         return np.full(m.num_outputs, np.nan)
-    _, _, mean_t, mean_p, m2_t, m2_p, cross = _exact_moments(m)
-    gap = mean_t - mean_p
+    _, _, gap, m2_t, m2_p, cross = _exact_moments(m)
     denom = m2_t + m2_p + m.n * gap * gap
     undefined = denom == 0
     _warn_undefined(
@@ -253,7 +256,7 @@ def _pearson_from_moments(m: _Moments) -> np.ndarray:
     """Pearson's r: s_xy / (s_x s_y), clipped to [-1, 1] against rounding."""
     if not _check_nonempty(m, "pearson"):
         return np.full(m.num_outputs, np.nan)
-    const_t, const_p, _, _, m2_t, m2_p, cross = _exact_moments(m)
+    const_t, const_p, _, m2_t, m2_p, cross = _exact_moments(m)
     undefined = const_t | const_p
     _warn_undefined("pearson", undefined, "y_true or y_pred is constant (zero variance)")
     m2_t = np.where(undefined, 1.0, m2_t)

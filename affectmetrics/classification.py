@@ -54,6 +54,10 @@ def _f1_from_cm(
     if average not in _AVERAGES:
         raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}")
     zero_division = _check_zero_division(zero_division)
+    if cm.sum() == 0:
+        warnings.warn("f1_score is undefined: no samples were seen; returning nan",
+                      UndefinedMetricWarning, stacklevel=3)
+        return float("nan") if average is not None else np.full(cm.shape[0], np.nan)
     tp = np.diag(cm).astype(np.float64)
     support = cm.sum(axis=1)
     denom = 2.0 * tp + (cm.sum(axis=0) - tp) + (support - tp)

@@ -26,8 +26,9 @@ _CENTROIDS = np.array([
     [-0.5, 0.7], [-0.6, 0.3], [-0.5, 0.6], [-0.4, 0.2],
 ])
 
-_COLUMNS = ("expression", "valence", "arousal", "valence_pred", "arousal_pred") + tuple(
-    f"score_{name}" for name in AFFECTNET_CLASSES
+_COLUMNS = (
+    "expression", "valence", "arousal", "valence_pred", "arousal_pred",
+    *(f"score_{name}" for name in AFFECTNET_CLASSES),
 )
 
 

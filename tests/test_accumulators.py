@@ -1,0 +1,294 @@
+"""Streaming accumulators: any split, merged in any order, equals the one-shot functions."""
+
+import itertools
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn import metrics as skm
+
+import affectmetrics as am
+
+CONTINUOUS_FUNCTIONS = {"ccc": am.ccc, "pearson": am.pearson, "rmse": am.rmse, "sagr": am.sagr}
+
+
+def continuous_data(seed, n=2000, k=2, loc=0.0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(loc, 1.0, (n, k))
+    y = 0.7 * (x - loc) + loc + rng.normal(0.05, 0.6, (n, k))
+    return x, y
+
+
+def classification_data(seed, n=1500, n_classes=8):
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, n_classes, n)
+    logits = rng.normal(0, 1, (n, n_classes)) + 1.2 * np.eye(n_classes)[truth]
+    scores = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return truth, scores.round(3)  # rounding creates ties
+
+
+def merged_from_random_split(draw, make, a, b):
+    """Accumulate a random split of (a, b) in separate accumulators, merge in a random order."""
+    n = a.shape[0]
+    bounds = [0, *sorted(draw(st.lists(st.integers(0, n), max_size=8))), n]
+    parts = []
+    for lo, hi in itertools.pairwise(bounds):
+        part = make()
+        part.update(a[lo:hi], b[lo:hi])
+        parts.append(part)
+    total = make()
+    for i in draw(st.permutations(range(len(parts)))):
+        total.merge(parts[i])
+    return total
+
+
+@given(st.data(), st.integers(0, 3), st.sampled_from([0.0, 1e4]))
+def test_continuous_any_split_any_merge_order(data, seed, loc):
+    x, y = continuous_data(seed, loc=loc)
+    total = merged_from_random_split(data.draw, lambda: am.ContinuousAccumulator(2), x, y)
+    result = total.compute()
+    assert total.n_samples == x.shape[0]
+    for name, fn in CONTINUOUS_FUNCTIONS.items():
+        np.testing.assert_allclose(result[name], fn(x, y), rtol=1e-12, atol=0)
+
+
+@given(st.data(), st.integers(0, 3))
+def test_classification_any_split_any_merge_order(data, seed):
+    truth, scores = classification_data(seed)
+    total = merged_from_random_split(data.draw, lambda: am.ClassificationAccumulator(8),
+                                     truth, scores)
+    result = total.compute()
+    expected = {
+        "accuracy": am.accuracy(truth, scores),
+        "f1": am.f1_score(truth, scores, labels=np.arange(8)),
+        "kappa": am.cohen_kappa(truth, scores),
+        "krippendorff_alpha": am.krippendorff_alpha(truth, scores),
+        "auc": am.roc_auc(truth, scores),
+        "auc_pr": am.pr_auc(truth, scores),
+    }
+    for name, value in expected.items():
+        assert result[name] == pytest.approx(value, rel=1e-12), name
+
+
+def test_classification_values_match_scikit_learn():
+    truth, scores = classification_data(5)
+    acc = am.ClassificationAccumulator(num_classes=8)
+    for lo in range(0, truth.shape[0], 256):
+        acc.update(truth[lo:lo + 256], scores[lo:lo + 256])
+    result = acc.compute()
+    onehot = np.eye(8)[truth]
+    pred = scores.argmax(axis=1)
+    assert result["accuracy"] == pytest.approx(skm.accuracy_score(truth, pred), rel=1e-15)
+    assert result["f1"] == pytest.approx(skm.f1_score(truth, pred, average="macro"), rel=1e-12)
+    assert result["kappa"] == pytest.approx(skm.cohen_kappa_score(truth, pred), rel=1e-12)
+    assert result["auc"] == pytest.approx(skm.roc_auc_score(onehot, scores), rel=1e-12)
+    assert result["auc_pr"] == pytest.approx(
+        skm.average_precision_score(onehot, scores), rel=1e-12)
+    np.testing.assert_array_equal(acc.confusion_matrix, skm.confusion_matrix(truth, pred))
+
+
+def test_merge_leaves_the_other_unchanged_and_returns_self():
+    x, y = continuous_data(0)
+    a, b = am.ContinuousAccumulator(2), am.ContinuousAccumulator(2)
+    a.update(x[:100], y[:100])
+    b.update(x[100:], y[100:])
+    before = b.state_dict()
+    assert a.merge(b) is a
+    after = b.state_dict()
+    for key in before:
+        np.testing.assert_array_equal(before[key], after[key])
+    truth, scores = classification_data(0)
+    c, d = am.ClassificationAccumulator(8), am.ClassificationAccumulator(8)
+    c.update(truth[:10], scores[:10])
+    d.update(truth[10:], scores[10:])
+    c.merge(d)
+    assert d.n_samples == truth.shape[0] - 10 and c.n_samples == truth.shape[0]
+
+
+@pytest.mark.parametrize("bins", [None, 64])
+def test_state_dict_round_trip_through_pickle_and_npz(tmp_path, bins):
+    truth, scores = classification_data(1)
+    acc = am.ClassificationAccumulator(num_classes=8, bins=bins)
+    acc.update(truth, scores)
+    restored = am.ClassificationAccumulator.from_state_dict(
+        pickle.loads(pickle.dumps(acc.state_dict())))
+    assert restored.compute() == acc.compute()
+    x, y = continuous_data(1, loc=300.0)
+    cont = am.ContinuousAccumulator(num_outputs=2)
+    cont.update(x, y)
+    path = tmp_path / "state.npz"
+    np.savez(path, **cont.state_dict())
+    with np.load(path) as loaded:
+        state = {key: loaded[key] for key in loaded.files}
+    state = {k: (v.item() if v.ndim == 0 else v) for k, v in state.items()}
+    again = am.ContinuousAccumulator.from_state_dict(state)
+    for key, value in cont.compute().items():
+        np.testing.assert_array_equal(again.compute()[key], value)
+
+
+def test_from_state_dict_refuses_foreign_state():
+    cont = am.ContinuousAccumulator(2).state_dict()
+    with pytest.raises(ValueError, match="state is for 'continuous', not for 'classification'"):
+        am.ClassificationAccumulator.from_state_dict(cont)
+    broken = dict(cont, version=99)
+    with pytest.raises(ValueError, match="version 99"):
+        am.ContinuousAccumulator.from_state_dict(broken)
+    broken = dict(cont, m2_true=np.zeros(3))
+    with pytest.raises(ValueError, match="'m2_true' has 3 values, expected 2"):
+        am.ContinuousAccumulator.from_state_dict(broken)
+    with pytest.raises(TypeError, match="state must be a dict"):
+        am.ContinuousAccumulator.from_state_dict([1, 2])
+
+
+def test_reset_and_compute_before_update():
+    acc = am.ContinuousAccumulator(num_outputs=2)
+    with pytest.warns(am.UndefinedMetricWarning, match="no samples"):
+        result = acc.compute()
+    assert np.isnan(result["ccc"]).all() and result["ccc"].shape == (2,)
+    x, y = continuous_data(2)
+    acc.update(x, y)
+    acc.reset()
+    assert acc.n_samples == 0
+    cls = am.ClassificationAccumulator(num_classes=3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = cls.compute()
+    assert all(np.isnan(v) for v in result.values())
+    assert caught and all(issubclass(w.category, am.UndefinedMetricWarning) for w in caught)
+
+
+def test_empty_batches_are_no_ops():
+    x, y = continuous_data(3)
+    acc = am.ContinuousAccumulator(num_outputs=2)
+    acc.update(np.zeros((0, 2)), np.zeros((0, 2)))
+    acc.update(x, y)
+    np.testing.assert_allclose(acc.compute()["ccc"], am.ccc(x, y), rtol=1e-15)
+    truth, scores = classification_data(3)
+    cls = am.ClassificationAccumulator(num_classes=8)
+    cls.update(np.zeros(0, dtype=int), np.zeros((0, 8)))
+    cls.update(truth, scores)
+    assert cls.compute()["auc"] == pytest.approx(am.roc_auc(truth, scores), rel=1e-15)
+
+
+def test_nan_policy_omit_counts_what_it_drops():
+    x, y = continuous_data(4, n=50)
+    x[[3, 7], 1] = np.nan
+    acc = am.ContinuousAccumulator(num_outputs=2, nan_policy="omit")
+    acc.update(x[:25], y[:25])
+    acc.update(x[25:], y[25:])
+    assert acc.n_omitted == 2 and acc.n_samples == 48
+    np.testing.assert_allclose(acc.compute()["ccc"], am.ccc(x, y, nan_policy="omit"),
+                               rtol=1e-12)
+    strict = am.ContinuousAccumulator(num_outputs=2)
+    with pytest.raises(ValueError, match="NaN"):
+        strict.update(x, y)
+
+
+def test_bad_updates_and_merges():
+    acc = am.ContinuousAccumulator(num_outputs=2)
+    with pytest.raises(ValueError, match=r"3 columns .* num_outputs=2"):
+        acc.update(np.zeros((4, 3)), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="1-D but the accumulator has num_outputs=2"):
+        acc.update(np.zeros(4), np.zeros(4))
+    with pytest.raises(ValueError, match="num_outputs=2 and 3"):
+        acc.merge(am.ContinuousAccumulator(num_outputs=3))
+    with pytest.raises(TypeError, match="can only merge a ContinuousAccumulator"):
+        acc.merge(am.ClassificationAccumulator(num_classes=2))
+    with pytest.raises(ValueError, match="num_outputs must be a positive integer"):
+        am.ContinuousAccumulator(num_outputs=0)
+    cls = am.ClassificationAccumulator(num_classes=3)
+    with pytest.raises(ValueError, match=r"y_score must be an \(n, 3\) score matrix"):
+        cls.update([0, 1], [0.2, 0.8])
+    with pytest.raises(ValueError, match="has 2 columns but labels has 3 entries"):
+        cls.update([0, 1], np.eye(2))
+    with pytest.raises(ValueError, match="label 3 at index 1"):
+        cls.update([0, 3], np.eye(3)[:2])
+    with pytest.raises(ValueError, match="cannot merge"):
+        cls.merge(am.ClassificationAccumulator(num_classes=3, bins=10))
+    with pytest.raises(ValueError, match="score_range"):
+        am.ClassificationAccumulator(num_classes=3, score_range=(1.0, 0.0))
+    binned = am.ClassificationAccumulator(num_classes=3, bins=10)
+    with pytest.raises(ValueError, match=r"value 1.5 at position \(1, 2\), outside score_range"):
+        binned.update([0, 1], [[0.1, 0.2, 0.3], [0.1, 0.2, 1.5]])
+
+
+def test_update_copies_the_callers_buffer():
+    truth, scores = classification_data(6, n=100)
+    acc = am.ClassificationAccumulator(num_classes=8)
+    buffer = scores.copy()
+    acc.update(truth, buffer)
+    buffer[:] = 0.0  # a training loop reusing its output buffer
+    assert acc.compute()["auc"] == pytest.approx(am.roc_auc(truth, scores), rel=1e-15)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("bins", [10, 100, 1000])
+def test_binned_mode_stays_within_its_error_bounds(seed, bins):
+    truth, scores = classification_data(seed)
+    scores = np.random.default_rng(seed).random(scores.shape) * 0.3 + 0.7 * scores
+    exact = am.ClassificationAccumulator(num_classes=8)
+    binned = am.ClassificationAccumulator(num_classes=8, bins=bins)
+    for lo in range(0, truth.shape[0], 200):
+        exact.update(truth[lo:lo + 200], scores[lo:lo + 200])
+        binned.update(truth[lo:lo + 200], scores[lo:lo + 200])
+    bounds = binned.error_bounds()
+    auc_exact = am.roc_auc(truth, scores, average=None)
+    ap_exact = am.pr_auc(truth, scores, average=None)
+    counts = binned._rank_counts()
+    from affectmetrics.ranking import _ap_from_counts, _auc_from_counts
+    auc_binned = np.array([_auc_from_counts(c) for c in counts])
+    ap_binned = np.array([_ap_from_counts(c) for c in counts])
+    assert (np.abs(auc_binned - auc_exact) <= bounds["auc"] + 1e-15).all()
+    assert (np.abs(ap_binned - ap_exact) <= bounds["auc_pr"] + 1e-15).all()
+    result, reference = binned.compute(), exact.compute()
+    assert abs(result["auc"] - reference["auc"]) <= bounds["auc"].mean() + 1e-15
+    assert abs(result["auc_pr"] - reference["auc_pr"]) <= bounds["auc_pr"].mean() + 1e-15
+    # The confusion-matrix metrics do not depend on the binning.
+    for key in ("accuracy", "f1", "kappa", "krippendorff_alpha"):
+        assert result[key] == reference[key]
+
+
+def test_binned_bounds_shrink_with_more_bins():
+    truth, scores = classification_data(9, n=5000)
+    widths = []
+    for bins in (10, 100, 1000):
+        acc = am.ClassificationAccumulator(num_classes=8, bins=bins)
+        acc.update(truth, np.clip(scores + 1e-4 * np.arange(8), 0, 1))
+        widths.append(acc.error_bounds()["auc"].mean())
+    assert widths[0] > 5 * widths[1] > 25 * widths[2]
+
+
+def test_binned_is_exact_when_each_score_has_its_own_bin():
+    rng = np.random.default_rng(11)
+    truth = rng.integers(0, 4, 600)
+    grid = (rng.integers(0, 50, (600, 4)) + 0.5) / 50  # bin centres of 50 bins
+    acc = am.ClassificationAccumulator(num_classes=4, bins=50)
+    acc.update(truth, grid)
+    result = acc.compute()
+    assert result["auc"] == pytest.approx(am.roc_auc(truth, grid), rel=1e-14)
+    assert result["auc_pr"] == pytest.approx(am.pr_auc(truth, grid), rel=1e-14)
+
+
+def test_binned_state_does_not_grow_with_samples():
+    rng = np.random.default_rng(12)
+    acc = am.ClassificationAccumulator(num_classes=8, bins=256)
+    acc.update(rng.integers(0, 8, 100), rng.random((100, 8)))
+    size_small = sum(np.asarray(v).nbytes for v in acc.state_dict().values())
+    for _ in range(50):
+        acc.update(rng.integers(0, 8, 4096), rng.random((4096, 8)))
+    size_large = sum(np.asarray(v).nbytes for v in acc.state_dict().values())
+    assert acc.n_samples == 100 + 50 * 4096
+    assert size_small == size_large
+
+
+def test_labels_for_the_columns():
+    rng = np.random.default_rng(13)
+    truth = rng.choice([3, 5, 9], 300)
+    scores = rng.random((300, 3))
+    acc = am.ClassificationAccumulator(num_classes=3, labels=[3, 5, 9])
+    acc.update(truth, scores)
+    assert acc.compute()["auc"] == pytest.approx(
+        am.roc_auc(truth, scores, labels=[3, 5, 9]), rel=1e-15)
