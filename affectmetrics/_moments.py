@@ -29,12 +29,11 @@ variance: analysis and recommendations", The American Statistician 37(3), 1983.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .exceptions import UndefinedMetricWarning
+from .exceptions import _warn_undefined
 
 __all__: list[str] = []
 
@@ -216,23 +215,19 @@ def _exact_moments(m: _Moments) -> tuple[np.ndarray, ...]:
     return const_t, const_p, gap, m2_t, m2_p, cross
 
 
-def _warn_undefined(metric: str, mask: np.ndarray, reason: str) -> None:
+def _warn_columns(metric: str, mask: np.ndarray, reason: str) -> None:
     if not mask.any():
         return
     where = (
         "" if mask.shape[0] == 1
         else f" for column(s) {np.flatnonzero(mask).tolist()}"
     )
-    warnings.warn(
-        f"{metric} is undefined{where}: {reason}; returning nan",
-        UndefinedMetricWarning,
-        stacklevel=4,
-    )
+    _warn_undefined(f"{metric} is undefined{where}: {reason}; returning nan")
 
 
 def _check_nonempty(m: _Moments, metric: str) -> bool:
     if m.n == 0:
-        _warn_undefined(metric, np.ones(m.num_outputs, bool), "no samples were seen")
+        _warn_columns(metric, np.ones(m.num_outputs, bool), "no samples were seen")
         return False
     return True
 
@@ -244,7 +239,7 @@ def _ccc_from_moments(m: _Moments) -> np.ndarray:
     _, _, gap, m2_t, m2_p, cross = _exact_moments(m)
     denom = m2_t + m2_p + m.n * gap * gap
     undefined = denom == 0
-    _warn_undefined(
+    _warn_columns(
         "ccc", undefined,
         "y_true and y_pred are both constant and equal, so the denominator is 0",
     )
@@ -258,7 +253,9 @@ def _pearson_from_moments(m: _Moments) -> np.ndarray:
         return np.full(m.num_outputs, np.nan)
     const_t, const_p, _, m2_t, m2_p, cross = _exact_moments(m)
     undefined = const_t | const_p
-    _warn_undefined("pearson", undefined, "y_true or y_pred is constant (zero variance)")
+    _warn_columns("pearson", const_t & const_p, "y_true and y_pred are constant")
+    _warn_columns("pearson", const_t & ~const_p, "y_true is constant")
+    _warn_columns("pearson", ~const_t & const_p, "y_pred is constant")
     m2_t = np.where(undefined, 1.0, m2_t)
     m2_p = np.where(undefined, 1.0, m2_p)
     # sqrt of the product is correctly rounded (r = 1 exactly for y = 2x + 1); the product of

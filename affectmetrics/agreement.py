@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
 from ._validation import _check_classification
 from .classification import _confusion_of
-from .exceptions import UndefinedMetricWarning
+from .exceptions import _warn_undefined
 
 __all__ = ["krippendorff_alpha"]
 
@@ -54,10 +53,9 @@ def _alpha_from_cm(cm: np.ndarray, values: np.ndarray, level: str = "nominal") -
     d2 = _delta2(level, values, marginals)
     expected = float((np.outer(marginals, marginals) * d2).sum())
     if expected == 0:
-        warnings.warn(
+        _warn_undefined(
             "krippendorff_alpha is undefined: the expected disagreement is 0 (a single value "
-            "is used throughout); returning nan",
-            UndefinedMetricWarning, stacklevel=3,
+            "is used throughout); returning nan"
         )
         return float("nan")
     return 1.0 - (float(total) - 1.0) * float((coincidence * d2).sum()) / expected

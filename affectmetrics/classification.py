@@ -8,13 +8,12 @@ matrix whose arg-max (first maximum on ties) is the prediction.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
 from ._validation import _check_classification, _ClassData
-from .exceptions import UndefinedMetricWarning
+from .exceptions import _warn_undefined
 
 __all__ = ["accuracy", "cohen_kappa", "confusion_matrix", "f1_score"]
 
@@ -35,8 +34,7 @@ def _confusion_of(data: _ClassData) -> np.ndarray:
 def _accuracy_from_cm(cm: np.ndarray) -> float:
     total = int(cm.sum())
     if total == 0:
-        warnings.warn("accuracy is undefined: no samples were seen; returning nan",
-                      UndefinedMetricWarning, stacklevel=3)
+        _warn_undefined("accuracy is undefined: no samples were seen; returning nan")
         return float("nan")
     return int(np.trace(cm)) / total
 
@@ -55,8 +53,7 @@ def _f1_from_cm(
         raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}")
     zero_division = _check_zero_division(zero_division)
     if cm.sum() == 0:
-        warnings.warn("f1_score is undefined: no samples were seen; returning nan",
-                      UndefinedMetricWarning, stacklevel=3)
+        _warn_undefined("f1_score is undefined: no samples were seen; returning nan")
         return float("nan") if average is not None else np.full(cm.shape[0], np.nan)
     tp = np.diag(cm).astype(np.float64)
     support = cm.sum(axis=1)
@@ -72,8 +69,8 @@ def _f1_from_cm(
         return per_class
     defined = ~np.isnan(per_class)
     if not defined.any():
-        warnings.warn("f1_score is undefined: every class has a zero denominator and "
-                      "zero_division=nan; returning nan", UndefinedMetricWarning, stacklevel=3)
+        _warn_undefined("f1_score is undefined: every class has a zero denominator and "
+                        "zero_division=nan; returning nan")
         return float("nan")
     weights = np.ones_like(per_class) if average == "macro" else support.astype(np.float64)
     weights = weights[defined]
@@ -98,10 +95,9 @@ def _kappa_from_cm(cm: np.ndarray, weights: str | None = None) -> float:
     expected = np.outer(cm.sum(axis=1), cm.sum(axis=0)).astype(np.float64)
     disagreement_expected = float((w * expected).sum())
     if n == 0 or disagreement_expected == 0:
-        warnings.warn(
+        _warn_undefined(
             "cohen_kappa is undefined: the expected disagreement is 0 (p_e = 1, e.g. both "
-            "raters used a single and the same class); returning nan",
-            UndefinedMetricWarning, stacklevel=3,
+            "raters used a single and the same class); returning nan"
         )
         return float("nan")
     # 1 - sum(w * O) / sum(w * E) with E = outer(rows, cols) / n, kept in counts.

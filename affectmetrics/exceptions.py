@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
 __all__ = ["UndefinedMetricWarning"]
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 class UndefinedMetricWarning(UserWarning):
@@ -13,3 +19,14 @@ class UndefinedMetricWarning(UserWarning):
     It is never raised as an error by affectmetrics itself; turn it into one with
     ``warnings.simplefilter("error", UndefinedMetricWarning)`` if you prefer.
     """
+
+
+def _warn_undefined(message: str) -> None:
+    """Issue an UndefinedMetricWarning attributed to the first caller outside affectmetrics."""
+    # stacklevel 1 is this function; walk out of the package from its caller (level 2).
+    frame = sys._getframe(1)
+    level = 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, UndefinedMetricWarning, stacklevel=level)

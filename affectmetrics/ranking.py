@@ -18,13 +18,12 @@ histograms, and both share the final steps below.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ._validation import _check_classification, _fmt_value
-from .exceptions import UndefinedMetricWarning
+from .exceptions import _warn_undefined
 
 __all__ = ["pr_auc", "roc_auc"]
 
@@ -99,17 +98,13 @@ def _average(
     undefined = np.isnan(per_class)
     if undefined.any():
         names = [_fmt_value(c) for c in classes[undefined]]
-        warnings.warn(
-            f"{metric} is undefined for class(es) {names}: {reason}; "
-            + ("returning nan for them" if average is None
-               else "they are left out of the average"),
-            UndefinedMetricWarning, stacklevel=5,
-        )
+        outcome = ("returning nan for them" if average is None
+                   else "they are left out of the average")
+        _warn_undefined(f"{metric} is undefined for class(es) {names}: {reason}; {outcome}")
     if average is None:
         return per_class
     if undefined.all():
-        warnings.warn(f"{metric} is undefined for every class; returning nan",
-                      UndefinedMetricWarning, stacklevel=5)
+        _warn_undefined(f"{metric} is undefined for every class; returning nan")
         return float("nan")
     values = per_class[~undefined]
     if average == "macro":
@@ -136,8 +131,7 @@ def _score_from_counts(
     per_class = np.array([final(c) for c in counts])
     if average == "single":
         if np.isnan(per_class[0]):
-            warnings.warn(f"{which} is undefined: {reason}; returning nan",
-                          UndefinedMetricWarning, stacklevel=4)
+            _warn_undefined(f"{which} is undefined: {reason}; returning nan")
         return float(per_class[0])
     support = np.array([c.n_pos for c in counts])
     return _average(per_class, support, average, which, classes, reason)

@@ -85,3 +85,16 @@ def test_main_job_help():
     result = subprocess.run([sys.executable, "-m", "affectmetrics", "--help"],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0 and "usage: affectmetrics" in result.stdout
+
+
+def test_undefined_warnings_point_at_the_callers_line():
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        am.pearson([1, 2, 3], [0.5, 0.5, 0.5])
+        acc = am.ContinuousAccumulator()
+        acc.compute()
+    # one from pearson ("y_pred is constant"), four from compute() on no samples
+    assert "pearson is undefined: y_pred is constant" in str(caught[0].message)
+    assert [w.filename for w in caught] == [__file__] * 5
