@@ -22,7 +22,7 @@ demo: $(VENV)/.core-installed
 	$(BIN)/python -m affectmetrics
 
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check affectmetrics tests benchmarks
+	$(BIN)/ruff check .
 
 test: lint
 	$(BIN)/python -m pytest
