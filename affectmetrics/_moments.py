@@ -199,6 +199,36 @@ def _merge_moments(*parts: _Moments) -> _Moments:
     return _combine(counts, *stacked)
 
 
+_N_STATS = len(fields(_Moments))
+
+
+def _pack(m: _Moments) -> np.ndarray:
+    """The moments as one float64 array of shape (13, k) (row 0: n; counts stay exact to 2**53).
+
+    Framework adapters keep this array in a single state tensor, so that one reduction
+    function (:func:`_merge_packed`) can merge whole states.
+    """
+    rows = [np.full(m.num_outputs, float(m.n))]
+    rows += [np.asarray(getattr(m, f.name), dtype=np.float64) for f in fields(_Moments)[1:]]
+    return np.stack(rows)
+
+
+def _unpack(packed: np.ndarray) -> _Moments:
+    packed = np.asarray(packed, dtype=np.float64)
+    if packed.ndim != 2 or packed.shape[0] != _N_STATS:
+        raise ValueError(f"packed moments must have shape ({_N_STATS}, k), got {packed.shape}")
+    values = dict(zip((f.name for f in fields(_Moments)), packed, strict=True))
+    values["n"] = int(packed[0, 0])
+    values["agree"] = values["agree"].astype(np.int64)
+    return _Moments(**values)
+
+
+def _merge_packed(stacked: np.ndarray) -> np.ndarray:
+    """Merge packed states stacked along axis 0, shape (parts, 13, k) -> (13, k)."""
+    stacked = np.asarray(stacked, dtype=np.float64)
+    return _pack(_merge_moments(*(_unpack(part) for part in stacked)))
+
+
 def _exact_moments(m: _Moments) -> tuple[np.ndarray, ...]:
     """Mean difference and centred sums with exact zeros for constant columns.
 

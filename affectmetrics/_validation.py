@@ -161,9 +161,17 @@ def _omit(
 
 
 def _check_continuous(
-    y_true: Any, y_pred: Any, *, nan_policy: str = "raise", allow_empty: bool = False
+    y_true: Any,
+    y_pred: Any,
+    *,
+    nan_policy: str = "raise",
+    allow_empty: bool = False,
+    names: tuple[str, str] = ("y_true", "y_pred"),
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Validate continuous targets and predictions.
+
+    ``names`` are the argument names used in messages (adapters pass their own, such as
+    ``("target", "preds")``).
 
     Returns
     -------
@@ -173,19 +181,20 @@ def _check_continuous(
         Samples dropped under ``nan_policy="omit"``.
     """
     _check_nan_policy(nan_policy)
-    t = _as_numeric(y_true, "y_true")
-    p = _as_numeric(y_pred, "y_pred")
-    for name, arr in (("y_true", t), ("y_pred", p)):
+    true_name, pred_name = names
+    t = _as_numeric(y_true, true_name)
+    p = _as_numeric(y_pred, pred_name)
+    for name, arr in ((true_name, t), (pred_name, p)):
         _check_ndim(arr, name, (1, 2), "1-D (n,) or 2-D (n, k)")
-    _check_lengths(allow_empty, y_true=t, y_pred=p)
+    _check_lengths(allow_empty, **{true_name: t, pred_name: p})
     if t.shape != p.shape:
         raise ValueError(
-            f"y_true has shape {t.shape} but y_pred has shape {p.shape}; "
+            f"{true_name} has shape {t.shape} but {pred_name} has shape {p.shape}; "
             "they must have the same shape"
         )
     if t.ndim == 2 and t.shape[1] == 0:
-        raise ValueError(f"y_true and y_pred have no columns (shape {t.shape})")
-    drop = _nonfinite_rows(nan_policy, y_true=t, y_pred=p)
+        raise ValueError(f"{true_name} and {pred_name} have no columns (shape {t.shape})")
+    drop = _nonfinite_rows(nan_policy, **{true_name: t, pred_name: p})
     (t, p), n_omitted = _omit(drop, t, p, allow_empty=allow_empty)
     return t, p, n_omitted
 
@@ -296,6 +305,7 @@ def _check_classification(
     nan_policy: str = "raise",
     scores: bool = False,
     pred_name: str = "y_pred",
+    true_name: str = "y_true",
     allow_empty: bool = False,
 ) -> _ClassData:
     """Validate class labels and predictions (labels or an ``(n, C)`` score matrix).
@@ -309,15 +319,15 @@ def _check_classification(
         score matrix whose arg-max (first maximum on ties) is the prediction.
     """
     _check_nan_policy(nan_policy)
-    t = _as_labels(y_true, "y_true")
-    _check_ndim(t, "y_true", (1,), "1-D class labels (n,)")
+    t = _as_labels(y_true, true_name)
+    _check_ndim(t, true_name, (1,), "1-D class labels (n,)")
     p = _as_labels(y_pred, pred_name)
     _check_ndim(p, pred_name, (1, 2), "1-D (n,) or a 2-D (n, C) score matrix")
-    _check_lengths(allow_empty, y_true=t, **{pred_name: p})
+    _check_lengths(allow_empty, **{true_name: t, pred_name: p})
     is_matrix = p.ndim == 2
     if is_matrix and p.shape[1] == 0:
         raise ValueError(f"{pred_name} has no columns (shape {p.shape})")
-    drop = _nonfinite_rows(nan_policy, y_true=t, **{pred_name: p})
+    drop = _nonfinite_rows(nan_policy, **{true_name: t, pred_name: p})
     (t, p), n_omitted = _omit(drop, t, p, allow_empty=allow_empty)
 
     binary_scores = scores and not is_matrix
@@ -334,10 +344,10 @@ def _check_classification(
         source = f"0..{p.shape[1] - 1} given by the columns of {pred_name}"
     elif binary_scores:
         classes = _union_of_labels(t)
-        source = "seen in y_true"
+        source = f"seen in {true_name}"
     else:
         classes = _union_of_labels(t, p)
-        source = f"seen in y_true and {pred_name}"
+        source = f"seen in {true_name} and {pred_name}"
     where = _describe_classes(classes, source)
 
     if binary_scores and classes.shape[0] > 2:
@@ -345,7 +355,7 @@ def _check_classification(
             f"{pred_name} is 1-D (the positive class's score) but there are "
             f"{classes.shape[0]} classes {where}; pass an (n, C) score matrix"
         )
-    codes_true = _encode(t, classes, "y_true", where)
+    codes_true = _encode(t, classes, true_name, where)
     if is_matrix:
         codes_pred = np.argmax(p, axis=1) if not scores else None
         y_score = p if scores else None

@@ -57,6 +57,100 @@ def _check_positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def _continuous_batch(
+    y_true: Any,
+    y_pred: Any,
+    num_outputs: int,
+    nan_policy: str,
+    names: tuple[str, str] = ("y_true", "y_pred"),
+) -> tuple[_Moments | None, int]:
+    """Validate one batch and summarise it: (moments or None if empty, rows omitted)."""
+    t, p, n_omitted = _check_continuous(
+        y_true, y_pred, nan_policy=nan_policy, allow_empty=True, names=names
+    )
+    true_name = names[0]
+    if t.ndim == 1:
+        if num_outputs != 1:
+            raise ValueError(
+                f"{true_name} is 1-D but num_outputs={num_outputs}; pass (n, {num_outputs}) "
+                "arrays"
+            )
+        t, p = t[:, None], p[:, None]
+    elif t.shape[1] != num_outputs:
+        raise ValueError(
+            f"{true_name} has {t.shape[1]} columns (shape {t.shape}) but num_outputs="
+            f"{num_outputs}"
+        )
+    return (_moments(t, p) if t.shape[0] else None), n_omitted
+
+
+def _continuous_results(m: _Moments) -> dict[str, np.ndarray]:
+    """The final step shared by the accumulator and the adapters."""
+    return {
+        "ccc": _ccc_from_moments(m),
+        "pearson": _pearson_from_moments(m),
+        "rmse": _rmse_from_moments(m),
+        "sagr": _sagr_from_moments(m),
+    }
+
+
+def _bin_index(y_score: np.ndarray, bins: int, score_range: tuple[float, float],
+               name: str = "y_score") -> np.ndarray:
+    lo, hi = score_range
+    outside = (y_score < lo) | (y_score > hi)
+    if outside.any():
+        pos = _first_position(outside)
+        raise ValueError(
+            f"{name} has the value {_fmt_value(y_score[pos])} at position {pos}, outside "
+            f"score_range {score_range}; binned mode needs scores in that range "
+            "(e.g. probabilities), or bins=None"
+        )
+    scaled = (y_score.astype(np.float64) - lo) * (bins / (hi - lo))
+    return np.minimum(scaled.astype(np.intp), bins - 1)
+
+
+def _histograms(codes: np.ndarray, y_score: np.ndarray, bins: int,
+                score_range: tuple[float, float], name: str = "y_score"
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class histograms (C, bins) of the positives' and the negatives' scores."""
+    n_classes = y_score.shape[1]
+    flat = _bin_index(y_score, bins, score_range, name) + (np.arange(n_classes) * bins)[None, :]
+    every = np.bincount(flat.reshape(-1), minlength=n_classes * bins)
+    own = np.bincount(flat[np.arange(codes.shape[0]), codes], minlength=n_classes * bins)
+    return own.reshape(n_classes, bins), (every - own).reshape(n_classes, bins)
+
+
+def _histogram_counts(pos_hist: np.ndarray, neg_hist: np.ndarray) -> list[_RankCounts]:
+    """Per-threshold counts from histograms: samples in one bin count as tied."""
+    counts = []
+    for pos, neg in zip(pos_hist, neg_hist, strict=True):
+        has_pos = pos > 0
+        below = np.cumsum(neg) - neg
+        counts.append(_RankCounts(pos[has_pos], neg[has_pos], below[has_pos],
+                                  int(pos.sum()), int(neg.sum())))
+    return counts
+
+
+def _empty_counts(n_classes: int) -> list[_RankCounts]:
+    empty = np.zeros(0, np.int64)
+    return [_RankCounts(empty, empty, empty, 0, 0)] * n_classes
+
+
+def _classification_results(cm: np.ndarray, counts: list[_RankCounts] | None,
+                            labels: np.ndarray) -> dict[str, float]:
+    """The final step shared by the accumulator and the adapters (counts None: no AUC)."""
+    results = {
+        "accuracy": _accuracy_from_cm(cm),
+        "f1": _f1_from_cm(cm, "macro"),
+        "kappa": _kappa_from_cm(cm),
+        "krippendorff_alpha": _alpha_from_cm(cm, labels, "nominal"),
+    }
+    if counts is not None:
+        results["auc"] = _score_from_counts("roc_auc", counts, labels, "macro")
+        results["auc_pr"] = _score_from_counts("pr_auc", counts, labels, "macro")
+    return results
+
+
 class ContinuousAccumulator:
     """Streaming CCC, Pearson's r, RMSE and SAGR for ``num_outputs`` columns.
 
@@ -101,30 +195,12 @@ class ContinuousAccumulator:
         """Samples accumulated so far (after omitting NaN rows)."""
         return self._state.n
 
-    def _as_columns(self, t: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if t.ndim == 1:
-            if self.num_outputs != 1:
-                raise ValueError(
-                    f"y_true is 1-D but the accumulator has num_outputs={self.num_outputs}; "
-                    f"pass (n, {self.num_outputs}) arrays"
-                )
-            return t[:, None], p[:, None]
-        if t.shape[1] != self.num_outputs:
-            raise ValueError(
-                f"y_true has {t.shape[1]} columns (shape {t.shape}) but the accumulator has "
-                f"num_outputs={self.num_outputs}"
-            )
-        return t, p
-
     def update(self, y_true: Any, y_pred: Any) -> None:
         """Add a batch: arrays of shape ``(n,)`` (one output) or ``(n, num_outputs)``."""
-        t, p, n_omitted = _check_continuous(
-            y_true, y_pred, nan_policy=self.nan_policy, allow_empty=True
-        )
-        t, p = self._as_columns(t, p)
+        batch, n_omitted = _continuous_batch(y_true, y_pred, self.num_outputs, self.nan_policy)
         self.n_omitted += n_omitted
-        if t.shape[0]:
-            self._state = _merge_moments(self._state, _moments(t, p))
+        if batch is not None:
+            self._state = _merge_moments(self._state, batch)
 
     def merge(self, other: ContinuousAccumulator) -> ContinuousAccumulator:
         """Add the samples of ``other`` (left unchanged) to this accumulator; returns self."""
@@ -150,13 +226,7 @@ class ContinuousAccumulator:
             ``{"ccc", "pearson", "rmse", "sagr"}`` to arrays of shape ``(num_outputs,)``;
             undefined values are nan with an :class:`UndefinedMetricWarning`.
         """
-        m = self._state
-        return {
-            "ccc": _ccc_from_moments(m),
-            "pearson": _pearson_from_moments(m),
-            "rmse": _rmse_from_moments(m),
-            "sagr": _sagr_from_moments(m),
-        }
+        return _continuous_results(self._state)
 
     def state_dict(self) -> dict[str, Any]:
         """The state as plain arrays, for checkpoints and for sending between processes."""
@@ -287,19 +357,6 @@ class ClassificationAccumulator:
         """The confusion matrix so far (rows: truth, columns: arg-max prediction)."""
         return self._confusion.copy()
 
-    def _bin_index(self, y_score: np.ndarray) -> np.ndarray:
-        lo, hi = self.score_range
-        outside = (y_score < lo) | (y_score > hi)
-        if outside.any():
-            pos = _first_position(outside)
-            raise ValueError(
-                f"y_score has the value {_fmt_value(y_score[pos])} at position {pos}, outside "
-                f"score_range {self.score_range}; binned mode needs scores in that range "
-                "(e.g. probabilities), or bins=None"
-            )
-        scaled = (y_score.astype(np.float64) - lo) * (self.bins / (hi - lo))
-        return np.minimum(scaled.astype(np.intp), self.bins - 1)
-
     def update(self, y_true: Any, y_score: Any) -> None:
         """Add a batch: labels ``(n,)`` and an ``(n, num_classes)`` score matrix."""
         score_arr = np.asarray(y_score) if not isinstance(y_score, np.ndarray) else y_score
@@ -316,19 +373,15 @@ class ClassificationAccumulator:
         codes, scores = data.y_true, data.y_score
         if codes.shape[0] == 0:
             return
-        c = self.num_classes
         if self.bins is not None:
-            idx = self._bin_index(scores)
-        self._confusion += _confusion(codes, np.argmax(scores, axis=1), c)
-        if self.bins is None:
+            # Histogram first: a score outside score_range must leave the state untouched.
+            pos, neg = _histograms(codes, scores, self.bins, self.score_range)
+            self._pos_hist += pos
+            self._neg_hist += neg
+        else:
             self._codes.append(np.array(codes, dtype=np.intp))
             self._scores.append(np.array(scores, dtype=np.float64))
-            return
-        flat = idx + (np.arange(c) * self.bins)[None, :]
-        every = np.bincount(flat.reshape(-1), minlength=c * self.bins)
-        own = np.bincount(flat[np.arange(codes.shape[0]), codes], minlength=c * self.bins)
-        self._pos_hist += own.reshape(c, self.bins)
-        self._neg_hist += (every - own).reshape(c, self.bins)
+        self._confusion += _confusion(codes, np.argmax(scores, axis=1), self.num_classes)
 
     def _check_compatible(self, other: ClassificationAccumulator) -> None:
         if not isinstance(other, ClassificationAccumulator):
@@ -356,21 +409,15 @@ class ClassificationAccumulator:
         return self
 
     def _rank_counts(self) -> list[_RankCounts]:
-        if self.bins is None:
-            if not self._scores:
-                return [_RankCounts(*(np.zeros(0, np.int64),) * 3, 0, 0)] * self.num_classes
-            codes = np.concatenate(self._codes)
-            scores = np.concatenate(self._scores)
-            # Compact the chunks so that later computes do not concatenate again.
-            self._codes, self._scores = [codes], [scores]
-            return _class_counts(codes, scores)
-        counts = []
-        for pos, neg in zip(self._pos_hist, self._neg_hist, strict=True):
-            has_pos = pos > 0
-            below = np.cumsum(neg) - neg
-            counts.append(_RankCounts(pos[has_pos], neg[has_pos], below[has_pos],
-                                      int(pos.sum()), int(neg.sum())))
-        return counts
+        if self.bins is not None:
+            return _histogram_counts(self._pos_hist, self._neg_hist)
+        if not self._scores:
+            return _empty_counts(self.num_classes)
+        codes = np.concatenate(self._codes)
+        scores = np.concatenate(self._scores)
+        # Compact the chunks so that later computes do not concatenate again.
+        self._codes, self._scores = [codes], [scores]
+        return _class_counts(codes, scores)
 
     def compute(self) -> dict[str, float]:
         """Every metric over the samples so far.
@@ -381,16 +428,7 @@ class ClassificationAccumulator:
             ``accuracy``, ``f1`` (macro), ``kappa``, ``krippendorff_alpha`` (nominal),
             ``auc`` and ``auc_pr`` (macro one-vs-rest), as floats.
         """
-        cm = self._confusion
-        counts = self._rank_counts()
-        return {
-            "accuracy": _accuracy_from_cm(cm),
-            "f1": _f1_from_cm(cm, "macro"),
-            "kappa": _kappa_from_cm(cm),
-            "krippendorff_alpha": _alpha_from_cm(cm, self.labels, "nominal"),
-            "auc": _score_from_counts("roc_auc", counts, self.labels, "macro"),
-            "auc_pr": _score_from_counts("pr_auc", counts, self.labels, "macro"),
-        }
+        return _classification_results(self._confusion, self._rank_counts(), self.labels)
 
     def error_bounds(self) -> dict[str, np.ndarray]:
         """Per-class bounds on the binning error of AUC and AP (zeros in exact mode).

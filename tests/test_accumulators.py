@@ -191,7 +191,7 @@ def test_bad_updates_and_merges():
     acc = am.ContinuousAccumulator(num_outputs=2)
     with pytest.raises(ValueError, match=r"3 columns .* num_outputs=2"):
         acc.update(np.zeros((4, 3)), np.zeros((4, 3)))
-    with pytest.raises(ValueError, match="1-D but the accumulator has num_outputs=2"):
+    with pytest.raises(ValueError, match="y_true is 1-D but num_outputs=2"):
         acc.update(np.zeros(4), np.zeros(4))
     with pytest.raises(ValueError, match="num_outputs=2 and 3"):
         acc.merge(am.ContinuousAccumulator(num_outputs=3))
@@ -292,3 +292,19 @@ def test_labels_for_the_columns():
     acc.update(truth, scores)
     assert acc.compute()["auc"] == pytest.approx(
         am.roc_auc(truth, scores, labels=[3, 5, 9]), rel=1e-15)
+
+
+def test_packed_moments_merge_like_accumulators():
+    # The adapters keep the moments as one (13, k) array; merging packed states must equal
+    # merging accumulators, including an empty part (an empty shard).
+    from affectmetrics._moments import _empty_moments, _merge_packed, _moments, _pack, _unpack
+
+    x, y = continuous_data(8, loc=1e3)
+    parts = [_pack(_moments(x[:700], y[:700])), _pack(_empty_moments(2)),
+             _pack(_moments(x[700:], y[700:]))]
+    merged = _unpack(_merge_packed(np.stack(parts)))
+    whole = _moments(x, y)
+    assert merged.n == whole.n
+    for name in ("mean_true", "m2_true", "cross", "sse", "min_pred", "max_true"):
+        np.testing.assert_allclose(getattr(merged, name), getattr(whole, name), rtol=1e-12)
+    np.testing.assert_array_equal(merged.agree, whole.agree)
