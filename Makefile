@@ -14,8 +14,11 @@ $(VENV)/.core-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# torch is pinned to the CPU build that installs in seconds here; an unpinned torch pulls a
+# multi-GB CUDA build.
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test,torch]'
 	touch $@
 
 demo: $(VENV)/.core-installed

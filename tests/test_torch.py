@@ -1,0 +1,316 @@
+"""The PyTorch adapter: torchmetrics Metrics whose values are the NumPy core's."""
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+from torchmetrics import MetricCollection
+
+import affectmetrics as am
+from affectmetrics.torch import (
+    AUROC,
+    CCC,
+    RMSE,
+    SAGR,
+    Accuracy,
+    AffectMetrics,
+    AveragePrecision,
+    CohenKappa,
+    F1Score,
+    KrippendorffAlpha,
+    Pearson,
+    ccc_loss,
+)
+
+CONTINUOUS = {"ccc": (CCC, am.ccc), "pearson": (Pearson, am.pearson), "rmse": (RMSE, am.rmse),
+              "sagr": (SAGR, am.sagr)}
+
+
+def va_data(seed, n=1000, loc=0.0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    truth = rng.normal(loc, 1.0, (n, 2))
+    pred = 0.6 * (truth - loc) + loc + rng.normal(0.0, 0.5, (n, 2))
+    return truth.astype(dtype), pred.astype(dtype)
+
+
+def expression_data(seed, n=1000, n_classes=8):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, n_classes, n)
+    logits = rng.normal(0, 1, (n, n_classes)) + 1.5 * np.eye(n_classes)[labels]
+    scores = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return labels, scores
+
+
+def batches(n, seed):
+    rng = np.random.default_rng(seed)
+    cuts = np.sort(rng.choice(np.arange(1, n), size=7, replace=False))
+    return list(zip(np.r_[0, cuts], np.r_[cuts, n], strict=True))
+
+
+@pytest.mark.parametrize("name", sorted(CONTINUOUS))
+@pytest.mark.parametrize("seed", range(3))
+def test_continuous_equal_the_core_over_random_batches(name, seed):
+    cls, fn = CONTINUOUS[name]
+    truth, pred = va_data(seed, loc=[0.0, 5.0, 1e3][seed])
+    metric = cls(num_outputs=2)
+    for lo, hi in batches(truth.shape[0], seed):
+        metric.update(torch.from_numpy(pred[lo:hi]), torch.from_numpy(truth[lo:hi]))
+    value = metric.compute()
+    assert value.dtype == torch.float64 and value.shape == (2,)
+    np.testing.assert_allclose(value.numpy(), fn(truth, pred), rtol=1e-10, atol=1e-14)
+
+
+def test_float32_inputs_far_from_zero():
+    truth, pred = va_data(4, n=20_000, loc=1000.0, dtype=np.float32)
+    metric = CCC(num_outputs=2)
+    for lo in range(0, truth.shape[0], 256):
+        metric.update(torch.from_numpy(pred[lo:lo + 256]), torch.from_numpy(truth[lo:lo + 256]))
+    exact = am.ccc(truth.astype(np.float64), pred.astype(np.float64))
+    np.testing.assert_allclose(metric.compute().numpy(), exact, rtol=0, atol=1e-6)
+
+
+def test_single_output_is_a_scalar_and_forward_gives_the_batch_value():
+    truth, pred = va_data(5, n=200)
+    metric = CCC()
+    batch_value = metric(torch.from_numpy(pred[:100, 0]), torch.from_numpy(truth[:100, 0]))
+    assert batch_value.shape == () and batch_value.item() == pytest.approx(
+        am.ccc(truth[:100, 0], pred[:100, 0]), rel=1e-12)
+    metric(torch.from_numpy(pred[100:, 0]), torch.from_numpy(truth[100:, 0]))
+    assert metric.compute().item() == pytest.approx(am.ccc(truth[:, 0], pred[:, 0]), rel=1e-12)
+    metric.reset()
+    metric.update(torch.tensor([0.1, 0.2]), torch.tensor([0.3, 0.1]))
+    # float32 tensors: the core on the same float32 values
+    assert metric.compute().item() == pytest.approx(
+        am.ccc(np.float32([0.3, 0.1]), np.float32([0.1, 0.2])), rel=1e-12)
+
+
+CLASSIFICATION = [
+    (Accuracy(num_classes=8), lambda t, s: am.accuracy(t, s)),
+    (F1Score(num_classes=8), lambda t, s: am.f1_score(t, s, labels=np.arange(8))),
+    (F1Score(num_classes=8, average="weighted"),
+     lambda t, s: am.f1_score(t, s, labels=np.arange(8), average="weighted")),
+    (CohenKappa(num_classes=8, weights="quadratic"),
+     lambda t, s: am.cohen_kappa(t, s, weights="quadratic")),
+    (KrippendorffAlpha(num_classes=8), lambda t, s: am.krippendorff_alpha(t, s)),
+    (AUROC(num_classes=8), lambda t, s: am.roc_auc(t, s)),
+    (AUROC(num_classes=8, average="micro"), lambda t, s: am.roc_auc(t, s, average="micro")),
+    (AveragePrecision(num_classes=8, average="weighted"),
+     lambda t, s: am.pr_auc(t, s, average="weighted")),
+]
+
+
+@pytest.mark.parametrize(("metric", "reference"), CLASSIFICATION,
+                         ids=lambda x: type(x).__name__ if not callable(x) or
+                         isinstance(x, torch.nn.Module) else "")
+def test_classification_equal_the_core(metric, reference):
+    labels, scores = expression_data(1)
+    metric.reset()
+    for lo, hi in batches(labels.shape[0], 1):
+        metric.update(torch.from_numpy(scores[lo:hi]), torch.from_numpy(labels[lo:hi]))
+    assert metric.compute().item() == pytest.approx(reference(labels, scores), rel=1e-12)
+
+
+def test_label_predictions_for_confusion_metrics_and_scores_required_for_auc():
+    labels, scores = expression_data(2)
+    metric = Accuracy(num_classes=8)
+    metric.update(torch.from_numpy(scores.argmax(axis=1)), torch.from_numpy(labels))
+    assert metric.compute().item() == pytest.approx(am.accuracy(labels, scores), rel=1e-15)
+    with pytest.raises(ValueError, match=r"preds must be an \(n, 8\) matrix"):
+        AUROC(num_classes=8).update(torch.from_numpy(labels), torch.from_numpy(labels))
+    with pytest.raises(ValueError, match="target contains the label 9 at index 0"):
+        Accuracy(num_classes=8).update(torch.zeros(2, 8), torch.tensor([9, 1]))
+    with pytest.raises(ValueError, match="target has 3 samples, preds has 2"):
+        CCC().update(torch.zeros(2), torch.zeros(3))
+
+
+def test_binned_auroc_equals_the_binned_core_accumulator():
+    labels, scores = expression_data(3)
+    metric = AUROC(num_classes=8, bins=100)
+    accumulator = am.ClassificationAccumulator(num_classes=8, bins=100)
+    for lo, hi in batches(labels.shape[0], 3):
+        metric.update(torch.from_numpy(scores[lo:hi]), torch.from_numpy(labels[lo:hi]))
+        accumulator.update(labels[lo:hi], scores[lo:hi])
+    assert metric.compute().item() == accumulator.compute()["auc"]
+
+
+def test_affect_metrics_equal_the_core_report():
+    labels, scores = expression_data(4)
+    truth, pred = va_data(4)
+    metric = AffectMetrics()
+    for lo, hi in batches(labels.shape[0], 4):
+        metric.update((torch.from_numpy(scores[lo:hi]), torch.from_numpy(pred[lo:hi])),
+                      {"expression": torch.from_numpy(labels[lo:hi]),
+                       "valence_arousal": torch.from_numpy(truth[lo:hi])})
+    result = metric.compute()
+    expected = {"accuracy": am.accuracy(labels, scores),
+                "f1": am.f1_score(labels, scores, labels=np.arange(8)),
+                "kappa": am.cohen_kappa(labels, scores),
+                "krippendorff_alpha": am.krippendorff_alpha(labels, scores),
+                "auc": am.roc_auc(labels, scores), "auc_pr": am.pr_auc(labels, scores)}
+    for key, fn in CONTINUOUS.items():
+        for column, name in enumerate(("valence", "arousal")):
+            expected[f"{key}_{name}"] = fn[1](truth[:, column], pred[:, column])
+    assert set(result) == set(expected)
+    for key, value in expected.items():
+        assert result[key].item() == pytest.approx(value, rel=1e-12), key
+    with pytest.raises(TypeError, match="preds must be a pair"):
+        metric.update(torch.zeros(3, 8), torch.zeros(3))
+
+
+def test_metric_collection():
+    truth, pred = va_data(6)
+    collection = MetricCollection({"ccc": CCC(num_outputs=2), "rmse": RMSE(num_outputs=2),
+                                   "sagr": SAGR(num_outputs=2)})
+    for lo, hi in batches(truth.shape[0], 6):
+        collection.update(torch.from_numpy(pred[lo:hi]), torch.from_numpy(truth[lo:hi]))
+    result = collection.compute()
+    np.testing.assert_allclose(result["ccc"].numpy(), am.ccc(truth, pred), rtol=1e-12)
+    np.testing.assert_allclose(result["rmse"].numpy(), am.rmse(truth, pred), rtol=1e-12)
+    np.testing.assert_allclose(result["sagr"].numpy(), am.sagr(truth, pred), rtol=1e-12)
+
+
+def test_inputs_that_require_grad_and_inference_mode():
+    truth, pred = va_data(7, n=64)
+    leaf = torch.from_numpy(pred).requires_grad_(True)
+    metric = CCC(num_outputs=2)
+    metric.update(leaf * 1.0, torch.from_numpy(truth))
+    with torch.inference_mode():
+        metric.update(torch.from_numpy(pred), torch.from_numpy(truth))
+        value = metric.compute()
+    expected = am.ccc(np.r_[truth, truth], np.r_[pred, pred])
+    np.testing.assert_allclose(value.numpy(), expected, rtol=1e-12)
+
+
+def test_float16_and_bfloat16_inputs_are_read_in_float32():
+    truth = torch.linspace(-1, 1, 50)
+    metric = CCC()
+    metric.update(truth.to(torch.bfloat16), truth)
+    assert metric.compute().item() == pytest.approx(
+        am.ccc(truth.numpy(), truth.to(torch.bfloat16).float().numpy()), rel=1e-12)
+
+
+def test_conventions():
+    for cls in (CCC, Pearson, RMSE, SAGR):
+        metric = cls()
+        assert metric.full_state_update is False and metric.is_differentiable is False
+    assert CCC.higher_is_better and Pearson.higher_is_better and SAGR.higher_is_better
+    assert RMSE.higher_is_better is False and AffectMetrics.higher_is_better is None
+    assert CCC().moments.dtype == torch.float64
+
+
+@pytest.mark.filterwarnings("ignore:The ``compute`` method of metric")
+def test_state_dict_save_and_load(tmp_path):
+    labels, scores = expression_data(8)
+    truth, pred = va_data(8)
+    metric = AffectMetrics()
+    metric.persistent(True)
+    metric.update((torch.from_numpy(scores), torch.from_numpy(pred)),
+                  (torch.from_numpy(labels), torch.from_numpy(truth)))
+    torch.save(metric.state_dict(), tmp_path / "metric.pt")
+    restored = AffectMetrics()
+    restored.persistent(True)
+    restored.load_state_dict(torch.load(tmp_path / "metric.pt"))
+    before, after = metric.compute(), restored.compute()
+    for key in before:
+        assert after[key].item() == before[key].item(), key
+
+
+def test_devices_follow_to():
+    metric = CCC(num_outputs=2).to("cpu")
+    truth, pred = va_data(9, n=20)
+    metric.update(torch.from_numpy(pred), torch.from_numpy(truth))
+    assert metric.compute().device == metric.moments.device == torch.device("cpu")
+    if torch.cuda.is_available():  # exercised where a GPU is present
+        gpu = CCC(num_outputs=2).to("cuda")
+        gpu.update(torch.from_numpy(pred).cuda(), torch.from_numpy(truth).cuda())
+        assert gpu.compute().device.type == "cuda"
+        np.testing.assert_allclose(gpu.compute().cpu().numpy(), metric.compute().numpy())
+
+
+def test_undefined_values_warn_like_the_core():
+    metric = Pearson()
+    metric.update(torch.full((5,), 0.5), torch.linspace(0, 1, 5))
+    with pytest.warns(am.UndefinedMetricWarning, match="preds is constant|y_pred is constant"):
+        assert torch.isnan(metric.compute())
+
+
+@pytest.mark.parametrize("shape", [(30,), (30, 2)])
+def test_ccc_loss_matches_the_metric_and_passes_gradcheck(shape):
+    rng = np.random.default_rng(10)
+    target = torch.from_numpy(rng.normal(3.0, 1.0, shape))
+    preds = torch.from_numpy(rng.normal(3.2, 0.7, shape)).requires_grad_(True)
+    per_output = ccc_loss(preds, target, reduction="none")
+    np.testing.assert_allclose(per_output.detach().numpy(),
+                               1 - np.atleast_1d(am.ccc(target.numpy(), preds.detach().numpy())),
+                               rtol=1e-12)
+    assert ccc_loss(preds, target).item() == pytest.approx(per_output.mean().item())
+    assert ccc_loss(preds, target, reduction="sum").item() == pytest.approx(
+        per_output.sum().item())
+    assert torch.autograd.gradcheck(lambda p: ccc_loss(p, target), (preds,))
+
+
+def test_ccc_loss_trains_a_regressor():
+    torch.manual_seed(0)
+    x = torch.randn(256, 4)
+    target = x @ torch.tensor([0.5, -0.3, 0.2, 0.1]) + 2.0
+    model = torch.nn.Linear(4, 1)
+    optimiser = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(300):
+        optimiser.zero_grad()
+        loss = ccc_loss(model(x)[:, 0], target)
+        loss.backward()
+        optimiser.step()
+    assert loss.item() < 0.01
+
+
+def test_ccc_loss_errors():
+    with pytest.raises(ValueError, match="same shape"):
+        ccc_loss(torch.zeros(3), torch.zeros(4))
+    with pytest.raises(ValueError, match="n >= 2"):
+        ccc_loss(torch.zeros(1), torch.zeros(1))
+    with pytest.raises(TypeError, match="floating-point"):
+        ccc_loss(torch.zeros(3, dtype=torch.int64), torch.zeros(3, dtype=torch.int64))
+    with pytest.raises(ValueError, match="reduction must be"):
+        ccc_loss(torch.rand(3), torch.rand(3), reduction="max")
+
+
+def test_missing_torch_names_the_extra():
+    code = ("import sys; sys.modules['torchmetrics'] = None\n"
+            "try:\n    import affectmetrics.torch\n"
+            "except ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "affectmetrics.torch needs the optional dependency 'torchmetrics'" in out
+    assert "pip install 'affectmetrics[torch]'" in out
+
+
+@pytest.mark.parametrize("shards", [[(0, 700), (700, 1003)], [(0, 1003), (1003, 1003)]],
+                         ids=["uneven", "empty-shard"])
+def test_two_process_distributed_sync_equals_the_core(tmp_path, shards):
+    from torch_dist_worker import run
+
+    labels, scores = expression_data(11, n=1003)
+    truth, pred = va_data(11, n=1003, loc=100.0)
+    np.savez(tmp_path / "data.npz", labels=labels, scores=scores, truth=truth, pred=pred)
+    mp.spawn(run, args=(2, str(tmp_path / "init"), str(tmp_path), shards), nprocs=2,
+             join=True)
+    binned = am.ClassificationAccumulator(num_classes=8, bins=64)
+    binned.update(labels, scores)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        expected = {"ccc": am.ccc(truth, pred),
+                    "f1": am.f1_score(labels, scores, labels=np.arange(8)),
+                    "auc": am.roc_auc(labels, scores),
+                    "auc_binned": binned.compute()["auc"],
+                    "all_auc_pr": am.pr_auc(labels, scores),
+                    "all_ccc_arousal": am.ccc(truth[:, 1], pred[:, 1]),
+                    "all_rmse_valence": am.rmse(truth[:, 0], pred[:, 0]),
+                    "all_kappa": am.cohen_kappa(labels, scores)}
+    for rank in range(2):
+        with np.load(tmp_path / f"rank{rank}.npz") as result:
+            for key, value in expected.items():
+                np.testing.assert_allclose(result[key], value, rtol=1e-10, err_msg=key)
