@@ -16,7 +16,10 @@ _LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 
 def _delta2(level: str, values: np.ndarray, marginals: np.ndarray) -> np.ndarray:
-    """Krippendorff's squared difference function for each pair of classes."""
+    """Krippendorff's squared difference function for each pair of classes.
+
+    ``marginals`` may be a stack (..., C); the result broadcasts to (..., C, C).
+    """
     if level not in _LEVELS:
         raise ValueError(f"level must be one of {_LEVELS}, got {level!r}")
     c = values.shape[0]
@@ -26,9 +29,9 @@ def _delta2(level: str, values: np.ndarray, marginals: np.ndarray) -> np.ndarray
         # delta(c, k) = (sum of n_g for g from c to k) - (n_c + n_k) / 2, in class order.
         i, j = np.meshgrid(np.arange(c), np.arange(c), indexing="ij")
         lo, hi = np.minimum(i, j), np.maximum(i, j)
-        cum = np.cumsum(marginals)
-        between = cum[hi] - cum[lo] + marginals[lo]
-        d = between - (marginals[i] + marginals[j]) / 2.0
+        cum = np.cumsum(marginals, axis=-1)
+        between = cum[..., hi] - cum[..., lo] + marginals[..., lo]
+        d = between - (marginals[..., i] + marginals[..., j]) / 2.0
         return d * d
     v = values.astype(np.float64)
     diff = v[:, None] - v[None, :]
@@ -40,25 +43,33 @@ def _delta2(level: str, values: np.ndarray, marginals: np.ndarray) -> np.ndarray
     return ratio * ratio
 
 
-def _alpha_from_cm(cm: np.ndarray, values: np.ndarray, level: str = "nominal") -> float:
-    """Alpha for two coders from their confusion matrix.
+def _alpha_batch(cms: np.ndarray, values: np.ndarray, level: str = "nominal") -> np.ndarray:
+    """Alpha for two coders from a stack of confusion matrices (..., C, C).
 
     With two coders and no missing values every unit is pairable, the coincidence matrix is
     ``o = cm + cm.T`` and ``n.. = 2n``; then
     ``alpha = 1 - (n.. - 1) * sum(o * d2) / sum(outer(n_c, n_c) * d2)``.
     """
-    coincidence = (cm + cm.T).astype(np.float64)
-    marginals = coincidence.sum(axis=1)
-    total = marginals.sum()
+    coincidence = (cms + np.swapaxes(cms, -1, -2)).astype(np.float64)
+    marginals = coincidence.sum(axis=-1)
+    total = marginals.sum(axis=-1)
     d2 = _delta2(level, values, marginals)
-    expected = float((np.outer(marginals, marginals) * d2).sum())
-    if expected == 0:
+    expected = (marginals[..., :, None] * marginals[..., None, :] * d2).sum(axis=(-2, -1))
+    defined = expected > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = 1.0 - (total - 1.0) * (coincidence * d2).sum(axis=(-2, -1)) / np.where(
+            defined, expected, 1.0)
+    return np.where(defined, value, np.nan)
+
+
+def _alpha_from_cm(cm: np.ndarray, values: np.ndarray, level: str = "nominal") -> float:
+    value = float(_alpha_batch(cm, values, level))
+    if np.isnan(value):
         _warn_undefined(
             "krippendorff_alpha is undefined: the expected disagreement is 0 (a single value "
             "is used throughout); returning nan"
         )
-        return float("nan")
-    return 1.0 - (float(total) - 1.0) * float((coincidence * d2).sum()) / expected
+    return value
 
 
 def krippendorff_alpha(

@@ -31,6 +31,14 @@ def _confusion_of(data: _ClassData) -> np.ndarray:
     return _confusion(data.y_true, data.y_pred, data.classes.shape[0])
 
 
+def _accuracy_batch(cms: np.ndarray) -> np.ndarray:
+    """Accuracy of a stack of confusion matrices (..., C, C); nan where empty."""
+    total = cms.sum(axis=(-2, -1))
+    correct = np.trace(cms, axis1=-2, axis2=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, correct / np.where(total > 0, total, 1), np.nan)
+
+
 def _accuracy_from_cm(cm: np.ndarray) -> float:
     total = int(cm.sum())
     if total == 0:
@@ -46,6 +54,30 @@ def _check_zero_division(zero_division: float) -> float:
     return value
 
 
+def _f1_batch(cms: np.ndarray, average: str | None, zero_division: float) -> np.ndarray:
+    """F1 of a stack of confusion matrices (..., C, C): shape (...), or (..., C) per class."""
+    tp = np.diagonal(cms, axis1=-2, axis2=-1).astype(np.float64)
+    support = cms.sum(axis=-1)
+    # 2 TP + FP + FN = (TP + FN) + (TP + FP): support plus predicted count
+    denom = (support + cms.sum(axis=-2)).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if average == "micro":
+            # Every sample is one TP or one (FP, FN) pair, so micro F1 equals accuracy.
+            total = denom.sum(axis=-1)
+            return np.where(total > 0, 2.0 * tp.sum(axis=-1) / np.where(total > 0, total, 1),
+                            zero_division)
+        per_class = np.where(denom > 0, 2.0 * tp / np.where(denom > 0, denom, 1.0),
+                             zero_division)
+        if average is None:
+            return per_class
+        defined = ~np.isnan(per_class)
+        weights = np.where(defined, 1.0 if average == "macro" else support, 0.0)
+        weight_sum = weights.sum(axis=-1)
+        value = (np.where(defined, per_class, 0.0) * weights).sum(axis=-1) / np.where(
+            weight_sum > 0, weight_sum, 1.0)
+    return np.where(weight_sum > 0, value, np.where(defined.any(axis=-1), zero_division, np.nan))
+
+
 def _f1_from_cm(
     cm: np.ndarray, average: str | None = "macro", zero_division: float = 0.0
 ) -> float | np.ndarray:
@@ -55,28 +87,13 @@ def _f1_from_cm(
     if cm.sum() == 0:
         _warn_undefined("f1_score is undefined: no samples were seen; returning nan")
         return float("nan") if average is not None else np.full(cm.shape[0], np.nan)
-    tp = np.diag(cm).astype(np.float64)
-    support = cm.sum(axis=1)
-    denom = 2.0 * tp + (cm.sum(axis=0) - tp) + (support - tp)
-    if average == "micro":
-        # Every sample is one TP or one (FP, FN) pair, so micro F1 equals accuracy.
-        total_denom = denom.sum()
-        return 2.0 * tp.sum() / total_denom if total_denom > 0 else zero_division
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_class = np.where(denom > 0, 2.0 * tp / np.where(denom > 0, denom, 1.0),
-                             zero_division)
+    value = _f1_batch(cm, average, zero_division)
     if average is None:
-        return per_class
-    defined = ~np.isnan(per_class)
-    if not defined.any():
+        return value
+    if np.isnan(value):
         _warn_undefined("f1_score is undefined: every class has a zero denominator and "
                         "zero_division=nan; returning nan")
-        return float("nan")
-    weights = np.ones_like(per_class) if average == "macro" else support.astype(np.float64)
-    weights = weights[defined]
-    if weights.sum() == 0:
-        return zero_division
-    return float(np.dot(per_class[defined], weights) / weights.sum())
+    return float(value)
 
 
 def _kappa_weight_matrix(n_classes: int, weights: str | None) -> np.ndarray:
@@ -89,19 +106,29 @@ def _kappa_weight_matrix(n_classes: int, weights: str | None) -> np.ndarray:
     return dist if weights == "linear" else dist * dist
 
 
+def _kappa_batch(cms: np.ndarray, weights: str | None = None) -> np.ndarray:
+    """Kappa of a stack of confusion matrices (..., C, C); nan where p_e = 1 or empty."""
+    w = _kappa_weight_matrix(cms.shape[-1], weights)
+    n = cms.sum(axis=(-2, -1)).astype(np.float64)
+    expected = cms.sum(axis=-1)[..., :, None] * cms.sum(axis=-2)[..., None, :]
+    disagreement_expected = (w * expected).sum(axis=(-2, -1))
+    defined = (n > 0) & (disagreement_expected > 0)
+    # 1 - sum(w * O) / sum(w * E) with E = outer(rows, cols) / n, kept in counts so that
+    # the constant predictor's kappa is exactly 0.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = 1.0 - n * (w * cms).sum(axis=(-2, -1)) / np.where(
+            defined, disagreement_expected, 1.0)
+    return np.where(defined, value, np.nan)
+
+
 def _kappa_from_cm(cm: np.ndarray, weights: str | None = None) -> float:
-    w = _kappa_weight_matrix(cm.shape[0], weights)
-    n = float(cm.sum())
-    expected = np.outer(cm.sum(axis=1), cm.sum(axis=0)).astype(np.float64)
-    disagreement_expected = float((w * expected).sum())
-    if n == 0 or disagreement_expected == 0:
+    value = float(_kappa_batch(cm, weights))
+    if np.isnan(value):
         _warn_undefined(
             "cohen_kappa is undefined: the expected disagreement is 0 (p_e = 1, e.g. both "
             "raters used a single and the same class); returning nan"
         )
-        return float("nan")
-    # 1 - sum(w * O) / sum(w * E) with E = outer(rows, cols) / n, kept in counts.
-    return 1.0 - n * float((w * cm).sum()) / disagreement_expected
+    return value
 
 
 def confusion_matrix(
