@@ -9,27 +9,44 @@ keyword-only. Undefined values are returned as nan with an :class:`UndefinedMetr
 
 from .accumulators import ClassificationAccumulator, ContinuousAccumulator
 from .agreement import krippendorff_alpha
+from .bootstrap import BootstrapResult, PairedComparison, bootstrap_ci, paired_comparison
 from .classification import accuracy, cohen_kappa, confusion_matrix, f1_score
 from .continuous import ccc, pearson, rmse, sagr
-from .exceptions import UndefinedMetricWarning
+from .examples import AFFECTNET_CLASSES
+from .exceptions import DiagnosticWarning, UndefinedMetricWarning
+from .presets import abaw_scores, ccc_per_group
 from .ranking import pr_auc, roc_auc
+from .report import Diagnostic, Report, diagnose, evaluate, side_by_side
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AFFECTNET_CLASSES",
+    "BootstrapResult",
     "ClassificationAccumulator",
     "ContinuousAccumulator",
+    "Diagnostic",
+    "DiagnosticWarning",
+    "PairedComparison",
+    "Report",
     "UndefinedMetricWarning",
     "__version__",
+    "abaw_scores",
     "accuracy",
+    "bootstrap_ci",
     "ccc",
+    "ccc_per_group",
     "cohen_kappa",
     "confusion_matrix",
+    "diagnose",
+    "evaluate",
     "f1_score",
     "krippendorff_alpha",
+    "paired_comparison",
     "pearson",
     "pr_auc",
     "rmse",
     "roc_auc",
     "sagr",
+    "side_by_side",
 ]

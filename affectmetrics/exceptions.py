@@ -6,7 +6,7 @@ import os
 import sys
 import warnings
 
-__all__ = ["UndefinedMetricWarning"]
+__all__ = ["DiagnosticWarning", "UndefinedMetricWarning"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -30,3 +30,12 @@ def _warn_undefined(message: str) -> None:
         frame = frame.f_back
         level += 1
     warnings.warn(message, UndefinedMetricWarning, stacklevel=level)
+
+
+class DiagnosticWarning(UserWarning):
+    """A report found something suspicious about a model's predictions.
+
+    For example constant predictions, a classifier that predicts only a few of the classes,
+    or predictions outside the range of the truth. The same sentence is in the report's
+    ``diagnostics``.
+    """

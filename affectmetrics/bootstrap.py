@@ -1,0 +1,618 @@
+"""Bootstrap confidence intervals and paired model comparisons, vectorised across resamples.
+
+Resampling is expressed as weights: resample ``b`` of the n samples is a row ``W[b]`` of
+counts (how often each sample was drawn), and every metric is computed for a whole block of
+rows at once:
+
+* the continuous metrics from weighted sums ``W @ F`` of per-sample features, centred on the
+  full sample's means first (so no uncentred sum of squares is ever formed);
+* accuracy, F1, kappa and alpha from a stack of confusion matrices, one ``reduceat`` of the
+  weights over the samples sorted by (truth, prediction) cell;
+* ROC AUC and average precision per class from the scores sorted once, with the weights of
+  tied scores added per distinct value and cumulated.
+
+There is no Python loop per resample. Samples are drawn in pairs (truth with its
+prediction); ``groups=`` draws whole groups (subjects, videos) instead, since frames of one
+video are not independent and per-frame intervals are then far too narrow.
+
+Intervals are percentile or BCa (bias-corrected and accelerated; Efron & Tibshirani 1993,
+ch. 14), computed as in ``scipy.stats.bootstrap``: for the same resamples the intervals are
+the same. The BCa acceleration uses the jackknife: leave-one-out for n <= 2,000 samples (as
+SciPy does), otherwise a grouped jackknife over 1,000 random blocks (leave-one-group-out with
+``groups=``), which keeps it O(n).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from ._optional import _import_optional
+from ._validation import _as_labels, _check_classification, _check_continuous, _check_lengths
+from .agreement import _alpha_batch
+from .classification import _accuracy_batch, _f1_batch, _kappa_batch
+
+__all__ = ["BootstrapResult", "PairedComparison", "bootstrap_ci", "paired_comparison"]
+
+_METHODS = ("percentile", "bca")
+# Weights per block: b rows of n samples, about 32 MB of float64.
+_BLOCK_ELEMENTS = 4_000_000
+_EXACT_JACKKNIFE_MAX = 2_000
+_JACKKNIFE_BLOCKS = 1_000
+CLASSIFICATION_KEYS = ("accuracy", "f1", "kappa", "krippendorff_alpha", "auc", "auc_pr")
+CONTINUOUS_KEYS = ("rmse", "pearson", "sagr", "ccc")
+
+
+# -- the vectorised metric engine --------------------------------------------------------
+
+
+class _Engine:
+    """Every metric for many weight rows at once. Built once per data set."""
+
+    def __init__(
+        self,
+        *,
+        codes: np.ndarray | None = None,
+        pred_codes: np.ndarray | None = None,
+        scores: np.ndarray | None = None,
+        n_classes: int = 0,
+        va_true: np.ndarray | None = None,
+        va_pred: np.ndarray | None = None,
+        output_names: tuple[str, ...] = (),
+    ) -> None:
+        self.keys: list[str] = []
+        self.n = int((codes if codes is not None else va_true).shape[0])
+        self._classification = codes is not None
+        if self._classification:
+            self.n_classes = n_classes
+            cells = codes * n_classes + pred_codes
+            self._cell_order = np.argsort(cells, kind="stable")
+            sorted_cells = cells[self._cell_order]
+            starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+            self._cell_starts, self._cells = starts, sorted_cells[starts]
+            self.keys += ["accuracy", "f1", "kappa", "krippendorff_alpha"]
+            self._ranking = []
+            if scores is not None:
+                for k in range(n_classes):
+                    column = np.asarray(scores[:, k], dtype=np.float64)
+                    order = np.argsort(column, kind="stable")
+                    ordered = column[order]
+                    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+                    self._ranking.append((order, starts, (codes[order] == k).astype(np.float64)))
+                self.keys += ["auc", "auc_pr"]
+        self._continuous = va_true is not None
+        if self._continuous:
+            t = np.asarray(va_true, dtype=np.float64)
+            p = np.asarray(va_pred, dtype=np.float64)
+            diff = t - p
+            tc, pc = t - t.mean(axis=0), p - p.mean(axis=0)
+            self._mean_diff = diff.mean(axis=0)
+            dc = diff - self._mean_diff
+            agree = (np.sign(t) == np.sign(p)).astype(np.float64)
+            # Features per output: centred t, p, t-p; their squares and t*p; raw SSE; signs.
+            self._features = np.concatenate(
+                [tc, pc, dc, tc * tc, pc * pc, tc * pc, diff * diff, agree], axis=1)
+            self._k = t.shape[1]
+            self._output_names = output_names
+            for metric in CONTINUOUS_KEYS:
+                self.keys += [f"{metric}_{name}" for name in output_names]
+
+    def __call__(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self._classification:
+                out.update(self._confusion_metrics(weights))
+                if self._ranking:
+                    out.update(self._ranking_metrics(weights))
+            if self._continuous:
+                out.update(self._continuous_metrics(weights))
+        return out
+
+    def _confusion_metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        c = self.n_classes
+        per_cell = np.add.reduceat(weights[:, self._cell_order], self._cell_starts, axis=1)
+        cms = np.zeros((weights.shape[0], c * c))
+        cms[:, self._cells] = per_cell
+        cms = cms.reshape(-1, c, c)
+        return {
+            "accuracy": _accuracy_batch(cms),
+            "f1": _f1_batch(cms, "macro", 0.0),
+            "kappa": _kappa_batch(cms),
+            "krippendorff_alpha": _alpha_batch(cms, np.arange(c), "nominal"),
+        }
+
+    def _ranking_metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        aucs, aps = [], []
+        for order, starts, is_pos in self._ranking:
+            w = weights[:, order]
+            pos = np.add.reduceat(w * is_pos, starts, axis=1)  # ascending distinct scores
+            neg = np.add.reduceat(w, starts, axis=1) - pos
+            n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+            below = np.cumsum(neg, axis=1) - neg
+            auc = (pos * (below + 0.5 * neg)).sum(axis=1) / (n_pos * n_neg)
+            tp_ge = n_pos[:, None] - np.cumsum(pos, axis=1) + pos
+            fp_ge = n_neg[:, None] - below
+            precision = np.where(pos > 0, tp_ge / np.where(pos > 0, tp_ge + fp_ge, 1.0), 0.0)
+            ap = (pos * precision).sum(axis=1) / n_pos
+            aucs.append(np.where((n_pos > 0) & (n_neg > 0), auc, np.nan))
+            aps.append(np.where(n_pos > 0, ap, np.nan))
+        return {"auc": _nanmean_rows(np.stack(aucs, axis=1)),
+                "auc_pr": _nanmean_rows(np.stack(aps, axis=1))}
+
+    def _continuous_metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        k = self._k
+        sums = weights @ self._features
+        n = weights.sum(axis=1)[:, None]
+        mt, mp, md = (sums[:, i * k:(i + 1) * k] / n for i in range(3))
+        tt, pp, tp, sse, agree = (sums[:, i * k:(i + 1) * k] / n for i in range(3, 8))
+        var_t = np.maximum(tt - mt * mt, 0.0)
+        var_p = np.maximum(pp - mp * mp, 0.0)
+        cov = tp - mt * mp
+        gap = self._mean_diff + md
+        values = {
+            "rmse": np.sqrt(sse),
+            "pearson": np.clip(cov / np.sqrt(var_t * var_p), -1.0, 1.0),
+            "sagr": agree,
+            "ccc": 2.0 * cov / (var_t + var_p + gap * gap),
+        }
+        return {f"{metric}_{name}": values[metric][:, j]
+                for metric in CONTINUOUS_KEYS for j, name in enumerate(self._output_names)}
+
+
+def _nanmean_rows(values: np.ndarray) -> np.ndarray:
+    defined = ~np.isnan(values)
+    count = defined.sum(axis=1)
+    total = np.where(defined, values, 0.0).sum(axis=1)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+# -- resampling --------------------------------------------------------------------------
+
+
+def _encode_groups(groups: Any, n: int) -> tuple[np.ndarray, int]:
+    arr = np.asarray(groups)
+    if arr.ndim != 1:
+        raise ValueError(f"groups must be 1-D (one id per sample); got shape {arr.shape}")
+    _check_lengths(samples=np.empty(n), groups=arr)
+    _, codes = np.unique(arr, return_inverse=True)
+    n_groups = int(codes.max()) + 1
+    if n_groups < 2:
+        raise ValueError("groups must contain at least two distinct groups to resample")
+    return codes.reshape(-1), n_groups
+
+
+class _Draws:
+    """A block of resamples as drawn indices; ``weights()`` turns them into counts (b, n).
+
+    Without groups each row draws n indices with replacement, exactly as
+    ``scipy.stats.bootstrap`` does (the same generator gives the same resamples when one
+    block holds them all); with groups it draws n_groups group ids and every sample takes
+    its group's count.
+    """
+
+    def __init__(self, drawn: np.ndarray, group_codes: np.ndarray | None) -> None:
+        self.drawn, self.group_codes = drawn, group_codes
+
+    def weights(self) -> np.ndarray:
+        b, units = self.drawn.shape
+        counts = np.empty((b, units))
+        # Row by row: each row's counts stay in cache (one bincount over all rows is ~30%
+        # slower for n = 1e5 from cache misses).
+        for row, drawn in zip(counts, self.drawn, strict=True):
+            row[:] = np.bincount(drawn, minlength=units)
+        return counts if self.group_codes is None else counts[:, self.group_codes]
+
+
+def _resample_draws(n: int, n_resamples: int, rng: np.random.Generator,
+                    group_codes: np.ndarray | None, n_groups: int) -> Iterator[_Draws]:
+    """Blocks of resamples, drawn in order from one generator (reproducible from the seed)."""
+    units = n if group_codes is None else n_groups
+    block = max(1, _BLOCK_ELEMENTS // max(n, units))
+    for start in range(0, n_resamples, block):
+        b = min(block, n_resamples - start)
+        yield _Draws(rng.integers(0, units, (b, units)), group_codes)
+
+
+def _jackknife_weights(n: int, rng: np.random.Generator, group_codes: np.ndarray | None,
+                       n_groups: int) -> Iterator[np.ndarray]:
+    """Blocks of leave-one-out (or leave-one-group-out) weight rows."""
+    if group_codes is None:
+        if n <= _EXACT_JACKKNIFE_MAX:
+            group_codes, n_groups = np.arange(n), n
+        else:
+            group_codes = rng.permutation(n) % _JACKKNIFE_BLOCKS
+            n_groups = _JACKKNIFE_BLOCKS
+    block = max(1, _BLOCK_ELEMENTS // n)
+    for start in range(0, n_groups, block):
+        left_out = np.arange(start, min(start + block, n_groups))
+        yield (group_codes[None, :] != left_out[:, None]).astype(np.float64)
+
+
+def _run(engine: _Engine, blocks: Iterator[Any], keys: list[str],
+         progress: Any = None) -> dict[str, np.ndarray]:
+    """Evaluate the engine on blocks of weights (arrays, or draws turned into weights)."""
+    parts: dict[str, list[np.ndarray]] = {key: [] for key in keys}
+
+    def evaluate(block: Any) -> dict[str, np.ndarray]:
+        return engine(block.weights() if isinstance(block, _Draws) else block)
+
+    for values in map(evaluate, blocks):
+        for key in keys:
+            parts[key].append(values[key])
+        if progress is not None:
+            progress.update(values[keys[0]].shape[0])
+    return {key: np.concatenate(value) for key, value in parts.items()}
+
+
+def _interval(distribution: np.ndarray, estimate: float, jackknife: np.ndarray | None,
+              confidence_level: float, method: str) -> tuple[float, float]:
+    """Percentile or BCa interval of one metric (SciPy's formulas)."""
+    finite = distribution[np.isfinite(distribution)]
+    if finite.shape[0] == 0 or not np.isfinite(estimate):
+        return float("nan"), float("nan")
+    alpha = (1.0 - confidence_level) / 2.0
+    levels = np.array([alpha, 1.0 - alpha])
+    if method == "bca":
+        b = finite.shape[0]
+        percentile = (np.count_nonzero(finite < estimate)
+                      + np.count_nonzero(finite <= estimate)) / (2.0 * b)
+        z0 = ndtri(percentile)
+        jack = jackknife[np.isfinite(jackknife)]
+        k = float(jack.shape[0])
+        u = (k - 1.0) * (jack.mean() - jack)
+        denominator = (np.sum(u ** 2) / k ** 2) ** 1.5
+        acceleration = (np.sum(u ** 3) / k ** 3) / (6.0 * denominator) if denominator else 0.0
+        z = ndtri(levels)
+        levels = ndtr(z0 + (z0 + z) / (1.0 - acceleration * (z0 + z)))
+        if not np.isfinite(levels).all():
+            return float("nan"), float("nan")
+    low, high = np.quantile(finite, levels)
+    return float(low), float(high)
+
+
+def _check_options(confidence_level: float, n_resamples: int, method: str) -> None:
+    if not 0.0 < float(confidence_level) < 1.0:
+        raise ValueError(f"confidence_level must be in (0, 1), got {confidence_level!r}")
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) \
+            or n_resamples < 2:
+        raise ValueError(f"n_resamples must be an integer >= 2, got {n_resamples!r}")
+    if method not in _METHODS:
+        raise ValueError(f"method must be 'percentile' or 'bca', got {method!r}")
+
+
+def _progress_bar(progress: bool, total: int, description: str) -> Any:
+    if not progress:
+        return None
+    tqdm = _import_optional("tqdm", "cli", purpose="a bootstrap progress bar")
+    return tqdm.tqdm(total=total, desc=description, unit="resample", leave=False)
+
+
+# -- public API --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Confidence intervals for several metrics from one set of resamples.
+
+    Attributes
+    ----------
+    estimate, low, high, standard_error : dict of str to float
+        Per metric key (``"ccc"``, ``"accuracy"``, ``"ccc_valence"``...).
+    distribution : dict of str to ndarray
+        The bootstrap distribution of each metric (n_resamples values; nan where a resample
+        left the metric undefined, which the intervals ignore).
+    confidence_level, method, n_resamples, seed :
+        The settings used.
+    grouped : bool
+        Whether whole groups were resampled.
+    """
+
+    estimate: dict[str, float]
+    low: dict[str, float]
+    high: dict[str, float]
+    standard_error: dict[str, float]
+    distribution: dict[str, np.ndarray] = field(repr=False)
+    confidence_level: float = 0.95
+    method: str = "percentile"
+    n_resamples: int = 1000
+    seed: int | None = None
+    grouped: bool = False
+
+
+def _prepare_engine(expression: Any, expression_pred: Any, va: Any, va_pred: Any,
+                    output_names: tuple[str, ...], n_classes: int | None,
+                    nan_policy: str) -> tuple[_Engine, np.ndarray | None]:
+    """Validate inputs with the core's checks and build the engine (rows kept aligned)."""
+    kwargs: dict[str, Any] = {}
+    keep = None
+    if expression is not None:
+        labels = None if n_classes is None else np.arange(n_classes)
+        pred = _as_labels(expression_pred, "expression_pred")
+        if pred.ndim == 2 and labels is None:
+            labels = np.arange(pred.shape[1])
+        data = _check_classification(expression, pred, labels=labels, nan_policy=nan_policy,
+                                     scores=pred.ndim == 2, pred_name="expression_pred",
+                                     true_name="expression")
+        if data.n_omitted:
+            raise ValueError("the bootstrap needs complete rows; drop NaN rows before calling")
+        pred_codes = data.y_pred if data.y_score is None else np.argmax(data.y_score, axis=1)
+        kwargs.update(codes=data.y_true, pred_codes=pred_codes, scores=data.y_score,
+                      n_classes=data.classes.shape[0])
+        keep = data.y_true
+    if va is not None:
+        t, p, omitted = _check_continuous(va, va_pred, nan_policy=nan_policy,
+                                          names=("va", "va_pred"))
+        if omitted:
+            raise ValueError("the bootstrap needs complete rows; drop NaN rows before calling")
+        t, p = (t[:, None], p[:, None]) if t.ndim == 1 else (t, p)
+        if len(output_names) != t.shape[1]:
+            output_names = tuple(f"{i}" for i in range(t.shape[1])) if t.shape[1] > 1 else ("",)
+        kwargs.update(va_true=t, va_pred=p, output_names=output_names)
+        if keep is not None:
+            _check_lengths(expression=keep, va=t)
+    if not kwargs:
+        raise ValueError("give expression labels and predictions, valence/arousal truth and "
+                         "predictions, or both")
+    return _Engine(**kwargs), keep
+
+
+def _clean_key(key: str) -> str:
+    return key[:-1] if key.endswith("_") else key
+
+
+def _bootstrap(engine: _Engine, *, confidence_level: float, n_resamples: int, method: str,
+               seed: Any, groups: Any, progress: bool) -> BootstrapResult:
+    group_codes, n_groups = (None, 0) if groups is None else _encode_groups(groups, engine.n)
+    rng = np.random.default_rng(seed)
+    keys = engine.keys
+    estimate = {key: float(value[0]) for key, value in engine(np.ones((1, engine.n))).items()}
+    bar = _progress_bar(progress, n_resamples, "bootstrap")
+    try:
+        distribution = _run(engine, _resample_draws(engine.n, n_resamples, rng, group_codes,
+                                                    n_groups), keys, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    jackknife = None
+    if method == "bca":
+        jackknife = _run(engine, _jackknife_weights(engine.n, rng, group_codes, n_groups), keys)
+    low, high, se = {}, {}, {}
+    for key in keys:
+        low[key], high[key] = _interval(distribution[key], estimate[key],
+                                        None if jackknife is None else jackknife[key],
+                                        confidence_level, method)
+        finite = distribution[key][np.isfinite(distribution[key])]
+        se[key] = float(np.std(finite, ddof=1)) if finite.shape[0] > 1 else float("nan")
+    rename = {key: _clean_key(key) for key in keys}
+    return BootstrapResult(
+        {rename[k]: v for k, v in estimate.items()}, {rename[k]: v for k, v in low.items()},
+        {rename[k]: v for k, v in high.items()}, {rename[k]: v for k, v in se.items()},
+        {rename[k]: v for k, v in distribution.items()}, float(confidence_level), method,
+        int(n_resamples), seed if isinstance(seed, (int, type(None))) else None,
+        groups is not None,
+    )
+
+
+def bootstrap_ci(
+    *,
+    expression: Any = None,
+    expression_pred: Any = None,
+    va: Any = None,
+    va_pred: Any = None,
+    output_names: tuple[str, ...] = ("valence", "arousal"),
+    n_classes: int | None = None,
+    confidence_level: float = 0.95,
+    n_resamples: int = 1000,
+    method: str = "percentile",
+    seed: Any = None,
+    groups: Any = None,
+    nan_policy: str = "raise",
+    progress: bool = False,
+) -> BootstrapResult:
+    """Bootstrap confidence intervals for every metric at once.
+
+    Parameters
+    ----------
+    expression : array-like of shape (n,), optional
+        True expression labels 0..C-1.
+    expression_pred : array-like of shape (n, C) or (n,), optional
+        Scores (enables AUC and AUC-PR) or predicted labels.
+    va, va_pred : array-like of shape (n,) or (n, k), optional
+        Continuous truth and predictions (valence, arousal).
+    output_names : tuple of str, default ("valence", "arousal")
+        Suffixes of the continuous keys (``"ccc_valence"``); 1-D input gives plain keys.
+    n_classes : int, optional
+        Number of classes when ``expression_pred`` holds labels.
+    confidence_level : float, default 0.95
+    n_resamples : int, default 1000
+    method : {"percentile", "bca"}, default "percentile"
+    seed : int or numpy Generator, optional
+        Makes the resamples (and so the intervals) reproducible.
+    groups : array-like of shape (n,), optional
+        Subject or video ids: resample whole groups (cluster bootstrap).
+    nan_policy : {"raise"}
+        Rows with NaN are refused: drop them first so that all metrics see the same rows.
+    progress : bool, default False
+        Show a tqdm progress bar (needs the ``cli`` extra).
+
+    Returns
+    -------
+    BootstrapResult
+
+    Notes
+    -----
+    Pairs (truth, prediction) are resampled together; with ``groups`` whole groups are.
+    Resamples in which a metric is undefined (e.g. a class drawn without positives for
+    AUC) are left out of that metric's interval. With 1,000 resamples, interval ends carry a
+    Monte-Carlo error of a few percent of the interval's width; use more for a paper.
+
+    References
+    ----------
+    B. Efron, R. J. Tibshirani, An Introduction to the Bootstrap, Chapman & Hall, 1993.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import affectmetrics as am
+    >>> rng = np.random.default_rng(0)
+    >>> truth = rng.normal(size=500)
+    >>> pred = truth + rng.normal(scale=0.5, size=500)
+    >>> result = am.bootstrap_ci(va=truth, va_pred=pred, n_resamples=500, seed=1)
+    >>> result.low["ccc"] < result.estimate["ccc"] < result.high["ccc"]
+    True
+    """
+    _check_options(confidence_level, n_resamples, method)
+    engine, _ = _prepare_engine(expression, expression_pred, va, va_pred, tuple(output_names),
+                                n_classes, nan_policy)
+    return _bootstrap(engine, confidence_level=confidence_level, n_resamples=n_resamples,
+                      method=method, seed=seed, groups=groups, progress=progress)
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """The difference B - A of every metric on one test set, with paired-bootstrap evidence.
+
+    Attributes
+    ----------
+    names : (str, str)
+        Names of model A and model B.
+    value_a, value_b, difference, low, high, p_value : dict of str to float
+        Per metric key. ``difference = value_b - value_a``; ``[low, high]`` is its percentile
+        interval; ``p_value`` is the two-sided bootstrap p-value of "no difference".
+    """
+
+    names: tuple[str, str]
+    value_a: dict[str, float]
+    value_b: dict[str, float]
+    difference: dict[str, float]
+    low: dict[str, float]
+    high: dict[str, float]
+    p_value: dict[str, float]
+    confidence_level: float
+    n_resamples: int
+
+    def to_markdown(self, decimals: int = 4) -> str:
+        """A table: metric, A, B, B - A, interval, p."""
+        a, b = self.names
+        fmt = f"{{:.{decimals}f}}"
+        rows = [f"| Metric | {a} | {b} | {b} - {a} | {self.confidence_level:.0%} CI | p |",
+                "|---|---|---|---|---|---|"]
+        for key in self.difference:
+            rows.append(
+                f"| {key} | {fmt.format(self.value_a[key])} | {fmt.format(self.value_b[key])} "
+                f"| {fmt.format(self.difference[key])} | [{fmt.format(self.low[key])}, "
+                f"{fmt.format(self.high[key])}] | {self.p_value[key]:.4f} |"
+            )
+        return "\n".join(rows)
+
+
+def paired_comparison(
+    *,
+    expression: Any = None,
+    va: Any = None,
+    pred_a: dict[str, Any],
+    pred_b: dict[str, Any],
+    names: tuple[str, str] = ("A", "B"),
+    output_names: tuple[str, ...] = ("valence", "arousal"),
+    n_classes: int | None = None,
+    confidence_level: float = 0.95,
+    n_resamples: int = 2000,
+    seed: Any = None,
+    groups: Any = None,
+    progress: bool = False,
+) -> PairedComparison:
+    """Compare two models on the same test set with a paired bootstrap.
+
+    Both models are scored on the same resamples, so the interval of the difference
+    reflects only how the models differ, not the test set's own variability twice.
+
+    Parameters
+    ----------
+    expression, va : array-like, optional
+        The shared ground truth (labels; valence/arousal).
+    pred_a, pred_b : dict
+        Each model's predictions: ``{"expression_pred": ..., "va_pred": ...}``.
+    names : (str, str), default ("A", "B")
+    groups : array-like of shape (n,), optional
+        Resample whole groups (subjects, videos).
+
+    Returns
+    -------
+    PairedComparison
+        ``difference = B - A``; the two-sided p-value is
+        ``min(1, 2 min((1 + #{d* <= 0}) / (B + 1), (1 + #{d* >= 0}) / (B + 1)))`` over the
+        bootstrap differences d* (the percentile test of "no difference").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import affectmetrics as am
+    >>> rng = np.random.default_rng(0)
+    >>> truth = rng.normal(size=400)
+    >>> good, poor = truth + rng.normal(0, 0.3, 400), truth + rng.normal(0, 1.0, 400)
+    >>> result = am.paired_comparison(va=truth, pred_a={"va_pred": poor},
+    ...                               pred_b={"va_pred": good}, n_resamples=500, seed=0)
+    >>> result.difference["ccc"] > 0 and result.p_value["ccc"] < 0.05
+    True
+    """
+    _check_options(confidence_level, n_resamples, "percentile")
+    engines = []
+    for pred in (pred_a, pred_b):
+        unknown = set(pred) - {"expression_pred", "va_pred"}
+        if unknown:
+            raise ValueError(f"predictions have unknown keys {sorted(unknown)}; use "
+                             "'expression_pred' and 'va_pred'")
+        engine, _ = _prepare_engine(expression, pred.get("expression_pred"), va,
+                                    pred.get("va_pred"), tuple(output_names), n_classes,
+                                    "raise")
+        engines.append(engine)
+    engine_a, engine_b = engines
+    keys = engine_a.keys
+    group_codes, n_groups = (None, 0) if groups is None else _encode_groups(groups, engine_a.n)
+    rng = np.random.default_rng(seed)
+    ones = np.ones((1, engine_a.n))
+    value_a = {key: float(v[0]) for key, v in engine_a(ones).items()}
+    value_b = {key: float(v[0]) for key, v in engine_b(ones).items()}
+    diffs: dict[str, list[np.ndarray]] = {key: [] for key in keys}
+    bar = _progress_bar(progress, n_resamples, "paired bootstrap")
+    def difference_of(draws: _Draws) -> dict[str, np.ndarray]:
+        weights = draws.weights()
+        a, b = engine_a(weights), engine_b(weights)
+        return {key: b[key] - a[key] for key in keys}
+
+    try:
+        for values in map(difference_of, _resample_draws(engine_a.n, n_resamples, rng,
+                                                         group_codes, n_groups)):
+            for key in keys:
+                diffs[key].append(values[key])
+            if bar is not None:
+                bar.update(values[keys[0]].shape[0])
+    finally:
+        if bar is not None:
+            bar.close()
+    low, high, p_value, difference = {}, {}, {}, {}
+    for key in keys:
+        d = np.concatenate(diffs[key])
+        d = d[np.isfinite(d)]
+        difference[key] = value_b[key] - value_a[key]
+        if d.shape[0] == 0 or not np.isfinite(difference[key]):
+            low[key] = high[key] = p_value[key] = float("nan")
+            continue
+        alpha = (1.0 - confidence_level) / 2.0
+        low[key], high[key] = (float(v) for v in np.quantile(d, [alpha, 1.0 - alpha]))
+        count = d.shape[0]
+        p_low = (1 + np.count_nonzero(d <= 0)) / (count + 1)
+        p_high = (1 + np.count_nonzero(d >= 0)) / (count + 1)
+        p_value[key] = float(min(1.0, 2.0 * min(p_low, p_high)))
+    rename = {key: _clean_key(key) for key in keys}
+
+    def named(values: dict[str, float]) -> dict[str, float]:
+        return {rename[k]: v for k, v in values.items()}
+
+    return PairedComparison(tuple(names), named(value_a), named(value_b), named(difference),
+                            named(low), named(high), named(p_value), float(confidence_level),
+                            int(n_resamples))

@@ -1,0 +1,502 @@
+"""One-call evaluation: every metric, per-class detail, diagnostics and intervals in a report.
+
+:func:`evaluate` scores any subset of expression labels/scores and valence/arousal
+predictions with the core functions and returns a :class:`Report`, which renders to
+Markdown (the study's table layout, four decimals), JSON, a dict, CSV and a pandas
+DataFrame; :func:`side_by_side` puts several models' reports in one table, one column per
+model, as in the study.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._moments import _moments
+from ._optional import _import_optional
+from ._validation import _as_labels, _as_numeric, _check_classification, _check_continuous
+from .accumulators import _continuous_results
+from .agreement import _alpha_from_cm
+from .bootstrap import BootstrapResult, _bootstrap, _check_options, _prepare_engine
+from .classification import _accuracy_from_cm, _confusion, _f1_from_cm, _kappa_from_cm
+from .examples import AFFECTNET_CLASSES
+from .exceptions import DiagnosticWarning
+from .presets import PRESETS, abaw_scores, ccc_per_group
+from .ranking import pr_auc, roc_auc
+
+__all__ = ["Diagnostic", "Report", "diagnose", "evaluate", "side_by_side"]
+
+CLASSIFICATION_ROWS = (("accuracy", "Accuracy"), ("f1", "F1 Score"), ("kappa", "Cohen's Kappa"),
+                       ("krippendorff_alpha", "Krippendorff's Alpha"), ("auc", "AUC"),
+                       ("auc_pr", "AUC-PR"))
+CONTINUOUS_ROWS = (("rmse", "RMSE"), ("pearson", "Correlation"), ("sagr", "SAGR"),
+                   ("ccc", "CCC"))
+# Diagnostic thresholds, stated in every message that uses them.
+_LOW_VARIANCE = 0.1
+_OUT_OF_RANGE = 0.01
+_DOMINANT_CLASS = 0.9
+_IMBALANCE = 2.0
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding about the predictions: a code and a plain sentence."""
+
+    code: str
+    message: str
+
+
+@dataclass
+class Report:
+    """Every metric of one model on one test set.
+
+    Attributes
+    ----------
+    model : str
+    metrics : dict of str to float
+        Flat keys: ``accuracy``, ``f1``, ``kappa``, ``krippendorff_alpha``, ``auc``,
+        ``auc_pr``; ``rmse_valence``, ``pearson_valence``, ``sagr_valence``,
+        ``ccc_valence`` and the same for arousal; preset scores such as ``abaw_va``.
+    per_class : dict of str to ndarray, optional
+        ``precision``, ``recall``, ``f1``, ``auc``, ``auc_pr``, ``support`` per class.
+    confusion_matrix : ndarray, optional
+    class_names, output_names : tuple of str
+    intervals : BootstrapResult, optional
+        Confidence intervals for every metric, when ``ci`` was given.
+    diagnostics : list of Diagnostic
+    n_samples, n_omitted : int
+    """
+
+    model: str
+    metrics: dict[str, float]
+    per_class: dict[str, np.ndarray] | None
+    confusion_matrix: np.ndarray | None
+    class_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    intervals: BootstrapResult | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    n_samples: int = 0
+    n_omitted: int = 0
+
+    def interval(self, key: str) -> tuple[float, float] | None:
+        """The (low, high) confidence interval of a metric, if intervals were computed."""
+        if self.intervals is None or key not in self.intervals.low:
+            return None
+        return self.intervals.low[key], self.intervals.high[key]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain Python types only (JSON-ready)."""
+        out: dict[str, Any] = {
+            "model": self.model,
+            "n_samples": self.n_samples,
+            "n_omitted": self.n_omitted,
+            "metrics": {k: _json_float(v) for k, v in self.metrics.items()},
+            "class_names": list(self.class_names),
+            "output_names": list(self.output_names),
+            "diagnostics": [d.__dict__ for d in self.diagnostics],
+        }
+        if self.per_class is not None:
+            out["per_class"] = {k: [_json_float(x) for x in v] for k, v in self.per_class.items()}
+        if self.confusion_matrix is not None:
+            out["confusion_matrix"] = self.confusion_matrix.tolist()
+        if self.intervals is not None:
+            r = self.intervals
+            out["intervals"] = {
+                "confidence_level": r.confidence_level, "method": r.method,
+                "n_resamples": r.n_resamples, "seed": r.seed, "grouped": r.grouped,
+                "low": {k: _json_float(v) for k, v in r.low.items()},
+                "high": {k: _json_float(v) for k, v in r.high.items()},
+                "standard_error": {k: _json_float(v) for k, v in r.standard_error.items()},
+            }
+        return out
+
+    def to_json(self, path: str | Path | None = None, indent: int = 2) -> str:
+        """JSON text (NaN written as null); also written to ``path`` if given."""
+        text = json.dumps(self.to_dict(), indent=indent)
+        if path is not None:
+            Path(path).write_text(text + "\n")
+        return text
+
+    def to_csv(self, path: str | Path | None = None) -> str:
+        """Long format: ``model,metric,value,low,high``; also written to ``path`` if given."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["model", "metric", "value", "low", "high"])
+        for key, value in self.metrics.items():
+            interval = self.interval(key) or ("", "")
+            writer.writerow([self.model, key, repr(value), *(repr(v) if v != "" else ""
+                                                             for v in interval)])
+        if path is not None:
+            Path(path).write_text(buffer.getvalue())
+        return buffer.getvalue()
+
+    def to_dataframe(self) -> Any:
+        """A pandas DataFrame, one row per metric (needs pandas)."""
+        pandas = _import_optional("pandas", "pandas", purpose="Report.to_dataframe")
+        rows = []
+        for key, value in self.metrics.items():
+            low, high = self.interval(key) or (np.nan, np.nan)
+            rows.append({"model": self.model, "metric": key, "value": value, "low": low,
+                         "high": high})
+        return pandas.DataFrame(rows).set_index(["model", "metric"])
+
+    def to_markdown(self, decimals: int = 4) -> str:
+        """The study's tables (classification; one per continuous output), per-class
+        detail, the confusion matrix and the diagnostics."""
+        parts = [side_by_side([self], decimals=decimals)]
+        if self.per_class is not None:
+            header = ["Class", "Precision", "Recall", "F1", "AUC", "AUC-PR", "Support"]
+            rows = [[name, *(self.per_class[k][i] for k in ("precision", "recall", "f1", "auc",
+                                                            "auc_pr")),
+                     int(self.per_class["support"][i])]
+                    for i, name in enumerate(self.class_names)]
+            parts += ["", _table(header, rows, decimals)]
+        if self.confusion_matrix is not None:
+            short = [name[:4] for name in self.class_names]
+            rows = [[short[i], *self.confusion_matrix[i].tolist()] for i in range(len(short))]
+            parts += ["", "Confusion matrix (rows: truth, columns: prediction)", "",
+                      _table(["", *short], rows, decimals)]
+        return "\n".join(parts)
+
+    def __str__(self) -> str:
+        return self.to_markdown()
+
+
+def _json_float(value: Any) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _cell(value: Any, decimals: int) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "nan" if np.isnan(value) else f"{value:.{decimals}f}"
+    return str(value)
+
+
+def _table(header: list[str], rows: list[list[Any]], decimals: int = 4) -> str:
+    cells = [[_cell(v, decimals) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+              for i, h in enumerate(header)]
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    body = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
+            for r in cells]
+    return "\n".join([line, rule, *body])
+
+
+def side_by_side(reports: list[Report], decimals: int = 4) -> str:
+    """The study's tables with one column per model (Markdown).
+
+    With intervals, each cell reads ``value [low, high]``. Models' diagnostics follow the
+    tables.
+    """
+    if not reports:
+        raise ValueError("reports is empty")
+    models = [r.model for r in reports]
+
+    def value_cell(report: Report, key: str) -> str:
+        value = report.metrics.get(key)
+        if value is None:
+            return "-"
+        text = _cell(float(value), decimals)
+        interval = report.interval(key)
+        if interval is not None:
+            text += f" [{_cell(interval[0], decimals)}, {_cell(interval[1], decimals)}]"
+        return text
+
+    parts: list[str] = []
+    if any("accuracy" in r.metrics for r in reports):
+        rows = [[label, *(value_cell(r, key) for r in reports)]
+                for key, label in CLASSIFICATION_ROWS]
+        parts.append(_table(["Metric (Classification)", *models], rows))
+    outputs = list(dict.fromkeys(name for r in reports for name in r.output_names
+                                 if f"ccc_{name}" in r.metrics))
+    for name in outputs:
+        rows = [[label, *(value_cell(r, f"{key}_{name}") for r in reports)]
+                for key, label in CONTINUOUS_ROWS]
+        parts.append(_table([f"Metric ({name.capitalize()} Regression)", *models], rows))
+    preset_keys = list(dict.fromkeys(k for r in reports for k in r.metrics
+                                     if k.startswith("abaw_") or k.endswith("_per_group")))
+    if preset_keys:
+        rows = [[key, *(value_cell(r, key) for r in reports)] for key in preset_keys]
+        parts.append(_table(["Protocol score", *models], rows))
+    notes = [f"- {r.model}: {d.message}" for r in reports for d in r.diagnostics]
+    if notes:
+        parts.append("Diagnostics:\n\n" + "\n".join(notes))
+    if reports[0].intervals is not None:
+        r = reports[0].intervals
+        parts.append(f"Intervals: {r.confidence_level:.0%} {r.method} bootstrap, "
+                     f"{r.n_resamples} resamples" + (" of whole groups" if r.grouped else "")
+                     + (f", seed {r.seed}" if r.seed is not None else "") + ".")
+    return "\n\n".join(parts)
+
+
+def diagnose(
+    *,
+    expression: np.ndarray | None = None,
+    pred_codes: np.ndarray | None = None,
+    class_names: tuple[str, ...] = (),
+    va: np.ndarray | None = None,
+    va_pred: np.ndarray | None = None,
+    output_names: tuple[str, ...] = (),
+) -> list[Diagnostic]:
+    """Look for the ways models fail silently. Inputs are validated codes and 2-D arrays.
+
+    Checks: constant continuous predictions; predictions whose variance is under 10% of the
+    truth's; more than 1% of predictions outside the truth's range; a classifier that
+    predicts only some of the classes, or one class for over 90% of samples; a test set whose
+    largest class is at least twice its smallest.
+    """
+    found: list[Diagnostic] = []
+    if expression is not None and pred_codes is not None:
+        c = len(class_names)
+        predicted = np.bincount(pred_codes, minlength=c)
+        used = np.flatnonzero(predicted)
+        n = pred_codes.shape[0]
+        if used.shape[0] == 1:
+            found.append(Diagnostic(
+                "constant_classifier",
+                f"the classifier predicts a single class ({class_names[used[0]]}) for all {n} "
+                "samples: a collapsed model (accuracy is the class's share, kappa 0)"))
+        elif used.shape[0] < c:
+            missing = ", ".join(class_names[i] for i in range(c) if predicted[i] == 0)
+            found.append(Diagnostic(
+                "missing_classes",
+                f"the classifier predicts only {used.shape[0]} of {c} classes; never {missing}"))
+        top = int(np.argmax(predicted))
+        if used.shape[0] > 1 and predicted[top] > _DOMINANT_CLASS * n and c > 2:
+            found.append(Diagnostic(
+                "dominant_class",
+                f"the classifier predicts {class_names[top]} for {predicted[top] / n:.0%} of "
+                f"samples (over {_DOMINANT_CLASS:.0%})"))
+        support = np.bincount(expression, minlength=c)
+        if support.min() == 0:
+            absent = ", ".join(class_names[i] for i in range(c) if support[i] == 0)
+            found.append(Diagnostic(
+                "absent_classes",
+                f"the test set has no samples of {absent}; their AUC is undefined and their F1 "
+                "counts as 0 in the macro average"))
+        elif support.max() >= _IMBALANCE * support.min():
+            big, small = int(np.argmax(support)), int(np.argmin(support))
+            found.append(Diagnostic(
+                "class_imbalance",
+                f"the test set is imbalanced: {class_names[big]} has {support[big]} samples, "
+                f"{class_names[small]} {support[small]} (ratio "
+                f"{support[big] / support[small]:.1f}); macro averages weigh every class "
+                "equally, accuracy does not"))
+    if va is not None and va_pred is not None:
+        for j, name in enumerate(output_names):
+            t, p = va[:, j], va_pred[:, j]
+            if p.max() == p.min():
+                found.append(Diagnostic(
+                    "constant_prediction",
+                    f"{name} predictions are constant (every value {p[0]:.4g}): CCC is 0 and "
+                    "Pearson's r is undefined"))
+                continue
+            var_t, var_p = np.var(t), np.var(p)
+            if var_t > 0 and var_p < _LOW_VARIANCE * var_t:
+                found.append(Diagnostic(
+                    "low_variance",
+                    f"{name} predictions vary little: their variance is {var_p / var_t:.1%} of "
+                    f"the truth's (under {_LOW_VARIANCE:.0%}; regression to the mean?)"))
+            outside = np.count_nonzero((p < t.min()) | (p > t.max()))
+            if outside > _OUT_OF_RANGE * p.shape[0]:
+                found.append(Diagnostic(
+                    "out_of_range",
+                    f"{outside} of {p.shape[0]} {name} predictions ({outside / p.shape[0]:.1%}) "
+                    f"lie outside the truth's range [{t.min():.4g}, {t.max():.4g}]"))
+    return found
+
+
+def _complete_rows(nan_policy: str, **arrays: Any) -> tuple[dict[str, np.ndarray], int]:
+    """Convert the given arrays and drop rows with NaN in any of them (policy "omit")."""
+    converted = {name: _as_numeric(value, name) for name, value in arrays.items()
+                 if value is not None}
+    lengths = {name: arr.shape[0] if arr.ndim else 0 for name, arr in converted.items()}
+    if len(set(lengths.values())) > 1:
+        (first, n_first), *rest = lengths.items()
+        other, n_other = next((k, v) for k, v in rest if v != n_first)
+        raise ValueError(f"{first} has {n_first} samples, {other} has {n_other}; they must "
+                         "have the same length")
+    if nan_policy != "omit" or not converted:
+        return converted, 0
+    drop = None
+    for arr in converted.values():
+        if arr.dtype.kind == "f" and arr.ndim in (1, 2):
+            rows = np.isnan(arr) if arr.ndim == 1 else np.isnan(arr).any(axis=1)
+            drop = rows if drop is None else drop | rows
+    if drop is None or not drop.any():
+        return converted, 0
+    if drop.all():
+        raise ValueError("every sample has a NaN; nothing is left to score after "
+                         "nan_policy='omit'")
+    return {name: arr[~drop] for name, arr in converted.items()}, int(drop.sum())
+
+
+def evaluate(
+    *,
+    expression: Any = None,
+    expression_pred: Any = None,
+    va: Any = None,
+    va_pred: Any = None,
+    class_names: tuple[str, ...] | list[str] | None = None,
+    output_names: tuple[str, ...] | list[str] = ("valence", "arousal"),
+    model: str = "model",
+    preset: str = "affectnet",
+    ci: float | None = None,
+    n_resamples: int = 1000,
+    ci_method: str = "percentile",
+    seed: Any = 0,
+    groups: Any = None,
+    nan_policy: str = "raise",
+    warn: bool = True,
+    progress: bool = False,
+) -> Report:
+    """Score a model's expression and/or valence/arousal predictions in one call.
+
+    Parameters
+    ----------
+    expression : array-like of shape (n,), optional
+        True expression labels 0..C-1.
+    expression_pred : array-like of shape (n, C) or (n,), optional
+        Class scores (probabilities or logits; enables AUC and AUC-PR) or predicted labels.
+    va, va_pred : array-like of shape (n, k) or (n,), optional
+        Continuous truth and predictions, one column per output (valence, arousal).
+    class_names : sequence of str, optional
+        Default: AffectNet's eight (Neutral, Happy, Sad, Surprise, Fear, Disgust, Anger,
+        Contempt) for eight classes, else ``"0"``, ``"1"``...
+    output_names : sequence of str, default ("valence", "arousal")
+    model : str, default "model"
+        The model's name, the column title in tables.
+    preset : {"affectnet", "abaw"}, default "affectnet"
+        ``"abaw"`` adds the ABAW challenge scores (``abaw_va``, ``abaw_expr``, ``abaw_mtl``).
+    ci : float, optional
+        Confidence level (e.g. 0.95) for bootstrap intervals of every metric.
+    n_resamples, ci_method, seed, groups :
+        As for :func:`affectmetrics.bootstrap_ci`. ``groups`` (video or subject ids) also
+        adds the per-group mean CCC (``ccc_valence_per_group``...).
+    nan_policy : {"raise", "omit"}, default "raise"
+        ``"omit"`` drops every row with a NaN in any argument, for every metric alike.
+    warn : bool, default True
+        Issue a :class:`~affectmetrics.DiagnosticWarning` per diagnostic.
+    progress : bool, default False
+        Show a progress bar during the bootstrap (needs the ``cli`` extra).
+
+    Returns
+    -------
+    Report
+
+    Examples
+    --------
+    >>> import affectmetrics as am
+    >>> report = am.evaluate(expression=[0, 1, 1, 0], expression_pred=[0, 1, 0, 0],
+    ...                      class_names=["neg", "pos"], warn=False)
+    >>> report.metrics["accuracy"], report.metrics["f1"]
+    (0.75, 0.7333333333333334)
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
+    if ci is not None:
+        _check_options(ci, n_resamples, ci_method)
+    if (expression is None) != (expression_pred is None):
+        raise ValueError("give both expression and expression_pred, or neither")
+    if (va is None) != (va_pred is None):
+        raise ValueError("give both va and va_pred, or neither")
+    arrays, n_omitted = _complete_rows(nan_policy, expression=expression,
+                                       expression_pred=expression_pred, va=va, va_pred=va_pred,
+                                       groups=groups)
+    if not arrays:
+        raise ValueError("give expression labels and predictions, valence/arousal truth and "
+                         "predictions, or both")
+    output_names = tuple(output_names)
+    metrics: dict[str, float] = {}
+    per_class = cm = None
+    names: tuple[str, ...] = ()
+    codes = pred_codes = None
+    n_samples = 0
+    if expression is not None:
+        pred = _as_labels(arrays["expression_pred"], "expression_pred")
+        n_classes = (len(class_names) if class_names is not None
+                     else pred.shape[1] if pred.ndim == 2 else None)
+        labels = None if n_classes is None else np.arange(n_classes)
+        data = _check_classification(arrays["expression"], pred, labels=labels,
+                                     scores=pred.ndim == 2, pred_name="expression_pred",
+                                     true_name="expression")
+        c = data.classes.shape[0]
+        if class_names is None:
+            names = AFFECTNET_CLASSES if c == 8 else tuple(str(v) for v in data.classes)
+        else:
+            names = tuple(str(v) for v in class_names)
+        codes = data.y_true
+        pred_codes = data.y_pred if data.y_score is None else np.argmax(data.y_score, axis=1)
+        cm = _confusion(codes, pred_codes, c)
+        metrics["accuracy"] = _accuracy_from_cm(cm)
+        metrics["f1"] = float(_f1_from_cm(cm, "macro"))
+        metrics["kappa"] = _kappa_from_cm(cm)
+        metrics["krippendorff_alpha"] = _alpha_from_cm(cm, np.arange(c), "nominal")
+        tp = np.diag(cm).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            precision = np.where(cm.sum(axis=0) > 0, tp / cm.sum(axis=0), 0.0)
+            recall = np.where(cm.sum(axis=1) > 0, tp / cm.sum(axis=1), 0.0)
+        per_class = {"precision": precision, "recall": recall,
+                     "f1": _f1_from_cm(cm, None), "support": cm.sum(axis=1)}
+        if data.y_score is not None:
+            with warnings.catch_warnings():
+                # Absent classes are reported once, as a diagnostic.
+                warnings.simplefilter("ignore")
+                per_class["auc"] = roc_auc(codes, data.y_score, labels=np.arange(c),
+                                           average=None)
+                per_class["auc_pr"] = pr_auc(codes, data.y_score, labels=np.arange(c),
+                                             average=None)
+            metrics["auc"] = _nanmean(per_class["auc"])
+            metrics["auc_pr"] = _nanmean(per_class["auc_pr"])
+        else:
+            per_class["auc"] = per_class["auc_pr"] = np.full(c, np.nan)
+        n_samples = codes.shape[0]
+    va_2d = va_pred_2d = None
+    if va is not None:
+        t, p, _ = _check_continuous(arrays["va"], arrays["va_pred"], names=("va", "va_pred"))
+        va_2d, va_pred_2d = (t[:, None], p[:, None]) if t.ndim == 1 else (t, p)
+        if len(output_names) != va_2d.shape[1]:
+            raise ValueError(f"output_names has {len(output_names)} names but va has "
+                             f"{va_2d.shape[1]} column(s)")
+        for key, values in _continuous_results(_moments(va_2d, va_pred_2d)).items():
+            for j, name in enumerate(output_names):
+                metrics[f"{key}_{name}"] = float(values[j])
+        n_samples = va_2d.shape[0]
+        if "groups" in arrays:
+            per_group = np.atleast_1d(ccc_per_group(va_2d, va_pred_2d, arrays["groups"]))
+            for j, name in enumerate(output_names):
+                metrics[f"ccc_{name}_per_group"] = float(per_group[j])
+    if preset == "abaw":
+        metrics.update(abaw_scores(
+            expression=codes, expression_pred=pred_codes, va=va_2d, va_pred=va_pred_2d,
+            n_classes=len(names) if names else 8))
+    found = diagnose(expression=codes, pred_codes=pred_codes, class_names=names,
+                     va=va_2d, va_pred=va_pred_2d, output_names=output_names)
+    if warn:
+        for diagnostic in found:
+            warnings.warn(f"{model}: {diagnostic.message}", DiagnosticWarning, stacklevel=2)
+    intervals = None
+    if ci is not None:
+        engine, _ = _prepare_engine(
+            codes, (data.y_score if expression is not None and data.y_score is not None
+                    else pred_codes),
+            va_2d, va_pred_2d, output_names, len(names) if names else None, "raise")
+        intervals = _bootstrap(engine, confidence_level=ci, n_resamples=n_resamples,
+                               method=ci_method, seed=seed, groups=arrays.get("groups"),
+                               progress=progress)
+    return Report(model, metrics, per_class, cm, names, output_names if va is not None else (),
+                  intervals, found, n_samples, n_omitted)
+
+
+def _nanmean(values: np.ndarray) -> float:
+    finite = values[~np.isnan(values)]
+    return float(finite.mean()) if finite.shape[0] else float("nan")
