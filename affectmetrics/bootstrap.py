@@ -177,7 +177,8 @@ def _encode_groups(groups: Any, n: int) -> tuple[np.ndarray, int]:
     arr = np.asarray(groups)
     if arr.ndim != 1:
         raise ValueError(f"groups must be 1-D (one id per sample); got shape {arr.shape}")
-    _check_lengths(samples=np.empty(n), groups=arr)
+    if arr.shape[0] != n:
+        raise ValueError(f"groups has {arr.shape[0]} entries but there are {n} samples")
     _, codes = np.unique(arr, return_inverse=True)
     n_groups = int(codes.max()) + 1
     if n_groups < 2:

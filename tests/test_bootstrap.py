@@ -1,0 +1,186 @@
+"""Bootstrap intervals against scipy.stats.bootstrap and a direct NumPy loop; paired tests."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import affectmetrics as am
+from affectmetrics.bootstrap import _Engine
+
+
+def ccc_vectorised(a, b, axis=-1):
+    ma, mb = a.mean(axis, keepdims=True), b.mean(axis, keepdims=True)
+    cov = ((a - ma) * (b - mb)).mean(axis)
+    return 2 * cov / (a.var(axis) + b.var(axis) + (ma - mb).squeeze(axis) ** 2)
+
+
+def va_pairs(seed, n=200):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    return x, 0.5 * x + rng.normal(size=n)
+
+
+@pytest.mark.parametrize("method", ["percentile", "BCa"])
+@pytest.mark.parametrize("seed", range(3))
+def test_ccc_interval_equals_scipy_on_the_same_resamples(method, seed):
+    x, y = va_pairs(seed)
+    reference = stats.bootstrap((x, y), ccc_vectorised, paired=True, vectorized=True,
+                                n_resamples=999, method=method, rng=np.random.default_rng(seed))
+    ours = am.bootstrap_ci(va=x, va_pred=y, n_resamples=999, method=method.lower(), seed=seed)
+    assert ours.low["ccc"] == pytest.approx(reference.confidence_interval.low, rel=1e-10)
+    assert ours.high["ccc"] == pytest.approx(reference.confidence_interval.high, rel=1e-10)
+    assert ours.standard_error["ccc"] == pytest.approx(reference.standard_error, rel=1e-10)
+
+
+def test_classification_bca_equals_scipy_on_the_same_resamples():
+    rng = np.random.default_rng(3)
+    t = rng.integers(0, 4, 150)
+    s = rng.random((150, 4)) + 0.6 * np.eye(4)[t]
+
+    def auc_statistic(i, axis=-1):
+        return np.array([am.roc_auc(t[row], s[row]) for row in np.atleast_2d(i)])
+
+    def kappa_statistic(i, axis=-1):
+        return np.array([am.cohen_kappa(t[row], s[row].argmax(1), labels=range(4))
+                         for row in np.atleast_2d(i)])
+
+    ours = am.bootstrap_ci(expression=t, expression_pred=s, n_resamples=199, method="bca",
+                           seed=9)
+    for key, statistic in (("auc", auc_statistic), ("kappa", kappa_statistic)):
+        reference = stats.bootstrap((np.arange(150),), statistic, vectorized=True,
+                                    n_resamples=199, method="BCa", rng=np.random.default_rng(9))
+        assert ours.low[key] == pytest.approx(reference.confidence_interval.low, rel=1e-10)
+        assert ours.high[key] == pytest.approx(reference.confidence_interval.high, rel=1e-10)
+
+
+def test_percentile_interval_equals_a_direct_numpy_loop():
+    rng = np.random.default_rng(4)
+    truth = rng.normal(size=(300, 2))
+    pred = truth + rng.normal(scale=0.8, size=(300, 2))
+    labels = rng.integers(0, 3, 300)
+    scores = rng.random((300, 3)) + 0.4 * np.eye(3)[labels]
+    result = am.bootstrap_ci(expression=labels, expression_pred=scores, va=truth, va_pred=pred,
+                             n_resamples=200, seed=11)
+    # The same draws, one resample at a time, scored by the core functions.
+    draws = np.random.default_rng(11).integers(0, 300, (200, 300))
+    loop = {"ccc_valence": [], "rmse_arousal": [], "f1": [], "auc_pr": [], "sagr_valence": []}
+    for i in draws:
+        loop["ccc_valence"].append(am.ccc(truth[i, 0], pred[i, 0]))
+        loop["rmse_arousal"].append(am.rmse(truth[i, 1], pred[i, 1]))
+        loop["sagr_valence"].append(am.sagr(truth[i, 0], pred[i, 0]))
+        loop["f1"].append(am.f1_score(labels[i], scores[i], labels=range(3)))
+        loop["auc_pr"].append(am.pr_auc(labels[i], scores[i]))
+    for key, values in loop.items():
+        np.testing.assert_allclose(result.distribution[key], values, rtol=1e-10, atol=1e-14,
+                                   err_msg=key)
+        low, high = np.quantile(values, [0.025, 0.975])
+        assert result.low[key] == pytest.approx(low, rel=1e-10)
+        assert result.high[key] == pytest.approx(high, rel=1e-10)
+
+
+def test_engine_on_unit_weights_equals_the_core():
+    rng = np.random.default_rng(5)
+    truth = 1e3 + rng.normal(size=(500, 2))
+    pred = truth + rng.normal(scale=0.5, size=(500, 2))
+    engine = _Engine(va_true=truth, va_pred=pred, output_names=("v", "a"))
+    values = engine(np.ones((1, 500)))
+    for metric, fn in (("ccc", am.ccc), ("pearson", am.pearson), ("rmse", am.rmse),
+                       ("sagr", am.sagr)):
+        np.testing.assert_allclose([values[f"{metric}_v"][0], values[f"{metric}_a"][0]],
+                                   fn(truth, pred), rtol=1e-9)
+
+
+def test_reproducible_from_the_seed_and_different_across_seeds():
+    x, y = va_pairs(6, n=500)
+    a = am.bootstrap_ci(va=x, va_pred=y, n_resamples=300, seed=1)
+    b = am.bootstrap_ci(va=x, va_pred=y, n_resamples=300, seed=1)
+    c = am.bootstrap_ci(va=x, va_pred=y, n_resamples=300, seed=2)
+    assert a.low == b.low and a.high == b.high
+    assert a.low != c.low
+
+
+def test_groups_resample_whole_groups_and_widen_the_interval():
+    # 40 videos of 50 frames; each video has its own offset shared by truth and error, so
+    # frames within a video are strongly dependent.
+    rng = np.random.default_rng(7)
+    video = np.repeat(np.arange(40), 50)
+    level = rng.normal(size=40)[video]
+    truth = level + 0.2 * rng.normal(size=2000)
+    pred = truth + rng.normal(scale=0.8, size=40)[video] + 0.1 * rng.normal(size=2000)
+    frames = am.bootstrap_ci(va=truth, va_pred=pred, n_resamples=400, seed=0)
+    grouped = am.bootstrap_ci(va=truth, va_pred=pred, n_resamples=400, seed=0, groups=video)
+    assert grouped.grouped and not frames.grouped
+    width = {r.grouped: r.high["ccc"] - r.low["ccc"] for r in (frames, grouped)}
+    assert width[True] > 2 * width[False]
+    # A group's samples are drawn together: weights are constant within each video.
+    from affectmetrics.bootstrap import _encode_groups, _resample_draws
+
+    codes, n_groups = _encode_groups(video, 2000)
+    weights = next(_resample_draws(2000, 5, np.random.default_rng(0), codes, n_groups)).weights()
+    assert (weights.reshape(5, 40, 50).std(axis=2) == 0).all()
+    assert (weights.sum(axis=1) == 2000).all()
+
+
+def test_bca_with_large_n_uses_the_grouped_jackknife():
+    x, y = va_pairs(8, n=5000)
+    result = am.bootstrap_ci(va=x, va_pred=y, n_resamples=500, method="bca", seed=0)
+    percentile = am.bootstrap_ci(va=x, va_pred=y, n_resamples=500, seed=0)
+    estimate = result.estimate["ccc"]
+    assert result.low["ccc"] < estimate < result.high["ccc"]
+    # BCa shifts the percentile interval only slightly for a near-symmetric statistic.
+    assert abs(result.low["ccc"] - percentile.low["ccc"]) < 0.02
+
+
+def test_bad_options():
+    x, y = va_pairs(0, 20)
+    with pytest.raises(ValueError, match="confidence_level"):
+        am.bootstrap_ci(va=x, va_pred=y, confidence_level=95)
+    with pytest.raises(ValueError, match="n_resamples"):
+        am.bootstrap_ci(va=x, va_pred=y, n_resamples=1)
+    with pytest.raises(ValueError, match="method"):
+        am.bootstrap_ci(va=x, va_pred=y, method="basic")
+    with pytest.raises(ValueError, match="give expression"):
+        am.bootstrap_ci()
+    with pytest.raises(ValueError, match="groups has 3 entries but there are 20 samples"):
+        am.bootstrap_ci(va=x, va_pred=y, groups=[1, 2, 3])
+    with pytest.raises(ValueError, match="va has 20 samples, va_pred has 19"):
+        am.bootstrap_ci(va=x, va_pred=y[:-1])
+
+
+def test_paired_comparison_detects_a_clear_difference():
+    rng = np.random.default_rng(10)
+    truth = rng.normal(size=(600, 2))
+    labels = rng.integers(0, 8, 600)
+    good = {"va_pred": truth + rng.normal(scale=0.3, size=(600, 2)),
+            "expression_pred": rng.random((600, 8)) + 1.0 * np.eye(8)[labels]}
+    poor = {"va_pred": truth + rng.normal(scale=1.5, size=(600, 2)),
+            "expression_pred": rng.random((600, 8)) + 0.1 * np.eye(8)[labels]}
+    result = am.paired_comparison(expression=labels, va=truth, pred_a=poor, pred_b=good,
+                                  names=("poor", "good"), n_resamples=1000, seed=0)
+    for key in ("ccc_valence", "ccc_arousal", "accuracy", "f1", "auc"):
+        assert result.difference[key] > 0 and result.low[key] > 0, key
+        assert result.p_value[key] < 0.05, key
+    assert result.difference["rmse_valence"] < 0 and result.high["rmse_valence"] < 0
+    assert result.value_b["ccc_valence"] == pytest.approx(
+        am.ccc(truth[:, 0], good["va_pred"][:, 0]), rel=1e-9)
+    assert "| ccc_valence |" in result.to_markdown()
+
+
+def test_paired_comparison_of_equally_good_models_is_inconclusive():
+    rng = np.random.default_rng(12)
+    truth = rng.normal(size=800)
+    a = {"va_pred": truth + rng.normal(scale=0.7, size=800)}
+    b = {"va_pred": truth + rng.normal(scale=0.7, size=800)}
+    result = am.paired_comparison(va=truth, pred_a=a, pred_b=b, n_resamples=1000, seed=0)
+    assert result.low["ccc"] < 0 < result.high["ccc"]
+    assert result.p_value["ccc"] > 0.05
+    assert result.high["ccc"] - result.low["ccc"] > 0.02
+    same = am.paired_comparison(va=truth, pred_a=a, pred_b=a, n_resamples=200, seed=0)
+    assert same.difference["ccc"] == 0 and same.low["ccc"] == same.high["ccc"] == 0
+    assert same.p_value["ccc"] == 1.0
+
+
+def test_paired_comparison_refuses_unknown_keys():
+    x, y = va_pairs(0, 30)
+    with pytest.raises(ValueError, match="unknown keys"):
+        am.paired_comparison(va=x, pred_a={"va": y}, pred_b={"va_pred": y})
