@@ -18,7 +18,7 @@ $(VENV)/.core-installed: pyproject.toml | $(BIN)/python
 # multi-GB CUDA build.
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test,torch]'
+	$(BIN)/python -m pip install --quiet -e '.[test,torch,keras]'
 	touch $@
 
 demo: $(VENV)/.core-installed
