@@ -321,8 +321,8 @@ class AffectMetricsCallback(keras.callbacks.Callback):
             raise ValueError(f"the model has no output named {chosen!r}; it has {names}")
         return names.index(chosen)
 
-    def _indices(self, preds: list[np.ndarray]) -> tuple[int | None, int | None]:
-        names = self._output_names()
+    def _indices(self, preds: list[np.ndarray], names: list[str]
+                 ) -> tuple[int | None, int | None]:
         expr = self._resolve(self.expression_output, "expression", names)
         va = self._resolve(self.va_output, "valence_arousal", names)
         if expr is None and va is None:
@@ -338,33 +338,41 @@ class AffectMetricsCallback(keras.callbacks.Callback):
         return expr, va
 
     # - prediction over the validation data -
-    def _predict(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        names = self._output_names()
+    def _names_of(self, prediction: Any) -> list[str]:
+        # A model with dict outputs predicts a dict: its keys are the output names (a
+        # nested head can make ``model.output_names`` report the inner model's name).
+        return list(prediction) if isinstance(prediction, dict) else self._output_names()
+
+    def _predict(self) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
         data = self.validation_data
         if isinstance(data, tuple) and len(data) >= 2:
             x, y = data[0], data[1]
-            preds = _as_list(self.model.predict(x, batch_size=self.batch_size, verbose=0), names)
-            return [_numpy(p) for p in preds], [_numpy(t) for t in _as_list(y, names)]
+            prediction = self.model.predict(x, batch_size=self.batch_size, verbose=0)
+            names = self._names_of(prediction)
+            return ([_numpy(p) for p in _as_list(prediction, names)],
+                    [_numpy(t) for t in _as_list(y, names)], names)
         if isinstance(data, keras.utils.PyDataset):
             batches = (data[i] for i in range(len(data)))
         else:
             batches = iter(data)
         pred_parts: list[list[np.ndarray]] = []
         true_parts: list[list[np.ndarray]] = []
+        names: list[str] = []
         for batch in batches:
             x, y = batch[0], batch[1]
-            pred_parts.append([_numpy(p) for p in _as_list(self.model.predict_on_batch(x),
-                                                            names)])
+            prediction = self.model.predict_on_batch(x)
+            names = self._names_of(prediction)
+            pred_parts.append([_numpy(p) for p in _as_list(prediction, names)])
             true_parts.append([_numpy(t) for t in _as_list(y, names)])
         if not pred_parts:
             raise ValueError("validation_data yielded no batches")
         return ([np.concatenate(parts) for parts in zip(*pred_parts, strict=True)],
-                [np.concatenate(parts) for parts in zip(*true_parts, strict=True)])
+                [np.concatenate(parts) for parts in zip(*true_parts, strict=True)], names)
 
     def score(self) -> Report:
         """Predict the validation data and score it (also usable outside ``fit``)."""
-        preds, truths = self._predict()
-        expr, va = self._indices(preds)
+        preds, truths, names = self._predict()
+        expr, va = self._indices(preds, names)
         kwargs: dict[str, Any] = {}
         if expr is not None:
             labels = truths[expr]

@@ -1,0 +1,1 @@
+"""Experiment configurations: ``common.py`` holds the study's protocol, one file per model."""
