@@ -277,3 +277,19 @@ def test_help_and_single_model_entry_point():
                           "baselines/configs/common.py", "--workdir", "x"],
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "not a model configuration" in bad.stderr
+
+
+def test_batchnorm_calibration_sets_the_moving_statistics(tiny):
+    from baselines.data import ImageBatches
+    from baselines.explain import calibrate_batchnorm
+
+    samples = load_affectnet_folder(tiny)
+    backbone = build_backbone("efficientnetb0", None, 32)
+    images = ImageBatches(samples, 32, preprocessing("efficientnetb0"), 48)[0]
+    assert calibrate_batchnorm(backbone, images) > 10
+    stem_bn = backbone.get_layer("stem_bn")
+    probe = keras.Model(backbone.input, backbone.get_layer("stem_conv").output)
+    activations = keras.ops.convert_to_numpy(probe(images))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(stem_bn.moving_mean),
+                               activations.mean(axis=(0, 1, 2)), rtol=1e-3, atol=1e-4)
+    assert not backbone.trainable and stem_bn.momentum == 0.99
