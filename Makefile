@@ -18,7 +18,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 # multi-GB CUDA build.
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test,torch,keras]'
+	$(BIN)/python -m pip install --quiet -e '.[test,torch,keras,dask]'
 	touch $@
 
 # The study's comparison on the embedded synthetic face set (ImageNet weights cannot be
@@ -29,8 +29,11 @@ demo: $(VENV)/.demo-installed
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 
+# The benchmark suite runs in CI at tiny sizes without timing: every case's values are
+# checked (`python benchmarks/run.py` runs it at full size and writes docs/performance.md).
 test: lint
 	$(BIN)/python -m pytest
+	$(BIN)/python benchmarks/run.py --smoke
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -71,6 +71,7 @@ def test_version_matches_pyproject_and_package_is_typed():
          "plots"),
         ("pandas", "import affectmetrics as am; am.evaluate(va=[1., 2.], va_pred=[1., 3.], "
                    "output_names=['v']).to_dataframe()", "pandas"),
+        ("dask", "import affectmetrics.dask", "dask"),
     ],
 )
 def test_a_missing_framework_names_the_extra_to_install(hidden, statement, extra):

@@ -1,0 +1,72 @@
+"""Prediction tables on Dask: partition states merged in a tree equal the in-memory metrics."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from dask.distributed import Client, LocalCluster
+
+import affectmetrics as am
+from affectmetrics.dask import evaluate_table
+
+
+@pytest.fixture(scope="module")
+def parquet_folder(tmp_path_factory):
+    """A 6,000-row prediction table written as 12 Parquet files."""
+    rng = np.random.default_rng(0)
+    n = 6000
+    labels = rng.integers(0, 8, n)
+    scores = rng.random((n, 8)) + 0.5 * np.eye(8)[labels]
+    scores /= scores.sum(axis=1, keepdims=True)
+    truth = rng.uniform(-1, 1, (n, 2)) + 300.0  # offset: merging must stay exact
+    pred = truth + rng.normal(0, 0.3, (n, 2))
+    frame = pd.DataFrame({"expression": labels, "valence": truth[:, 0], "arousal": truth[:, 1],
+                          "valence_pred": pred[:, 0], "arousal_pred": pred[:, 1],
+                          **{f"score_{name}": scores[:, k]
+                             for k, name in enumerate(am.AFFECTNET_CLASSES)}})
+    folder = tmp_path_factory.mktemp("table")
+    for i, part in enumerate(np.array_split(np.arange(n), 12)):
+        frame.iloc[part].to_parquet(folder / f"part-{i:02d}.parquet")
+    return folder, frame
+
+
+def in_memory(frame, bins=None):
+    scores = frame[[f"score_{c}" for c in am.AFFECTNET_CLASSES]].to_numpy()
+    expr = am.ClassificationAccumulator(8, bins=bins)
+    expr.update(frame["expression"].to_numpy(), scores)
+    va = am.ContinuousAccumulator(2)
+    va.update(frame[["valence", "arousal"]].to_numpy(),
+              frame[["valence_pred", "arousal_pred"]].to_numpy())
+    out = expr.compute()
+    for key, values in va.compute().items():
+        out[f"{key}_valence"], out[f"{key}_arousal"] = values
+    return out
+
+
+def assert_same(result, expected):
+    assert set(result) == set(expected)
+    for key, value in expected.items():
+        assert result[key] == pytest.approx(value, rel=1e-12), key
+
+
+def test_parquet_folder_on_the_threaded_scheduler(parquet_folder):
+    folder, frame = parquet_folder
+    assert_same(evaluate_table(folder), in_memory(frame))
+    assert_same(evaluate_table(folder, bins=256, split_every=3), in_memory(frame, bins=256))
+
+
+def test_on_a_local_distributed_cluster(parquet_folder):
+    folder, frame = parquet_folder
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster):
+        result = evaluate_table(folder)
+    assert_same(result, in_memory(frame))
+
+
+def test_column_errors(parquet_folder):
+    folder, _ = parquet_folder
+    with pytest.raises(ValueError, match=r"no column\(s\) \['valence_hat'\]"):
+        evaluate_table(folder, va_pred_columns=["valence_hat", "arousal_pred"])
+    with pytest.raises(ValueError, match="no score columns"):
+        evaluate_table(folder, score_prefix="p_")
+    with pytest.raises(ValueError, match="va_columns has 1 names"):
+        evaluate_table(folder, va_columns=["valence"])
