@@ -326,10 +326,9 @@ class BootstrapResult:
 
 def _prepare_engine(expression: Any, expression_pred: Any, va: Any, va_pred: Any,
                     output_names: tuple[str, ...], n_classes: int | None,
-                    nan_policy: str) -> tuple[_Engine, np.ndarray | None]:
+                    nan_policy: str) -> _Engine:
     """Validate inputs with the core's checks and build the engine (rows kept aligned)."""
     kwargs: dict[str, Any] = {}
-    keep = None
     if expression is not None:
         labels = None if n_classes is None else np.arange(n_classes)
         pred = _as_labels(expression_pred, "expression_pred")
@@ -343,7 +342,6 @@ def _prepare_engine(expression: Any, expression_pred: Any, va: Any, va_pred: Any
         pred_codes = data.y_pred if data.y_score is None else np.argmax(data.y_score, axis=1)
         kwargs.update(codes=data.y_true, pred_codes=pred_codes, scores=data.y_score,
                       n_classes=data.classes.shape[0])
-        keep = data.y_true
     if va is not None:
         t, p, omitted = _check_continuous(va, va_pred, nan_policy=nan_policy,
                                           names=("va", "va_pred"))
@@ -353,12 +351,12 @@ def _prepare_engine(expression: Any, expression_pred: Any, va: Any, va_pred: Any
         if len(output_names) != t.shape[1]:
             output_names = tuple(f"{i}" for i in range(t.shape[1])) if t.shape[1] > 1 else ("",)
         kwargs.update(va_true=t, va_pred=p, output_names=output_names)
-        if keep is not None:
-            _check_lengths(expression=keep, va=t)
+        if "codes" in kwargs:
+            _check_lengths(expression=kwargs["codes"], va=t)
     if not kwargs:
         raise ValueError("give expression labels and predictions, valence/arousal truth and "
                          "predictions, or both")
-    return _Engine(**kwargs), keep
+    return _Engine(**kwargs)
 
 
 def _clean_key(key: str) -> str:
@@ -467,7 +465,7 @@ def bootstrap_ci(
     True
     """
     _check_options(confidence_level, n_resamples, method)
-    engine, _ = _prepare_engine(expression, expression_pred, va, va_pred, tuple(output_names),
+    engine = _prepare_engine(expression, expression_pred, va, va_pred, tuple(output_names),
                                 n_classes, nan_policy)
     return _bootstrap(engine, confidence_level=confidence_level, n_resamples=n_resamples,
                       method=method, seed=seed, groups=groups, progress=progress)
@@ -567,7 +565,7 @@ def paired_comparison(
         if unknown:
             raise ValueError(f"predictions have unknown keys {sorted(unknown)}; use "
                              "'expression_pred' and 'va_pred'")
-        engine, _ = _prepare_engine(expression, pred.get("expression_pred"), va,
+        engine = _prepare_engine(expression, pred.get("expression_pred"), va,
                                     pred.get("va_pred"), tuple(output_names), n_classes,
                                     "raise")
         engines.append(engine)

@@ -486,7 +486,7 @@ def evaluate(
             warnings.warn(f"{model}: {diagnostic.message}", DiagnosticWarning, stacklevel=2)
     intervals = None
     if ci is not None:
-        engine, _ = _prepare_engine(
+        engine = _prepare_engine(
             codes, (data.y_score if expression is not None and data.y_score is not None
                     else pred_codes),
             va_2d, va_pred_2d, output_names, len(names) if names else None, "raise")

@@ -24,13 +24,11 @@ from .data import (
     save_split,
     stratified_split,
 )
-from .models import DISPLAY_NAMES, ParameterCounts, build_backbone
+from .models import DISPLAY_NAMES, build_backbone
 
 __all__ = ["main"]
 
 DEMO_IMAGE_SIZE = 64
-STUDY = {"resnet50": ParameterCounts(24_836_106, 1_248_394, 23_587_712),
-         "vgg16": ParameterCounts(15_176_650, 461_962, 14_714_688)}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 
 __all__ = ["BACKBONES", "ParameterCounts", "build_backbone", "build_head", "build_model",
-           "parameter_counts", "preprocessing", "resolve_weights"]
+           "parameter_counts", "preprocessing"]
 
 
 def _identity(x: np.ndarray) -> np.ndarray:
@@ -50,22 +49,6 @@ def preprocessing(name: str, mode: str = "backbone") -> Callable[[np.ndarray], n
     preprocess = BACKBONES[name][1]
     # keras' preprocess_input may modify its argument in place: give it a copy.
     return lambda x: preprocess(np.array(x, dtype=np.float32, copy=True))
-
-
-def resolve_weights(weights: str | None, allow_random: bool) -> tuple[str | None, str]:
-    """Check that the requested weights can be had; returns (weights, description).
-
-    ``"imagenet"`` needs Keras' cache or a download. Where neither works, the run continues
-    with random initialisation only if ``allow_random`` (the demo's command says so).
-    """
-    if weights is None or weights == "none":
-        return None, "random initialisation"
-    if weights != "imagenet":
-        path = Path(weights)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: weights file not found")
-        return str(path), f"weights from {path.name}"
-    return "imagenet", "ImageNet"
 
 
 def build_backbone(name: str, weights: str | None, image_size: int) -> keras.Model:
