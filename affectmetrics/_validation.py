@@ -250,7 +250,7 @@ def _union_of_labels(*arrays: np.ndarray) -> np.ndarray:
     return np.flatnonzero(seen) + lo
 
 
-def _encode(values: np.ndarray, classes: np.ndarray, name: str, where: str) -> np.ndarray:
+def _encode(values: np.ndarray, classes: np.ndarray, name: str, source: str) -> np.ndarray:
     """Map labels to codes ``0..C-1`` (their position in ``classes``); refuse unknown labels."""
     n_classes = classes.shape[0]
     if values.size == 0:
@@ -287,7 +287,7 @@ def _encode(values: np.ndarray, classes: np.ndarray, name: str, where: str) -> n
     i = _first_position(bad)
     raise ValueError(
         f"{name} contains the label {_fmt_value(values[i])} at index {i}, which is not "
-        f"among the classes {where}"
+        f"among the classes {_describe_classes(classes, source)}"
     )
 
 
@@ -307,6 +307,7 @@ def _check_classification(
     pred_name: str = "y_pred",
     true_name: str = "y_true",
     allow_empty: bool = False,
+    labels_checked: bool = False,
 ) -> _ClassData:
     """Validate class labels and predictions (labels or an ``(n, C)`` score matrix).
 
@@ -332,7 +333,8 @@ def _check_classification(
 
     binary_scores = scores and not is_matrix
     if labels is not None:
-        classes = _check_labels_arg(labels)
+        # Accumulators check their labels once, at construction, not at every update.
+        classes = labels if labels_checked else _check_labels_arg(labels)
         source = "given by labels"
         if is_matrix and classes.shape[0] != p.shape[1]:
             raise ValueError(
@@ -348,19 +350,19 @@ def _check_classification(
     else:
         classes = _union_of_labels(t, p)
         source = f"seen in {true_name} and {pred_name}"
-    where = _describe_classes(classes, source)
 
     if binary_scores and classes.shape[0] > 2:
         raise ValueError(
             f"{pred_name} is 1-D (the positive class's score) but there are "
-            f"{classes.shape[0]} classes {where}; pass an (n, C) score matrix"
+            f"{classes.shape[0]} classes {_describe_classes(classes, source)}; pass an (n, C) "
+            "score matrix"
         )
-    codes_true = _encode(t, classes, true_name, where)
+    codes_true = _encode(t, classes, true_name, source)
     if is_matrix:
         codes_pred = np.argmax(p, axis=1) if not scores else None
         y_score = p if scores else None
     elif binary_scores:
         codes_pred, y_score = None, p[:, None]
     else:
-        codes_pred, y_score = _encode(p, classes, pred_name, where), None
+        codes_pred, y_score = _encode(p, classes, pred_name, source), None
     return _ClassData(codes_true, codes_pred, y_score, classes, n_omitted)

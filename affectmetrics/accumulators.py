@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._moments import (
+    _BLOCK_ROWS,
     _ccc_from_moments,
     _empty_moments,
     _merge_moments,
@@ -57,6 +58,24 @@ def _check_positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def _as_columns(t: np.ndarray, p: np.ndarray, num_outputs: int, true_name: str
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Validated (n,) or (n, k) arrays as (n, num_outputs), or a clear error."""
+    if t.ndim == 1:
+        if num_outputs != 1:
+            raise ValueError(
+                f"{true_name} is 1-D but num_outputs={num_outputs}; pass (n, {num_outputs}) "
+                "arrays"
+            )
+        return t[:, None], p[:, None]
+    if t.shape[1] != num_outputs:
+        raise ValueError(
+            f"{true_name} has {t.shape[1]} columns (shape {t.shape}) but num_outputs="
+            f"{num_outputs}"
+        )
+    return t, p
+
+
 def _continuous_batch(
     y_true: Any,
     y_pred: Any,
@@ -68,19 +87,7 @@ def _continuous_batch(
     t, p, n_omitted = _check_continuous(
         y_true, y_pred, nan_policy=nan_policy, allow_empty=True, names=names
     )
-    true_name = names[0]
-    if t.ndim == 1:
-        if num_outputs != 1:
-            raise ValueError(
-                f"{true_name} is 1-D but num_outputs={num_outputs}; pass (n, {num_outputs}) "
-                "arrays"
-            )
-        t, p = t[:, None], p[:, None]
-    elif t.shape[1] != num_outputs:
-        raise ValueError(
-            f"{true_name} has {t.shape[1]} columns (shape {t.shape}) but num_outputs="
-            f"{num_outputs}"
-        )
+    t, p = _as_columns(t, p, num_outputs, names[0])
     return (_moments(t, p) if t.shape[0] else None), n_omitted
 
 
@@ -187,20 +194,51 @@ class ContinuousAccumulator:
 
     def reset(self) -> None:
         """Forget every sample seen."""
-        self._state = _empty_moments(self.num_outputs)
+        self._summary = _empty_moments(self.num_outputs)
+        # Small batches wait here and are summarised a block at a time: one pass and one
+        # merge per block instead of per batch (a training loop's 256-sample updates).
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending_rows = 0
         self.n_omitted = 0
+
+    def _flush(self) -> None:
+        """Summarise the pending batches into the moments."""
+        if self._pending:
+            t = np.concatenate([t for t, _ in self._pending])
+            p = np.concatenate([p for _, p in self._pending])
+            self._summary = _merge_moments(self._summary, _moments(t, p))
+            self._pending, self._pending_rows = [], 0
+
+    @property
+    def _state(self) -> _Moments:
+        """The summary of everything seen (pending batches included)."""
+        self._flush()
+        return self._summary
+
+    @_state.setter
+    def _state(self, value: _Moments) -> None:
+        self._summary, self._pending, self._pending_rows = value, [], 0
 
     @property
     def n_samples(self) -> int:
         """Samples accumulated so far (after omitting NaN rows)."""
-        return self._state.n
+        return self._summary.n + self._pending_rows
 
     def update(self, y_true: Any, y_pred: Any) -> None:
         """Add a batch: arrays of shape ``(n,)`` (one output) or ``(n, num_outputs)``."""
-        batch, n_omitted = _continuous_batch(y_true, y_pred, self.num_outputs, self.nan_policy)
+        t, p, n_omitted = _check_continuous(y_true, y_pred, nan_policy=self.nan_policy,
+                                            allow_empty=True)
+        t, p = _as_columns(t, p, self.num_outputs, "y_true")
         self.n_omitted += n_omitted
-        if batch is not None:
-            self._state = _merge_moments(self._state, batch)
+        if t.shape[0] == 0:
+            return
+        if t.shape[0] >= _BLOCK_ROWS:
+            self._summary = _merge_moments(self._state, _moments(t, p))
+            return
+        self._pending.append((np.array(t), np.array(p)))  # copies: callers reuse buffers
+        self._pending_rows += t.shape[0]
+        if self._pending_rows >= _BLOCK_ROWS:
+            self._flush()
 
     def merge(self, other: ContinuousAccumulator) -> ContinuousAccumulator:
         """Add the samples of ``other`` (left unchanged) to this accumulator; returns self."""
@@ -342,19 +380,31 @@ class ClassificationAccumulator:
         self._confusion = np.zeros((c, c), dtype=np.int64)
         self._codes: list[np.ndarray] = []
         self._scores: list[np.ndarray] = []
+        # Exact mode folds stored chunks into the confusion matrix lazily, so that an update
+        # is validation plus two copies (a training loop's small batches).
+        self._chunks_counted = 0
         if self.bins is not None:
             self._pos_hist = np.zeros((c, self.bins), dtype=np.int64)
             self._neg_hist = np.zeros((c, self.bins), dtype=np.int64)
         self.n_omitted = 0
 
+    def _count_chunks(self) -> None:
+        """Add the stored chunks not yet counted to the confusion matrix."""
+        for codes, scores in zip(self._codes[self._chunks_counted:],
+                                 self._scores[self._chunks_counted:], strict=True):
+            self._confusion += _confusion(codes, np.argmax(scores, axis=1), self.num_classes)
+        self._chunks_counted = len(self._codes)
+
     @property
     def n_samples(self) -> int:
         """Samples accumulated so far (after omitting NaN rows)."""
+        self._count_chunks()
         return int(self._confusion.sum())
 
     @property
     def confusion_matrix(self) -> np.ndarray:
         """The confusion matrix so far (rows: truth, columns: arg-max prediction)."""
+        self._count_chunks()
         return self._confusion.copy()
 
     def update(self, y_true: Any, y_score: Any) -> None:
@@ -367,20 +417,20 @@ class ClassificationAccumulator:
             )
         data = _check_classification(
             y_true, score_arr, labels=self.labels, nan_policy=self.nan_policy,
-            scores=True, pred_name="y_score", allow_empty=True,
+            scores=True, pred_name="y_score", allow_empty=True, labels_checked=True,
         )
         self.n_omitted += data.n_omitted
         codes, scores = data.y_true, data.y_score
         if codes.shape[0] == 0:
             return
-        if self.bins is not None:
-            # Histogram first: a score outside score_range must leave the state untouched.
-            pos, neg = _histograms(codes, scores, self.bins, self.score_range)
-            self._pos_hist += pos
-            self._neg_hist += neg
-        else:
+        if self.bins is None:
             self._codes.append(np.array(codes, dtype=np.intp))
             self._scores.append(np.array(scores, dtype=np.float64))
+            return
+        # Histogram first: a score outside score_range must leave the state untouched.
+        pos, neg = _histograms(codes, scores, self.bins, self.score_range)
+        self._pos_hist += pos
+        self._neg_hist += neg
         self._confusion += _confusion(codes, np.argmax(scores, axis=1), self.num_classes)
 
     def _check_compatible(self, other: ClassificationAccumulator) -> None:
@@ -399,9 +449,12 @@ class ClassificationAccumulator:
     def merge(self, other: ClassificationAccumulator) -> ClassificationAccumulator:
         """Add the samples of ``other`` (left unchanged) to this accumulator; returns self."""
         self._check_compatible(other)
+        self._count_chunks()
+        other._count_chunks()
         self._confusion = self._confusion + other._confusion
         self._codes = self._codes + other._codes
         self._scores = self._scores + other._scores
+        self._chunks_counted = len(self._codes)
         if self.bins is not None:
             self._pos_hist = self._pos_hist + other._pos_hist
             self._neg_hist = self._neg_hist + other._neg_hist
@@ -413,10 +466,11 @@ class ClassificationAccumulator:
             return _histogram_counts(self._pos_hist, self._neg_hist)
         if not self._scores:
             return _empty_counts(self.num_classes)
+        self._count_chunks()
         codes = np.concatenate(self._codes)
         scores = np.concatenate(self._scores)
         # Compact the chunks so that later computes do not concatenate again.
-        self._codes, self._scores = [codes], [scores]
+        self._codes, self._scores, self._chunks_counted = [codes], [scores], 1
         return _class_counts(codes, scores)
 
     def compute(self) -> dict[str, float]:
@@ -428,7 +482,9 @@ class ClassificationAccumulator:
             ``accuracy``, ``f1`` (macro), ``kappa``, ``krippendorff_alpha`` (nominal),
             ``auc`` and ``auc_pr`` (macro one-vs-rest), as floats.
         """
-        return _classification_results(self._confusion, self._rank_counts(), self.labels)
+        counts = self._rank_counts()
+        self._count_chunks()
+        return _classification_results(self._confusion, counts, self.labels)
 
     def error_bounds(self) -> dict[str, np.ndarray]:
         """Per-class bounds on the binning error of AUC and AP (zeros in exact mode).
@@ -452,6 +508,7 @@ class ClassificationAccumulator:
 
     def state_dict(self) -> dict[str, Any]:
         """The state as plain arrays, for checkpoints and for sending between processes."""
+        self._count_chunks()
         state: dict[str, Any] = {
             "kind": "classification",
             "version": _STATE_VERSION,
@@ -499,6 +556,7 @@ class ClassificationAccumulator:
                 raise ValueError("state codes, scores and confusion disagree on the sample count")
             if codes.shape[0]:
                 acc._codes, acc._scores = [codes.copy()], [scores.copy()]
+                acc._chunks_counted = 1
         else:
             for name in ("pos_hist", "neg_hist"):
                 hist = np.asarray(state[name], dtype=np.int64)

@@ -128,6 +128,7 @@ def _continuous_values(metric: _Metric) -> dict[str, Tensor]:
 
 def _add_classification_states(metric: _Metric, num_classes: int, keep_scores: bool,
                                bins: int | None) -> None:
+    metric._labels = np.arange(num_classes)
     metric.add_state("confusion", default=torch.zeros(num_classes, num_classes,
                                                       dtype=torch.int64), dist_reduce_fx="sum")
     metric.add_state("n_omitted_classification", default=torch.tensor(0, dtype=torch.int64),
@@ -152,8 +153,9 @@ def _update_classification(metric: _Metric, preds: Any, target: Any) -> None:
         raise ValueError(f"preds must be an (n, {c}) matrix of scores or logits; got shape "
                          f"{p.shape}")
     data = _check_classification(
-        _to_numpy(target), p, labels=np.arange(c), nan_policy=metric.nan_policy,
+        _to_numpy(target), p, labels=metric._labels, nan_policy=metric.nan_policy,
         scores=p.ndim == 2, pred_name="preds", true_name="target", allow_empty=True,
+        labels_checked=True,
     )
     metric.n_omitted_classification += data.n_omitted
     if data.y_true.shape[0] == 0:

@@ -41,11 +41,12 @@ NOTES = """\
   about 3.7 bincounts' time each set; the 2x target needs the three metrics computed from
   one validated confusion matrix in one call (planned: a combined classification function),
   and would also lift the scikit-learn ratio past 20x.
-- **Streaming updates of 256 samples**: the accumulators validate every batch and merge the
-  batch's moments into the state with Chan's formulas, about fifteen NumPy calls on tiny
-  arrays; torchmetrics adds a few running sums in place. At 256 samples that per-call
-  overhead dominates, so an update costs 1.3x torchmetrics' instead of the 0.5x target;
-  buffering small batches and summarising them a block at a time would remove it.
+- **Streaming updates of 256 samples**: `ContinuousAccumulator` keeps small batches (copies)
+  and summarises them a block at a time, so an update is validation plus a copy; exact-mode
+  `ClassificationAccumulator` stores codes and scores and counts the confusion matrix
+  lazily. What remains in the classification update is validation (conversion, finiteness
+  of the scores, label range checks: about fifteen NumPy calls on tiny arrays), which keeps
+  it near torchmetrics' own update rather than at half of it.
 - **Bootstrap**: resamples are weight matrices evaluated a block of resamples at a time
   (`affectmetrics/bootstrap.py`); about 30% of the time is drawing 1e8 random indices and
   50% counting them.
