@@ -46,7 +46,7 @@ NOTES = """\
   `ClassificationAccumulator` stores codes and scores and counts the confusion matrix
   lazily. What remains in the classification update is validation (conversion, finiteness
   of the scores, label range checks: about fifteen NumPy calls on tiny arrays), which keeps
-  it near torchmetrics' own update rather than at half of it.
+  it at about half of torchmetrics' own update, just above the 0.5x target.
 - **Bootstrap**: resamples are weight matrices evaluated a block of resamples at a time
   (`affectmetrics/bootstrap.py`); about 30% of the time is drawing 1e8 random indices and
   50% counting them.
