@@ -209,6 +209,11 @@ class _ClassData:
     classes: np.ndarray  # (C,) the class labels, in code order
     n_omitted: int
 
+    @property
+    def predicted(self) -> np.ndarray:
+        """Predicted codes: the labels given, or the arg-max (first maximum) of the scores."""
+        return self.y_pred if self.y_score is None else np.argmax(self.y_score, axis=1)
+
 
 def _as_labels(x: Any, name: str) -> np.ndarray:
     arr = _as_numeric(x, name)

@@ -339,7 +339,7 @@ def _prepare_engine(expression: Any, expression_pred: Any, va: Any, va_pred: Any
                                      true_name="expression")
         if data.n_omitted:
             raise ValueError("the bootstrap needs complete rows; drop NaN rows before calling")
-        pred_codes = data.y_pred if data.y_score is None else np.argmax(data.y_score, axis=1)
+        pred_codes = data.predicted
         kwargs.update(codes=data.y_true, pred_codes=pred_codes, scores=data.y_score,
                       n_classes=data.classes.shape[0])
     if va is not None:

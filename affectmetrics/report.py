@@ -435,7 +435,7 @@ def evaluate(
         else:
             names = tuple(str(v) for v in class_names)
         codes = data.y_true
-        pred_codes = data.y_pred if data.y_score is None else np.argmax(data.y_score, axis=1)
+        pred_codes = data.predicted
         cm = _confusion(codes, pred_codes, c)
         metrics["accuracy"] = _accuracy_from_cm(cm)
         metrics["f1"] = float(_f1_from_cm(cm, "macro"))

@@ -171,7 +171,7 @@ def _update_classification(metric: _Metric, preds: Any, target: Any) -> None:
         else:
             record = np.column_stack([data.y_true, scores]).astype(np.float64).reshape(-1)
             metric.records.append(torch.from_numpy(record).to(device))
-    pred_codes = data.y_pred if data.y_score is None else np.argmax(data.y_score, axis=1)
+    pred_codes = data.predicted
     cm = _confusion(data.y_true, pred_codes, c)
     metric.confusion += torch.from_numpy(cm).to(device)
 
