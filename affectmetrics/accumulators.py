@@ -101,6 +101,16 @@ def _continuous_results(m: _Moments) -> dict[str, np.ndarray]:
     }
 
 
+def _check_score_options(bins: int | None, score_range: Any
+                         ) -> tuple[int | None, tuple[float, float]]:
+    """Validated ``bins`` and ``score_range`` of binned AUC (accumulators and adapters)."""
+    bins = None if bins is None else _check_positive_int(bins, "bins")
+    lo, hi = (float(v) for v in score_range)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"score_range must be two finite numbers lo < hi, got {score_range!r}")
+    return bins, (lo, hi)
+
+
 def _bin_index(y_score: np.ndarray, bins: int, score_range: tuple[float, float],
                name: str = "y_score") -> np.ndarray:
     lo, hi = score_range
@@ -359,11 +369,7 @@ class ClassificationAccumulator:
         nan_policy: str = "raise",
     ) -> None:
         self.num_classes = _check_positive_int(num_classes, "num_classes")
-        self.bins = None if bins is None else _check_positive_int(bins, "bins")
-        lo, hi = (float(v) for v in score_range)
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise ValueError(f"score_range must be two finite numbers lo < hi, got {score_range!r}")
-        self.score_range = (lo, hi)
+        self.bins, self.score_range = _check_score_options(bins, score_range)
         self.labels = (np.arange(self.num_classes) if labels is None
                        else _check_labels_arg(labels))
         if self.labels.shape[0] != self.num_classes:

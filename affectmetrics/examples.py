@@ -20,6 +20,11 @@ __all__ = ["AFFECTNET_CLASSES", "load_example", "simulate_predictions"]
 AFFECTNET_CLASSES = ("Neutral", "Happy", "Sad", "Surprise", "Fear", "Disgust", "Anger",
                      "Contempt")
 
+def _default_class_names(n_classes: int) -> tuple[str, ...]:
+    """AffectNet's eight names for eight classes, else "0", "1", ..."""
+    return AFFECTNET_CLASSES if n_classes == 8 else tuple(str(i) for i in range(n_classes))
+
+
 # Rough circumplex positions (valence, arousal) of the classes in AffectNet's annotations.
 _CENTROIDS = np.array([
     [0.0, 0.0], [0.7, 0.3], [-0.6, -0.2], [0.2, 0.7],

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._optional import _import_optional
 from ._validation import _check_classification, _check_continuous
-from .examples import AFFECTNET_CLASSES
+from .examples import _default_class_names
 from .ranking import pr_auc, roc_auc
 
 __all__ = [
@@ -52,7 +52,7 @@ def save_figure(figure: Any, path: str | Path, formats: Sequence[str] = ("png",)
 def _names(n_classes: int, class_names: Sequence[str] | None) -> list[str]:
     if class_names is not None:
         return list(class_names)
-    return list(AFFECTNET_CLASSES) if n_classes == 8 else [str(i) for i in range(n_classes)]
+    return list(_default_class_names(n_classes))
 
 
 def plot_confusion_matrix(cm: Any, class_names: Sequence[str] | None = None) -> Any:

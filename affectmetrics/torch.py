@@ -43,6 +43,7 @@ from ._moments import (  # noqa: E402 - after the optional imports, for their er
 from ._validation import _check_classification, _check_nan_policy  # noqa: E402
 from .accumulators import (  # noqa: E402
     _check_positive_int,
+    _check_score_options,
     _classification_results,
     _continuous_batch,
     _continuous_results,
@@ -195,14 +196,6 @@ def _rank_counts_of(metric: _Metric, micro: bool = False) -> list:
     if micro:
         return [_micro_counts(codes, scores)]
     return _class_counts(codes, scores)
-
-
-def _check_score_options(bins: int | None, score_range: Sequence[float]) -> tuple:
-    bins = None if bins is None else _check_positive_int(bins, "bins")
-    lo, hi = (float(v) for v in score_range)
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise ValueError(f"score_range must be two finite numbers lo < hi, got {score_range!r}")
-    return bins, (lo, hi)
 
 
 # -- continuous metrics ------------------------------------------------------------------
