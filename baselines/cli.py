@@ -108,25 +108,26 @@ def _config(name: str, args: argparse.Namespace, image_size: int) -> dict[str, A
     return config
 
 
-def _weights(config: dict[str, Any]) -> tuple[str | None, str]:
-    """The weights actually usable, and how to describe them in every table."""
+def _weights(config: dict[str, Any]) -> tuple[str | None, str, Any]:
+    """The weights actually usable, how to describe them in every table, and the backbone
+    when checking ImageNet's availability already built it (so it is not built twice)."""
     requested = config["weights"]
     if requested in (None, "none"):
-        return None, "random initialisation"
+        return None, "random initialisation", None
     if requested != "imagenet":
         if not Path(requested).is_file():
             raise DataError(f"{requested}: weights file not found")
-        return requested, f"weights file {Path(requested).name}"
+        return requested, f"weights file {Path(requested).name}", None
     try:
-        build_backbone(config["model"], "imagenet", config["image_size"])
-        return "imagenet", "ImageNet"
+        backbone = build_backbone(config["model"], "imagenet", config["image_size"])
+        return "imagenet", "ImageNet", backbone
     except Exception as exc:  # keras raises bare Exception for a failed download
         if not config["allow_random_weights"]:
             raise DataError(
                 f"ImageNet weights for {config['model']} are neither in Keras' cache nor "
                 f"downloadable ({str(exc).splitlines()[0][:120]}); put them in "
                 "~/.keras/models, pass --weights FILE, or --allow-random-weights") from None
-        return None, "random initialisation (ImageNet weights unavailable here)"
+        return None, "random initialisation (ImageNet weights unavailable here)", None
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -155,9 +156,10 @@ def run(args: argparse.Namespace) -> str:
     runs, reports = [], []
     for name in args.models:
         config = _config(name, args, image_size)
-        weights, label = _weights(config)
+        weights, label, backbone = _weights(config)
         t0 = time.perf_counter()
-        result = run_model(config, parts, args.workdir / name, args.cache_dir, weights, label)
+        result = run_model(config, parts, args.workdir / name, args.cache_dir, weights, label,
+                           backbone)
         best = max(result.history.get(config["plateau_monitor"], [float("nan")]))
         print(f"{DISPLAY_NAMES[name]}: {label}; trained {len(result.history['loss'])} epochs "
               f"in {time.perf_counter() - t0:.0f} s; best {config['plateau_monitor']} "

@@ -152,14 +152,17 @@ def _feature_stats(features: np.ndarray) -> dict[str, float]:
 
 
 def run_model(config: dict[str, Any], samples: dict[str, Samples], workdir: Path,
-              cache_dir: Path | None, weights: str | None, weights_label: str) -> ModelRun:
-    """Build, extract (or train end to end), train, predict the test split, save outputs."""
+              cache_dir: Path | None, weights: str | None, weights_label: str,
+              backbone: keras.Model | None = None) -> ModelRun:
+    """Build (unless ``backbone`` is given), extract (or train end to end), train, predict the
+    test split, save outputs."""
     name = config["model"]
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.json").write_text(json.dumps({**config, "weights_used": weights_label},
                                                     indent=1) + "\n")
     keras.utils.set_random_seed(config["seed"])
-    backbone = build_backbone(name, weights, config["image_size"])
+    if backbone is None:
+        backbone = build_backbone(name, weights, config["image_size"])
     head_probe = build_head(backbone.output_shape[-1], config["head"], seed=config["seed"])
     full = build_model(backbone, head_probe)
     counts = parameter_counts(full)
