@@ -10,7 +10,7 @@ keyword-only. Undefined values are returned as nan with an :class:`UndefinedMetr
 from .accumulators import ClassificationAccumulator, ContinuousAccumulator
 from .agreement import krippendorff_alpha
 from .bootstrap import BootstrapResult, PairedComparison, bootstrap_ci, paired_comparison
-from .classification import accuracy, cohen_kappa, confusion_matrix, f1_score
+from .classification import accuracy, cohen_kappa, confusion_matrix, f1_score, uar
 from .continuous import ccc, pearson, rmse, sagr
 from .examples import AFFECTNET_CLASSES
 from .exceptions import DiagnosticWarning, UndefinedMetricWarning
@@ -49,4 +49,5 @@ __all__ = [
     "roc_auc",
     "sagr",
     "side_by_side",
+    "uar",
 ]

@@ -31,7 +31,13 @@ from ._validation import (
     _fmt_value,
 )
 from .agreement import _alpha_from_cm
-from .classification import _accuracy_from_cm, _confusion, _f1_from_cm, _kappa_from_cm
+from .classification import (
+    _accuracy_from_cm,
+    _confusion,
+    _f1_from_cm,
+    _kappa_from_cm,
+    _uar_from_cm,
+)
 from .ranking import _class_counts, _RankCounts, _score_from_counts
 
 __all__ = ["ClassificationAccumulator", "ContinuousAccumulator"]
@@ -159,6 +165,7 @@ def _classification_results(cm: np.ndarray, counts: list[_RankCounts] | None,
     results = {
         "accuracy": _accuracy_from_cm(cm),
         "f1": _f1_from_cm(cm, "macro"),
+        "uar": _uar_from_cm(cm),
         "kappa": _kappa_from_cm(cm),
         "krippendorff_alpha": _alpha_from_cm(cm, labels, "nominal"),
     }
@@ -308,7 +315,7 @@ class ContinuousAccumulator:
 
 
 class ClassificationAccumulator:
-    """Streaming accuracy, macro F1, Cohen's kappa, Krippendorff's alpha, ROC AUC and AUC-PR.
+    """Streaming accuracy, macro F1, UAR, Cohen's kappa, Krippendorff's alpha, ROC AUC and AUC-PR.
 
     The state is the confusion matrix (of the arg-max predictions) plus, for the ranking
     metrics, either
@@ -485,7 +492,7 @@ class ClassificationAccumulator:
         Returns
         -------
         dict
-            ``accuracy``, ``f1`` (macro), ``kappa``, ``krippendorff_alpha`` (nominal),
+            ``accuracy``, ``f1`` (macro), ``uar``, ``kappa``, ``krippendorff_alpha`` (nominal),
             ``auc`` and ``auc_pr`` (macro one-vs-rest), as floats.
         """
         counts = self._rank_counts()

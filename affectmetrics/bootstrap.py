@@ -6,7 +6,7 @@ rows at once:
 
 * the continuous metrics from weighted sums ``W @ F`` of per-sample features, centred on the
   full sample's means first (so no uncentred sum of squares is ever formed);
-* accuracy, F1, kappa and alpha from a stack of confusion matrices, one ``reduceat`` of the
+* accuracy, F1, UAR, kappa and alpha from a stack of confusion matrices, one ``reduceat`` of the
   weights over the samples sorted by (truth, prediction) cell;
 * ROC AUC and average precision per class from the scores sorted once, with the weights of
   tied scores added per distinct value and cumulated.
@@ -34,7 +34,7 @@ from scipy.special import ndtr, ndtri
 from ._optional import _import_optional
 from ._validation import _as_labels, _check_classification, _check_continuous, _check_lengths
 from .agreement import _alpha_batch
-from .classification import _accuracy_batch, _f1_batch, _kappa_batch
+from .classification import _accuracy_batch, _f1_batch, _kappa_batch, _uar_batch
 
 __all__ = ["BootstrapResult", "PairedComparison", "bootstrap_ci", "paired_comparison"]
 
@@ -43,7 +43,7 @@ _METHODS = ("percentile", "bca")
 _BLOCK_ELEMENTS = 4_000_000
 _EXACT_JACKKNIFE_MAX = 2_000
 _JACKKNIFE_BLOCKS = 1_000
-CLASSIFICATION_KEYS = ("accuracy", "f1", "kappa", "krippendorff_alpha", "auc", "auc_pr")
+CLASSIFICATION_KEYS = ("accuracy", "f1", "uar", "kappa", "krippendorff_alpha", "auc", "auc_pr")
 CONTINUOUS_KEYS = ("rmse", "pearson", "sagr", "ccc")
 
 
@@ -74,7 +74,7 @@ class _Engine:
             sorted_cells = cells[self._cell_order]
             starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
             self._cell_starts, self._cells = starts, sorted_cells[starts]
-            self.keys += ["accuracy", "f1", "kappa", "krippendorff_alpha"]
+            self.keys += ["accuracy", "f1", "uar", "kappa", "krippendorff_alpha"]
             self._ranking = []
             if scores is not None:
                 for k in range(n_classes):
@@ -121,6 +121,7 @@ class _Engine:
         return {
             "accuracy": _accuracy_batch(cms),
             "f1": _f1_batch(cms, "macro", 0.0),
+            "uar": _uar_batch(cms, 0.0),
             "kappa": _kappa_batch(cms),
             "krippendorff_alpha": _alpha_batch(cms, np.arange(c), "nominal"),
         }

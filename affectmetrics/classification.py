@@ -1,8 +1,9 @@
 """Expression (classification) metrics computed from one confusion matrix.
 
-Accuracy, F1 and Cohen's kappa are each a final step over the confusion matrix, the
-statistics step shared with :class:`~affectmetrics.ClassificationAccumulator` (which merges
-confusion matrices by addition). ``y_pred`` may be labels ``(n,)`` or an ``(n, C)`` score
+Accuracy, F1, unweighted average recall (UAR) and Cohen's kappa are each a final step over
+the confusion matrix, the statistics step shared with
+:class:`~affectmetrics.ClassificationAccumulator` (which merges confusion matrices by
+addition). ``y_pred`` may be labels ``(n,)`` or an ``(n, C)`` score
 matrix whose arg-max (first maximum on ties) is the prediction.
 """
 
@@ -15,7 +16,7 @@ import numpy as np
 from ._validation import _check_classification, _ClassData
 from .exceptions import _warn_undefined
 
-__all__ = ["accuracy", "cohen_kappa", "confusion_matrix", "f1_score"]
+__all__ = ["accuracy", "cohen_kappa", "confusion_matrix", "f1_score", "uar"]
 
 _AVERAGES = ("macro", "micro", "weighted", None)
 _KAPPA_WEIGHTS = (None, "linear", "quadratic")
@@ -94,6 +95,33 @@ def _f1_from_cm(
         _warn_undefined("f1_score is undefined: every class has a zero denominator and "
                         "zero_division=nan; returning nan")
     return float(value)
+
+
+def _uar_batch(cms: np.ndarray, zero_division: float = 0.0) -> np.ndarray:
+    """UAR of a stack of confusion matrices (..., C, C); nan where no class has a recall.
+
+    A class without true samples has recall ``zero_division``; nan leaves it out of the mean.
+    """
+    tp = np.diagonal(cms, axis1=-2, axis2=-1).astype(np.float64)
+    support = cms.sum(axis=-1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = np.where(support > 0, tp / np.where(support > 0, support, 1.0), zero_division)
+    defined = ~np.isnan(recall)
+    count = defined.sum(axis=-1)
+    total = np.where(defined, recall, 0.0).sum(axis=-1)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _uar_from_cm(cm: np.ndarray, zero_division: float = 0.0) -> float:
+    zero_division = _check_zero_division(zero_division)
+    if cm.sum() == 0:
+        _warn_undefined("uar is undefined: no samples were seen; returning nan")
+        return float("nan")
+    value = float(_uar_batch(cm, zero_division))
+    if np.isnan(value):
+        _warn_undefined("uar is undefined: no class has true samples and zero_division=nan; "
+                        "returning nan")
+    return value
 
 
 def _kappa_weight_matrix(n_classes: int, weights: str | None) -> np.ndarray:
@@ -296,3 +324,77 @@ def cohen_kappa(
     """
     data = _check_classification(y_true, y_pred, labels=labels, nan_policy=nan_policy)
     return _kappa_from_cm(_confusion_of(data), weights=weights)
+
+
+def uar(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    labels: Any = None,
+    zero_division: float = 0.0,
+    nan_policy: str = "raise",
+) -> float:
+    """Unweighted average recall: the mean over classes of each class's recall.
+
+    .. math::
+
+        \\mathrm{UAR} = \\frac{1}{C} \\sum_{c=1}^{C} \\frac{TP_c}{TP_c + FN_c}
+
+    The measure of the INTERSPEECH/ComParE challenges for speech emotion; unlike accuracy
+    it gives every class the same weight, so a majority-class predictor scores 1/C.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        True class labels.
+    y_pred : array-like of shape (n,) or (n, C)
+        Predicted labels, or a score matrix whose arg-max (first maximum on ties) is the
+        prediction.
+    labels : array-like of shape (C,), optional
+        The class set; every class in it takes part in the mean. Default: ``range(C)`` for a
+        score matrix, else the sorted union of the labels seen.
+    zero_division : {0.0, 1.0, nan}, default 0.0
+        The recall of a class without true samples (in ``labels`` or predicted only): 0.0 as
+        scikit-learn's ``recall_score`` and audmetric do; nan leaves such classes out of the
+        mean, which is scikit-learn's ``balanced_accuracy_score``.
+    nan_policy : {"raise", "omit"}, default "raise"
+
+    Returns
+    -------
+    float
+        In [0, 1]; chance level is 1/C.
+
+    Raises
+    ------
+    ValueError
+        As :func:`accuracy`; or ``zero_division`` not 0.0, 1.0 or nan.
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        With ``zero_division=nan`` when no class has true samples; nan is returned.
+
+    Notes
+    -----
+    Equal to ``sklearn.metrics.recall_score(average="macro")`` with the same ``labels`` and
+    ``zero_division``, to audmetric's ``unweighted_average_recall``, and to
+    ``balanced_accuracy_score`` whenever every class has true samples (or with
+    ``zero_division=nan``).
+
+    References
+    ----------
+    B. Schuller, S. Steidl, A. Batliner, "The INTERSPEECH 2009 Emotion Challenge",
+    Proc. Interspeech, 312-315, 2009.
+
+    Examples
+    --------
+    >>> import affectmetrics as am
+    >>> # recalls: class 0 1/2, class 1 2/2: mean 3/4 (accuracy is also 3/4 here)
+    >>> am.uar([0, 0, 1, 1], [0, 1, 1, 1])
+    0.75
+    >>> # a majority-class predictor on 3 classes: recalls 1, 0, 0
+    >>> round(am.uar([0, 0, 0, 0, 1, 2], [0, 0, 0, 0, 0, 0]), 6)
+    0.333333
+    """
+    data = _check_classification(y_true, y_pred, labels=labels, nan_policy=nan_policy)
+    return _uar_from_cm(_confusion_of(data), zero_division=zero_division)

@@ -25,7 +25,13 @@ from ._validation import _as_labels, _as_numeric, _check_classification, _check_
 from .accumulators import _continuous_results
 from .agreement import _alpha_from_cm
 from .bootstrap import BootstrapResult, _bootstrap, _check_options, _prepare_engine
-from .classification import _accuracy_from_cm, _confusion, _f1_from_cm, _kappa_from_cm
+from .classification import (
+    _accuracy_from_cm,
+    _confusion,
+    _f1_from_cm,
+    _kappa_from_cm,
+    _uar_from_cm,
+)
 from .examples import AFFECTNET_CLASSES
 from .exceptions import DiagnosticWarning
 from .presets import PRESETS, abaw_scores, ccc_per_group
@@ -33,7 +39,8 @@ from .ranking import pr_auc, roc_auc
 
 __all__ = ["Diagnostic", "Report", "diagnose", "evaluate", "side_by_side"]
 
-CLASSIFICATION_ROWS = (("accuracy", "Accuracy"), ("f1", "F1 Score"), ("kappa", "Cohen's Kappa"),
+CLASSIFICATION_ROWS = (("accuracy", "Accuracy"), ("f1", "F1 Score"), ("uar", "UAR"),
+                       ("kappa", "Cohen's Kappa"),
                        ("krippendorff_alpha", "Krippendorff's Alpha"), ("auc", "AUC"),
                        ("auc_pr", "AUC-PR"))
 CONTINUOUS_ROWS = (("rmse", "RMSE"), ("pearson", "Correlation"), ("sagr", "SAGR"),
@@ -61,7 +68,7 @@ class Report:
     ----------
     model : str
     metrics : dict of str to float
-        Flat keys: ``accuracy``, ``f1``, ``kappa``, ``krippendorff_alpha``, ``auc``,
+        Flat keys: ``accuracy``, ``f1``, ``uar``, ``kappa``, ``krippendorff_alpha``, ``auc``,
         ``auc_pr``; ``rmse_valence``, ``pearson_valence``, ``sagr_valence``,
         ``ccc_valence`` and the same for arousal; preset scores such as ``abaw_va``.
     per_class : dict of str to ndarray, optional
@@ -439,6 +446,7 @@ def evaluate(
         cm = _confusion(codes, pred_codes, c)
         metrics["accuracy"] = _accuracy_from_cm(cm)
         metrics["f1"] = float(_f1_from_cm(cm, "macro"))
+        metrics["uar"] = _uar_from_cm(cm)
         metrics["kappa"] = _kappa_from_cm(cm)
         metrics["krippendorff_alpha"] = _alpha_from_cm(cm, np.arange(c), "nominal")
         tp = np.diag(cm).astype(np.float64)

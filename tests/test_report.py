@@ -27,7 +27,8 @@ def test_every_metric_equals_the_core_functions(example):
     t, s = example["expression"], example["scores"]
     va, vp = example["valence_arousal"], example["valence_arousal_pred"]
     expected = {"accuracy": am.accuracy(t, s), "f1": am.f1_score(t, s),
-                "kappa": am.cohen_kappa(t, s), "krippendorff_alpha": am.krippendorff_alpha(t, s),
+                "uar": am.uar(t, s), "kappa": am.cohen_kappa(t, s),
+                "krippendorff_alpha": am.krippendorff_alpha(t, s),
                 "auc": am.roc_auc(t, s), "auc_pr": am.pr_auc(t, s)}
     for metric in ("rmse", "pearson", "sagr", "ccc"):
         values = getattr(am, metric)(va, vp)
