@@ -11,7 +11,7 @@ from .accumulators import ClassificationAccumulator, ContinuousAccumulator
 from .agreement import krippendorff_alpha
 from .bootstrap import BootstrapResult, PairedComparison, bootstrap_ci, paired_comparison
 from .classification import accuracy, cohen_kappa, confusion_matrix, f1_score, uar
-from .continuous import ccc, pearson, rmse, sagr
+from .continuous import ccc, icc, mae, pearson, rmse, sagr
 from .examples import AFFECTNET_CLASSES
 from .exceptions import DiagnosticWarning, UndefinedMetricWarning
 from .presets import abaw_scores, ccc_per_group
@@ -41,7 +41,9 @@ __all__ = [
     "diagnose",
     "evaluate",
     "f1_score",
+    "icc",
     "krippendorff_alpha",
+    "mae",
     "paired_comparison",
     "pearson",
     "pr_auc",

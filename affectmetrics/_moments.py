@@ -339,3 +339,63 @@ def _sagr_from_moments(m: _Moments) -> np.ndarray:
     if not _check_nonempty(m, "sagr"):
         return np.full(m.num_outputs, np.nan)
     return m.agree / m.n
+
+
+_ICC_FORMS = ("1,1", "2,1", "3,1", "1,k", "2,k", "3,k")
+
+
+def _check_icc_form(form: str) -> str:
+    if form not in _ICC_FORMS:
+        raise ValueError(f"form must be one of {_ICC_FORMS}, got {form!r}")
+    return form
+
+
+def _icc_batch(n: np.ndarray, m2_t: np.ndarray, m2_p: np.ndarray, cross: np.ndarray,
+               gap: np.ndarray, sse: np.ndarray, form: str) -> np.ndarray:
+    """ICC of two raters (truth, prediction) from centred sums, any shape; nan if undefined.
+
+    ``n`` samples, centred sums of squares ``m2_t``, ``m2_p``, centred cross product
+    ``cross``, mean difference ``gap`` and raw ``sse = sum((t - p)**2)``. The two-way ANOVA
+    sums of squares of an (n, 2) table follow from them (see :func:`affectmetrics.icc`); the
+    residual one is taken from whichever of its two expressions cancels less.
+    """
+    n = np.asarray(n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df = n - 1.0
+        ms_rows = (m2_t + m2_p + 2.0 * cross) / (2.0 * df)
+        spread = m2_t + m2_p
+        residual = np.where(spread <= sse, spread - 2.0 * cross, sse - n * gap * gap)
+        ms_error = np.maximum(residual, 0.0) / (2.0 * df)
+        ms_cols = n * gap * gap / 2.0
+        ms_within = sse / (2.0 * n)
+        if form == "3,1":
+            num, den = 2.0 * cross / df, spread / df
+        elif form == "3,k":
+            num, den = 2.0 * cross / df, ms_rows
+        elif form == "2,1":
+            num = 2.0 * cross / df
+            den = ms_rows + ms_error + 2.0 * (ms_cols - ms_error) / n
+        elif form == "2,k":
+            num, den = 2.0 * cross / df, ms_rows + (ms_cols - ms_error) / n
+        elif form == "1,1":
+            num, den = ms_rows - ms_within, ms_rows + ms_within
+        else:
+            num, den = ms_rows - ms_within, ms_rows
+        defined = (n >= 2) & (den != 0) & np.isfinite(den)
+        return np.where(defined, num / np.where(defined, den, 1.0), np.nan)
+
+
+def _icc_from_moments(m: _Moments, form: str = "3,1") -> np.ndarray:
+    """ICC(form) of truth and prediction per column (final step shared by every path)."""
+    metric = "icc"
+    if not _check_nonempty(m, metric):
+        return np.full(m.num_outputs, np.nan)
+    if m.n < 2:
+        _warn_columns(metric, np.ones(m.num_outputs, bool),
+                      "it needs at least 2 samples (the ANOVA has n - 1 degrees of freedom)")
+        return np.full(m.num_outputs, np.nan)
+    _, _, gap, m2_t, m2_p, cross = _exact_moments(m)
+    values = _icc_batch(np.full(m.num_outputs, m.n), m2_t, m2_p, cross, gap, m.sse, form)
+    _warn_columns(metric, np.isnan(values),
+                  f"the denominator of ICC({form}) is 0 (e.g. y_true and y_pred both constant)")
+    return values

@@ -15,6 +15,7 @@ from ._moments import (
     _BLOCK_ROWS,
     _ccc_from_moments,
     _empty_moments,
+    _icc_from_moments,
     _merge_moments,
     _Moments,
     _moments,
@@ -104,6 +105,7 @@ def _continuous_results(m: _Moments) -> dict[str, np.ndarray]:
         "pearson": _pearson_from_moments(m),
         "rmse": _rmse_from_moments(m),
         "sagr": _sagr_from_moments(m),
+        "icc": _icc_from_moments(m, "3,1"),
     }
 
 
@@ -176,7 +178,7 @@ def _classification_results(cm: np.ndarray, counts: list[_RankCounts] | None,
 
 
 class ContinuousAccumulator:
-    """Streaming CCC, Pearson's r, RMSE and SAGR for ``num_outputs`` columns.
+    """Streaming CCC, Pearson's r, RMSE, SAGR and ICC(3,1) for ``num_outputs`` columns.
 
     The state is the mergeable moments of ``_moments.py`` (Chan et al.'s pairwise update,
     never raw sums of squares), so the result stays exact for data far from zero, and
@@ -273,12 +275,13 @@ class ContinuousAccumulator:
         return self
 
     def compute(self) -> dict[str, np.ndarray]:
-        """The four metrics, each an array of length ``num_outputs``.
+        """The five metrics, each an array of length ``num_outputs``.
 
         Returns
         -------
         dict
-            ``{"ccc", "pearson", "rmse", "sagr"}`` to arrays of shape ``(num_outputs,)``;
+            ``{"ccc", "pearson", "rmse", "sagr", "icc"}`` (ICC(3,1)) to arrays of shape
+            ``(num_outputs,)``;
             undefined values are nan with an :class:`UndefinedMetricWarning`.
         """
         return _continuous_results(self._state)

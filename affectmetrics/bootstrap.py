@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from ._moments import _icc_batch
 from ._optional import _import_optional
 from ._validation import _as_labels, _check_classification, _check_continuous, _check_lengths
 from .agreement import _alpha_batch
@@ -44,7 +45,7 @@ _BLOCK_ELEMENTS = 4_000_000
 _EXACT_JACKKNIFE_MAX = 2_000
 _JACKKNIFE_BLOCKS = 1_000
 CLASSIFICATION_KEYS = ("accuracy", "f1", "uar", "kappa", "krippendorff_alpha", "auc", "auc_pr")
-CONTINUOUS_KEYS = ("rmse", "pearson", "sagr", "ccc")
+CONTINUOUS_KEYS = ("rmse", "pearson", "sagr", "ccc", "icc")
 
 
 # -- the vectorised metric engine --------------------------------------------------------
@@ -159,6 +160,7 @@ class _Engine:
             "pearson": np.clip(cov / np.sqrt(var_t * var_p), -1.0, 1.0),
             "sagr": agree,
             "ccc": 2.0 * cov / (var_t + var_p + gap * gap),
+            "icc": _icc_batch(n, n * var_t, n * var_p, n * cov, gap, n * sse, "3,1"),
         }
         return {f"{metric}_{name}": values[metric][:, j]
                 for metric in CONTINUOUS_KEYS for j, name in enumerate(self._output_names)}

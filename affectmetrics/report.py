@@ -44,7 +44,7 @@ CLASSIFICATION_ROWS = (("accuracy", "Accuracy"), ("f1", "F1 Score"), ("uar", "UA
                        ("krippendorff_alpha", "Krippendorff's Alpha"), ("auc", "AUC"),
                        ("auc_pr", "AUC-PR"))
 CONTINUOUS_ROWS = (("rmse", "RMSE"), ("pearson", "Correlation"), ("sagr", "SAGR"),
-                   ("ccc", "CCC"))
+                   ("ccc", "CCC"), ("icc", "ICC(3,1)"))
 # Diagnostic thresholds, stated in every message that uses them.
 _LOW_VARIANCE = 0.1
 _OUT_OF_RANGE = 0.01
