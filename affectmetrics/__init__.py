@@ -14,6 +14,12 @@ from .classification import accuracy, cohen_kappa, confusion_matrix, f1_score, u
 from .continuous import ccc, icc, mae, pearson, rmse, sagr
 from .examples import AFFECTNET_CLASSES
 from .exceptions import DiagnosticWarning, UndefinedMetricWarning
+from .multilabel import (
+    MultilabelAccumulator,
+    multilabel_f1,
+    multilabel_pr_auc,
+    multilabel_roc_auc,
+)
 from .presets import abaw_scores, ccc_per_group
 from .ranking import pr_auc, roc_auc
 from .report import Diagnostic, Report, diagnose, evaluate, side_by_side
@@ -27,6 +33,7 @@ __all__ = [
     "ContinuousAccumulator",
     "Diagnostic",
     "DiagnosticWarning",
+    "MultilabelAccumulator",
     "PairedComparison",
     "Report",
     "UndefinedMetricWarning",
@@ -44,6 +51,9 @@ __all__ = [
     "icc",
     "krippendorff_alpha",
     "mae",
+    "multilabel_f1",
+    "multilabel_pr_auc",
+    "multilabel_roc_auc",
     "paired_comparison",
     "pearson",
     "pr_auc",
