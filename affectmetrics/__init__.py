@@ -20,13 +20,14 @@ from .multilabel import (
     multilabel_pr_auc,
     multilabel_roc_auc,
 )
-from .presets import abaw_scores, ccc_per_group
+from .presets import ABAW_AUS, abaw_scores, ccc_per_group, fera_scores
 from .ranking import pr_auc, roc_auc
 from .report import Diagnostic, Report, diagnose, evaluate, side_by_side
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ABAW_AUS",
     "AFFECTNET_CLASSES",
     "BootstrapResult",
     "ClassificationAccumulator",
@@ -48,6 +49,7 @@ __all__ = [
     "diagnose",
     "evaluate",
     "f1_score",
+    "fera_scores",
     "icc",
     "krippendorff_alpha",
     "mae",
