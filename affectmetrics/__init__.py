@@ -23,6 +23,7 @@ from .multilabel import (
 from .presets import ABAW_AUS, abaw_scores, ccc_per_group, fera_scores
 from .ranking import pr_auc, roc_auc
 from .report import Diagnostic, Report, diagnose, evaluate, side_by_side
+from .sequences import LagSearch, SequenceScores, apply_delay, lag_search, sequence_ccc
 
 __version__ = "0.1.0"
 
@@ -34,13 +35,16 @@ __all__ = [
     "ContinuousAccumulator",
     "Diagnostic",
     "DiagnosticWarning",
+    "LagSearch",
     "MultilabelAccumulator",
     "PairedComparison",
     "Report",
+    "SequenceScores",
     "UndefinedMetricWarning",
     "__version__",
     "abaw_scores",
     "accuracy",
+    "apply_delay",
     "bootstrap_ci",
     "ccc",
     "ccc_per_group",
@@ -52,6 +56,7 @@ __all__ = [
     "fera_scores",
     "icc",
     "krippendorff_alpha",
+    "lag_search",
     "mae",
     "multilabel_f1",
     "multilabel_pr_auc",
@@ -62,6 +67,7 @@ __all__ = [
     "rmse",
     "roc_auc",
     "sagr",
+    "sequence_ccc",
     "side_by_side",
     "uar",
 ]
