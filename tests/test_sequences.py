@@ -106,6 +106,6 @@ def test_property_delay_keeps_pairs_aligned(delay, n_seq):
     length = 8
     ids = np.repeat(np.arange(n_seq), length)
     frame = np.tile(np.arange(length), n_seq).astype(float)
-    t, p, s = am.apply_delay(frame + 100 * ids, frame + 100 * ids, ids, delay)
+    t, p, _ = am.apply_delay(frame + 100 * ids, frame + 100 * ids, ids, delay)
     np.testing.assert_array_equal(t - p, np.full(t.shape[0], float(delay)))
     assert t.shape[0] == n_seq * (length - delay)
