@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from .examples import AFFECTNET_CLASSES
 from .exceptions import DiagnosticWarning
 from .presets import PRESETS, abaw_scores, ccc_per_group
 from .ranking import pr_auc, roc_auc
+from .subgroups import UAB_KEY, SubgroupResult, _check_subgroups, _subgroup_result
 
 __all__ = ["Diagnostic", "Report", "diagnose", "evaluate", "side_by_side"]
 
@@ -79,6 +81,8 @@ class Report:
         Confidence intervals for every metric, when ``ci`` was given.
     diagnostics : list of Diagnostic
     n_samples, n_omitted : int
+    subgroups : dict of str to SubgroupResult, optional
+        Per attribute: every metric per subgroup, gaps and UAB (``evaluate(subgroups=)``).
     """
 
     model: str
@@ -91,6 +95,7 @@ class Report:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     n_samples: int = 0
     n_omitted: int = 0
+    subgroups: dict[str, SubgroupResult] | None = None
 
     def interval(self, key: str) -> tuple[float, float] | None:
         """The (low, high) confidence interval of a metric, if intervals were computed."""
@@ -113,6 +118,8 @@ class Report:
             out["per_class"] = {k: [_json_float(x) for x in v] for k, v in self.per_class.items()}
         if self.confusion_matrix is not None:
             out["confusion_matrix"] = self.confusion_matrix.tolist()
+        if self.subgroups is not None:
+            out["subgroups"] = {name: result.to_dict() for name, result in self.subgroups.items()}
         if self.intervals is not None:
             r = self.intervals
             out["intervals"] = {
@@ -140,6 +147,8 @@ class Report:
             interval = self.interval(key) or ("", "")
             writer.writerow([self.model, key, repr(value), *(repr(v) if v != "" else ""
                                                              for v in interval)])
+        for key, value, low, high in _subgroup_rows(self.subgroups):
+            writer.writerow([self.model, key, repr(value), low, high])
         if path is not None:
             Path(path).write_text(buffer.getvalue())
         return buffer.getvalue()
@@ -165,6 +174,8 @@ class Report:
                      int(self.per_class["support"][i])]
                     for i, name in enumerate(self.class_names)]
             parts += ["", _table(header, rows, decimals)]
+        if self.subgroups is not None:
+            parts += _subgroup_tables(self.subgroups, decimals)
         if self.confusion_matrix is not None:
             short = [name[:4] for name in self.class_names]
             rows = [[short[i], *self.confusion_matrix[i].tolist()] for i in range(len(short))]
@@ -174,6 +185,51 @@ class Report:
 
     def __str__(self) -> str:
         return self.to_markdown()
+
+
+def _subgroup_rows(subgroups: dict[str, SubgroupResult] | None
+                   ) -> list[tuple[str, float, str, str]]:
+    """CSV rows ``(metric[attribute=level], value, low, high)`` and the gaps."""
+    def bound(values: dict[str, float] | None, key: str) -> str:
+        return "" if values is None or key not in values else repr(values[key])
+
+    rows: list[tuple[str, float, str, str]] = []
+    for name, result in (subgroups or {}).items():
+        for level in result.levels:
+            for key, value in result.metrics[level].items():
+                rows.append((f"{key}[{name}={level}]", value,
+                             bound(None if result.low is None else result.low[level], key),
+                             bound(None if result.high is None else result.high[level], key)))
+        for key, value in result.gap.items():
+            label = key if key == UAB_KEY else f"{key}_gap"
+            rows.append((f"{label}[{name}]", value, bound(result.gap_low, key),
+                         bound(result.gap_high, key)))
+    return rows
+
+
+def _subgroup_tables(subgroups: dict[str, SubgroupResult], decimals: int) -> list[str]:
+    """One Markdown table per attribute: metrics (rows) by subgroup, and the gap."""
+    parts = []
+    for name, result in subgroups.items():
+        def cell(value: float, low: float | None, high: float | None) -> str:
+            text = _cell(value, decimals)
+            if low is not None and high is not None:
+                text += f" [{_cell(low, decimals)}, {_cell(high, decimals)}]"
+            return text
+
+        rows = []
+        for key, gap in result.gap.items():
+            values = [cell(result.metrics[level].get(key, np.nan),
+                           None if result.low is None else result.low[level].get(key),
+                           None if result.high is None else result.high[level].get(key))
+                      if key != UAB_KEY else "" for level in result.levels]
+            rows.append([key, *values,
+                         cell(gap, None if result.gap_low is None else result.gap_low.get(key),
+                              None if result.gap_high is None else result.gap_high.get(key))])
+        header = ["Metric", *(f"{name}={level} (n={result.n_samples[level]})"
+                              for level in result.levels), "Gap (max - min)"]
+        parts += ["", f"Subgroups by {name}", "", _table(header, rows, decimals)]
+    return parts
 
 
 def _json_float(value: Any) -> float | None:
@@ -365,6 +421,7 @@ def evaluate(
     nan_policy: str = "raise",
     warn: bool = True,
     progress: bool = False,
+    subgroups: Mapping[str, Any] | None = None,
 ) -> Report:
     """Score a model's expression and/or valence/arousal predictions in one call.
 
@@ -395,6 +452,12 @@ def evaluate(
         Issue a :class:`~affectmetrics.DiagnosticWarning` per diagnostic.
     progress : bool, default False
         Show a progress bar during the bootstrap (needs the ``cli`` extra).
+    subgroups : dict of str to array-like of shape (n,), optional
+        Attributes of the samples (``{"gender": [...], "age": [...]}``, any labels): every
+        metric per subgroup, the gap between the best and the worst subgroup and, with
+        expression labels, the unweighted average bias, in :attr:`Report.subgroups`; with
+        ``ci``, percentile intervals for each from one set of resamples (see
+        :mod:`affectmetrics.subgroups`).
 
     Returns
     -------
@@ -416,9 +479,14 @@ def evaluate(
         raise ValueError("give both expression and expression_pred, or neither")
     if (va is None) != (va_pred is None):
         raise ValueError("give both va and va_pred, or neither")
+    subgroup_rows = None
+    if subgroups is not None:
+        n_given = int(np.shape(expression if expression is not None else va)[0])
+        subgroups = _check_subgroups(subgroups, n_given)
+        subgroup_rows = np.arange(n_given)
     arrays, n_omitted = _complete_rows(nan_policy, expression=expression,
                                        expression_pred=expression_pred, va=va, va_pred=va_pred,
-                                       groups=groups)
+                                       groups=groups, subgroup_rows=subgroup_rows)
     if not arrays:
         raise ValueError("give expression labels and predictions, valence/arousal truth and "
                          "predictions, or both")
@@ -501,8 +569,32 @@ def evaluate(
         intervals = _bootstrap(engine, confidence_level=ci, n_resamples=n_resamples,
                                method=ci_method, seed=seed, groups=arrays.get("groups"),
                                progress=progress)
+    by_subgroup = None
+    if subgroups is not None:
+        expr_pred = None
+        if expression is not None:
+            expr_pred = data.y_score if data.y_score is not None else pred_codes
+        group_ids = arrays.get("groups")
+
+        def score(rows: np.ndarray) -> dict[str, float]:
+            return evaluate(
+                expression=None if codes is None else codes[rows],
+                expression_pred=None if expr_pred is None else expr_pred[rows],
+                va=None if va_2d is None else va_2d[rows],
+                va_pred=None if va_pred_2d is None else va_pred_2d[rows],
+                class_names=names or None, output_names=output_names, preset=preset,
+                groups=None if group_ids is None else group_ids[rows], warn=False).metrics
+
+        kept = arrays["subgroup_rows"]
+        by_subgroup = {
+            name: _subgroup_result(
+                name, values[kept], score, codes=codes, pred=expr_pred, pred_codes=pred_codes,
+                n_classes=len(names) if names else None, va=va_2d, va_pred=va_pred_2d,
+                output_names=output_names, ci=ci, n_resamples=n_resamples, seed=seed,
+                groups=group_ids)
+            for name, values in subgroups.items()}
     return Report(model, metrics, per_class, cm, names, output_names if va is not None else (),
-                  intervals, found, n_samples, n_omitted)
+                  intervals, found, n_samples, n_omitted, by_subgroup)
 
 
 def _nanmean(values: np.ndarray) -> float:
