@@ -132,6 +132,55 @@ class _Moments:
         return cls(**values)
 
 
+def _checked_moments(state: dict[str, np.ndarray]) -> _Moments:
+    """:meth:`_Moments.from_dict` plus every invariant of a real summary, naming the entry.
+
+    ``n`` and ``agree`` are integers with ``0 <= agree <= n``; every other value is finite,
+    except ``min_*``/``max_*``, which are the column's value twice (constant), ``-inf, +inf``
+    (varying) or, when ``n == 0``, ``+inf, -inf``; the sums of squares are >= 0; an empty
+    summary is all zeros. Refuses with a ``ValueError`` naming the first bad entry.
+    """
+    for name in ("n", "agree"):
+        raw = np.asarray(state.get(name, 0))
+        fractional = raw.dtype.kind == "f" and not (
+            np.isfinite(raw).all() and (raw == np.round(raw)).all())
+        if raw.dtype.kind not in "iuf" or fractional:
+            raise ValueError(f"state entry {name!r} must hold integers, got {raw.tolist()!r}")
+    m = _Moments.from_dict(state)
+    if m.n < 0:
+        raise ValueError(f"state entry 'n' must be >= 0, got {m.n}")
+    bad_agree = (m.agree < 0) | (m.agree > m.n)
+    if bad_agree.any():
+        raise ValueError(f"state entry 'agree' must lie in [0, n = {m.n}], got "
+                         f"{m.agree.tolist()}")
+    for f in fields(_Moments)[1:]:
+        value = getattr(m, f.name)
+        if f.name.startswith(("min_", "max_")):
+            if np.isnan(value).any():
+                raise ValueError(f"state entry {f.name!r} holds NaN")
+            continue
+        if not np.isfinite(value).all():
+            raise ValueError(f"state entry {f.name!r} must be finite, got {value.tolist()}")
+        if f.name in ("m2_true", "m2_pred", "sse") and (value < 0).any():
+            raise ValueError(f"state entry {f.name!r} must be >= 0, got {value.tolist()}")
+        if m.n == 0 and (value != 0).any():
+            raise ValueError(f"state entry {f.name!r} must be 0 when n is 0, got "
+                             f"{value.tolist()}")
+    for side in ("true", "pred"):
+        lo, hi = getattr(m, f"min_{side}"), getattr(m, f"max_{side}")
+        if m.n == 0:
+            ok = (lo == np.inf) & (hi == -np.inf)
+        else:
+            ok = ((lo == hi) & np.isfinite(lo)) | ((lo == -np.inf) & (hi == np.inf))
+        if not ok.all():
+            raise ValueError(
+                f"state entries 'min_{side}' and 'max_{side}' must be a constant column's "
+                f"value twice, or -inf and inf (+inf and -inf when n is 0); got "
+                f"{lo.tolist()} and {hi.tolist()}"
+            )
+    return m
+
+
 def _empty_moments(num_outputs: int) -> _Moments:
     zeros = np.zeros(num_outputs)
     inf = np.full(num_outputs, np.inf)
