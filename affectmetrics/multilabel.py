@@ -25,11 +25,15 @@ from .accumulators import (
     _check_positive_int,
     _check_score_options,
     _check_state_kind,
+    _entry,
+    _entry_counts,
+    _entry_int,
+    _entry_str,
     _histogram_counts,
 )
 from .classification import _check_zero_division, _f1_batch
 from .exceptions import _warn_undefined
-from .ranking import _ap_from_counts, _auc_from_counts, _rank_counts, _RankCounts
+from .ranking import _rank_counts, _RankCounts, _ranking_batch
 
 __all__ = ["MultilabelAccumulator", "multilabel_f1", "multilabel_pr_auc", "multilabel_roc_auc"]
 
@@ -140,7 +144,11 @@ def _multilabel_rank_score(which: str, counts: list[_RankCounts], pooled: _RankC
     """Final step of the per-label ranking metrics (``which``: the public function's name)."""
     if average not in _RANK_AVERAGES:
         raise ValueError(f"average must be one of {_RANK_AVERAGES}, got {average!r}")
-    final = _auc_from_counts if which == "multilabel_roc_auc" else _ap_from_counts
+    column = 0 if which == "multilabel_roc_auc" else 1
+
+    def final(c: _RankCounts) -> float:
+        return float(_ranking_batch(*c)[column])
+
     reason = ("it needs both positive and negative samples" if which == "multilabel_roc_auc"
               else "it needs positive samples")
     if average == "micro":
@@ -512,12 +520,18 @@ class MultilabelAccumulator:
         }
 
     def state_dict(self) -> dict[str, Any]:
-        """The state as plain arrays, for checkpoints and for sending between processes."""
+        """The state as plain values and arrays, for checkpoints and between processes.
+
+        Every entry is a string, a number or a NumPy array (exact mode writes ``bins=0``), so
+        the dict round-trips through ``np.savez``/``np.load`` without ``allow_pickle``.
+        """
         state: dict[str, Any] = {
             "kind": "multilabel", "version": _STATE_VERSION, "num_labels": self.num_labels,
-            "threshold": self.threshold, "bins": self.bins, "score_range": self.score_range,
-            "label_names": list(self.label_names), "nan_policy": self.nan_policy,
-            "n_omitted": self.n_omitted, "counts": self._counts.copy(),
+            "threshold": self.threshold, "bins": 0 if self.bins is None else self.bins,
+            "score_range": np.array(self.score_range, dtype=np.float64),
+            "label_names": np.array(self.label_names, dtype=str),
+            "nan_policy": self.nan_policy, "n_omitted": self.n_omitted,
+            "counts": self._counts.copy(),
         }
         if self.bins is None:
             self._rank_counts()
@@ -528,32 +542,52 @@ class MultilabelAccumulator:
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> MultilabelAccumulator:
-        """Rebuild an accumulator from :meth:`state_dict` output."""
-        _check_state_kind(state, "multilabel")
-        bins = state["bins"]
-        acc = cls(int(state["num_labels"]), threshold=float(state["threshold"]),
-                  bins=None if bins is None else int(bins),
-                  score_range=tuple(state["score_range"]), label_names=state["label_names"],
-                  nan_policy=str(state["nan_policy"]))
-        counts = np.asarray(state["counts"], dtype=np.int64)
-        if counts.shape != (acc.num_labels, 2, 2):
-            raise ValueError(f"state counts has shape {counts.shape}, expected "
-                             f"{(acc.num_labels, 2, 2)}")
+        """Rebuild an accumulator from :meth:`state_dict` output (or its ``np.load``).
+
+        Raises
+        ------
+        ValueError
+            Naming the entry, for a state that no data could have produced.
+        """
+        if not isinstance(state, dict):
+            _check_state_kind(state, "multilabel", set())
+        exact = "bins" not in state or _entry(state, "bins") == 0
+        keys = {"kind", "version", "num_labels", "threshold", "bins", "score_range",
+                "label_names", "nan_policy", "n_omitted", "counts"}
+        keys |= {"truth", "scores"} if exact else {"pos_hist", "neg_hist"}
+        _check_state_kind(state, "multilabel", keys)
+        score_range = np.asarray(_entry(state, "score_range"), dtype=np.float64)
+        acc = cls(_entry_int(state, "num_labels", 1), threshold=float(_entry(state, "threshold")),
+                  bins=None if exact else _entry_int(state, "bins", 1),
+                  score_range=(float(score_range[0]), float(score_range[-1])),
+                  label_names=[str(v) for v in np.asarray(state["label_names"]).reshape(-1)],
+                  nan_policy=_entry_str(state, "nan_policy"))
+        size = acc.num_labels
+        counts = _entry_counts(state, "counts", (size, 2, 2))
+        n = int(counts[0].sum())
+        if (counts.sum(axis=(1, 2)) != n).any():
+            raise ValueError("state entry 'counts' has labels with different sample counts")
         if acc.bins is None:
-            truth = np.asarray(state["truth"], dtype=bool).reshape(-1, acc.num_labels)
-            scores = np.asarray(state["scores"], dtype=np.float64).reshape(-1, acc.num_labels)
-            if truth.shape != scores.shape or truth.shape[0] != counts[0].sum():
-                raise ValueError("state truth, scores and counts disagree on the sample count")
-            acc._truth, acc._scores = [truth.copy()], [scores.copy()]
+            truth = np.asarray(state["truth"]).reshape(-1, size)
+            scores = np.asarray(state["scores"], dtype=np.float64).reshape(-1, size)
+            if truth.shape != scores.shape or truth.shape[0] != n:
+                raise ValueError("state entries 'truth', 'scores' and 'counts' disagree on the "
+                                 "sample count")
+            if not np.isfinite(scores).all():
+                raise ValueError("state entry 'scores' holds NaN or infinite values")
+            if truth.shape[0] and not np.array_equal(
+                    _label_confusion(truth.astype(bool), scores > acc.threshold), counts):
+                raise ValueError("state entries 'truth' and 'scores' disagree with 'counts'")
+            acc._truth, acc._scores = [truth.astype(bool)], [scores.copy()]
         else:
             for name in ("pos_hist", "neg_hist"):
-                hist = np.asarray(state[name], dtype=np.int64)
-                if hist.shape != (acc.num_labels, acc.bins):
-                    raise ValueError(f"state {name} has shape {hist.shape}, expected "
-                                     f"{(acc.num_labels, acc.bins)}")
-                setattr(acc, f"_{name}", hist.copy())
-        acc._counts = counts.copy()
-        acc.n_omitted = int(state["n_omitted"])
+                hist = _entry_counts(state, name, (size, acc.bins))
+                setattr(acc, f"_{name}", hist)
+            if (acc._pos_hist.sum(axis=1) != counts[:, 1, :].sum(axis=1)).any() or (
+                    (acc._pos_hist + acc._neg_hist).sum(axis=1) != n).any():
+                raise ValueError("state entries 'pos_hist'/'neg_hist' disagree with 'counts'")
+        acc._counts = counts
+        acc.n_omitted = _entry_int(state, "n_omitted", 0)
         return acc
 
     def __repr__(self) -> str:
