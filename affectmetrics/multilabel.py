@@ -14,6 +14,7 @@ functions after any split of the data.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,7 @@ from .accumulators import (
     _histogram_counts,
 )
 from .classification import _check_zero_division, _f1_batch
-from .exceptions import _warn_undefined
+from .exceptions import UndefinedMetricWarning, _warn_undefined
 from .ranking import _rank_counts, _RankCounts, _ranking_batch
 
 __all__ = ["MultilabelAccumulator", "multilabel_f1", "multilabel_pr_auc", "multilabel_roc_auc"]
@@ -602,3 +603,78 @@ def _nanmean_or_warn(values: np.ndarray, metric: str) -> float:
         _warn_undefined(f"{metric} is undefined for every label; returning nan")
         return float("nan")
     return float(values[defined].mean())
+
+
+# -- report support -----------------------------------------------------------------------
+
+
+def _au_scores(t: np.ndarray, s: np.ndarray, threshold: float, names: tuple[str, ...]
+               ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """The report's AU metrics (``au_f1``, ``au_f1_micro``, ``au_auc``, ``au_auc_pr`` and
+    ``f1_<AU>``) and per-AU arrays, from validated (n, L) truth and scores."""
+    counts = _label_confusion(t, s > threshold)
+    per_f1 = _multilabel_f1_from_counts(counts, None)
+    labels = np.array(names)
+    rank_counts = _label_rank_counts(t, s)
+    with warnings.catch_warnings():
+        # Labels without positives are nan per AU and left out of the mean, silently here
+        # as a report's absent classes are.
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        auc = _multilabel_rank_score("multilabel_roc_auc", rank_counts, None, labels, None)
+        ap = _multilabel_rank_score("multilabel_pr_auc", rank_counts, None, labels, None)
+    metrics = {"au_f1": _multilabel_f1_from_counts(counts, "macro"),
+               "au_f1_micro": _multilabel_f1_from_counts(counts, "micro"),
+               "au_auc": float(np.nanmean(auc)) if (~np.isnan(auc)).any() else float("nan"),
+               "au_auc_pr": float(np.nanmean(ap)) if (~np.isnan(ap)).any() else float("nan")}
+    metrics.update({f"f1_{name}": float(v) for name, v in zip(names, per_f1, strict=True)})
+    per_au = {"f1": per_f1, "auc": auc, "auc_pr": ap, "support": counts[:, 1, :].sum(axis=1)}
+    return metrics, per_au
+
+
+class _MultilabelEngine:
+    """AU F1 (macro, micro, per AU) for many bootstrap weight rows at once.
+
+    The statistics step weighted: per-label counts ``W @ [t, p, t & p]`` make a stack of
+    2 x 2 confusion matrices (b, L, 2, 2); the final step is the functions'. Same interface
+    as the bootstrap engine (``n``, ``keys``, ``estimate``, ``__call__``).
+    """
+
+    def __init__(self, t: np.ndarray, s: np.ndarray, threshold: float,
+                 names: tuple[str, ...]) -> None:
+        predicted = s > threshold
+        self.n = t.shape[0]
+        self._features = np.concatenate([t, predicted, t & predicted], axis=1).astype(float)
+        self._size = t.shape[1]
+        self._names = names
+        self.keys = ["au_f1", "au_f1_micro", *(f"f1_{name}" for name in names)]
+
+    def _counts(self, weights: np.ndarray) -> np.ndarray:
+        size = self._size
+        sums = weights @ self._features
+        pos_true, pos_pred, tp = (sums[:, i * size:(i + 1) * size] for i in range(3))
+        n = weights.sum(axis=1)[:, None]
+        cells = [n - pos_true - pos_pred + tp, pos_pred - tp, pos_true - tp, tp]
+        return np.stack(cells, axis=-1).reshape(weights.shape[0], size, 2, 2)
+
+    def _named(self, macro: np.ndarray, micro: np.ndarray, per: np.ndarray
+               ) -> dict[str, np.ndarray]:
+        out = {"au_f1": macro, "au_f1_micro": micro}
+        out.update({f"f1_{name}": per[..., j] for j, name in enumerate(self._names)})
+        return out
+
+    def __call__(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        cms = self._counts(weights)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self._named(_multilabel_f1_batch(cms, "macro", 0.0),
+                               _multilabel_f1_batch(cms, "micro", 0.0),
+                               _multilabel_f1_batch(cms, None, 0.0))
+
+    def estimate(self, warn: bool = True) -> dict[str, float]:
+        cms = self._counts(np.ones((1, self.n)))[0].astype(np.int64)
+        with warnings.catch_warnings():
+            if not warn:
+                warnings.simplefilter("ignore", UndefinedMetricWarning)
+            values = self._named(np.asarray(_multilabel_f1_from_counts(cms, "macro")),
+                                 np.asarray(_multilabel_f1_from_counts(cms, "micro")),
+                                 np.asarray(_multilabel_f1_from_counts(cms, None)))
+        return {key: float(value) for key, value in values.items()}

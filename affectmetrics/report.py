@@ -35,7 +35,8 @@ from .classification import (
 )
 from .examples import AFFECTNET_CLASSES
 from .exceptions import DiagnosticWarning
-from .presets import PRESETS, abaw_scores, ccc_per_group
+from .multilabel import _au_scores, _check_multilabel, _check_threshold, _MultilabelEngine
+from .presets import ABAW_AUS, PRESETS, abaw_scores, ccc_per_group
 from .ranking import pr_auc, roc_auc
 from .subgroups import UAB_KEY, SubgroupResult, _check_subgroups, _subgroup_result
 
@@ -83,6 +84,9 @@ class Report:
     n_samples, n_omitted : int
     subgroups : dict of str to SubgroupResult, optional
         Per attribute: every metric per subgroup, gaps and UAB (``evaluate(subgroups=)``).
+    au_names : tuple of str
+    per_au : dict of str to ndarray, optional
+        ``f1``, ``auc``, ``auc_pr``, ``support`` per action unit (``evaluate(au=)``).
     """
 
     model: str
@@ -96,6 +100,8 @@ class Report:
     n_samples: int = 0
     n_omitted: int = 0
     subgroups: dict[str, SubgroupResult] | None = None
+    au_names: tuple[str, ...] = ()
+    per_au: dict[str, np.ndarray] | None = None
 
     def interval(self, key: str) -> tuple[float, float] | None:
         """The (low, high) confidence interval of a metric, if intervals were computed."""
@@ -120,6 +126,9 @@ class Report:
             out["confusion_matrix"] = self.confusion_matrix.tolist()
         if self.subgroups is not None:
             out["subgroups"] = {name: result.to_dict() for name, result in self.subgroups.items()}
+        if self.per_au is not None:
+            out["au_names"] = list(self.au_names)
+            out["per_au"] = {k: [_json_float(x) for x in v] for k, v in self.per_au.items()}
         if self.intervals is not None:
             r = self.intervals
             out["intervals"] = {
@@ -174,6 +183,11 @@ class Report:
                      int(self.per_class["support"][i])]
                     for i, name in enumerate(self.class_names)]
             parts += ["", _table(header, rows, decimals)]
+        if self.per_au is not None:
+            rows = [[name, *(self.per_au[k][i] for k in ("f1", "auc", "auc_pr")),
+                     int(self.per_au["support"][i])] for i, name in enumerate(self.au_names)]
+            parts += ["", _table(["Action unit", "F1", "AUC", "AUC-PR", "Positives"], rows,
+                                 decimals)]
         if self.subgroups is not None:
             parts += _subgroup_tables(self.subgroups, decimals)
         if self.confusion_matrix is not None:
@@ -285,6 +299,11 @@ def side_by_side(reports: list[Report], decimals: int = 4) -> str:
         rows = [[label, *(value_cell(r, f"{key}_{name}") for r in reports)]
                 for key, label in CONTINUOUS_ROWS]
         parts.append(_table([f"Metric ({name.capitalize()} Regression)", *models], rows))
+    au_keys = [key for key in ("au_f1", "au_f1_micro", "au_auc", "au_auc_pr")
+               if any(key in r.metrics for r in reports)]
+    if au_keys:
+        rows = [[key, *(value_cell(r, key) for r in reports)] for key in au_keys]
+        parts.append(_table(["Metric (Action units)", *models], rows))
     preset_keys = list(dict.fromkeys(k for r in reports for k in r.metrics
                                      if k.startswith("abaw_") or k.endswith("_per_group")))
     if preset_keys:
@@ -422,6 +441,10 @@ def evaluate(
     warn: bool = True,
     progress: bool = False,
     subgroups: Mapping[str, Any] | None = None,
+    au: Any = None,
+    au_pred: Any = None,
+    au_names: Any = None,
+    au_threshold: float = 0.5,
 ) -> Report:
     """Score a model's expression and/or valence/arousal predictions in one call.
 
@@ -458,6 +481,15 @@ def evaluate(
         expression labels, the unweighted average bias, in :attr:`Report.subgroups`; with
         ``ci``, percentile intervals for each from one set of resamples (see
         :mod:`affectmetrics.subgroups`).
+    au, au_pred : array-like of shape (n, L), optional
+        Action-unit occurrence (0/1) and predictions (0/1 or scores, present above
+        ``au_threshold``): ``au_f1`` (mean F1 over AUs), ``au_f1_micro``, ``au_auc``,
+        ``au_auc_pr`` and ``f1_<AU>`` per AU, with intervals for the F1 values under ``ci``;
+        the ``"abaw"`` preset adds ``abaw_au`` (twelve AUs).
+    au_names : sequence of str, optional
+        Names of the AU columns (default :data:`~affectmetrics.ABAW_AUS` for twelve
+        columns, else ``AU0``, ``AU1``...).
+    au_threshold : float, default 0.5
 
     Returns
     -------
@@ -479,17 +511,21 @@ def evaluate(
         raise ValueError("give both expression and expression_pred, or neither")
     if (va is None) != (va_pred is None):
         raise ValueError("give both va and va_pred, or neither")
+    if (au is None) != (au_pred is None):
+        raise ValueError("give both au and au_pred, or neither")
     subgroup_rows = None
-    if subgroups is not None:
-        n_given = int(np.shape(expression if expression is not None else va)[0])
+    first = next((x for x in (expression, va, au) if x is not None), None)
+    if subgroups is not None and first is not None:
+        n_given = int(np.shape(first)[0])
         subgroups = _check_subgroups(subgroups, n_given)
         subgroup_rows = np.arange(n_given)
     arrays, n_omitted = _complete_rows(nan_policy, expression=expression,
                                        expression_pred=expression_pred, va=va, va_pred=va_pred,
-                                       groups=groups, subgroup_rows=subgroup_rows)
+                                       groups=groups, subgroup_rows=subgroup_rows, au=au,
+                                       au_pred=au_pred)
     if not arrays:
         raise ValueError("give expression labels and predictions, valence/arousal truth and "
-                         "predictions, or both")
+                         "predictions, action units, or several of them")
     output_names = tuple(output_names)
     metrics: dict[str, float] = {}
     per_class = cm = None
@@ -551,10 +587,23 @@ def evaluate(
             per_group = np.atleast_1d(ccc_per_group(va_2d, va_pred_2d, arrays["groups"]))
             for j, name in enumerate(output_names):
                 metrics[f"ccc_{name}_per_group"] = float(per_group[j])
+    au_true = au_scores = per_au = None
+    au_labels: tuple[str, ...] = ()
+    au_engine = None
+    if au is not None:
+        au_threshold = _check_threshold(au_threshold)
+        au_true, au_scores, _ = _check_multilabel(arrays["au"], arrays["au_pred"],
+                                                  pred_name="au_pred")
+        au_labels = _au_labels(au_names, au_true.shape[1])
+        au_metrics, per_au = _au_scores(au_true, au_scores, au_threshold, au_labels)
+        metrics.update(au_metrics)
+        n_samples = au_true.shape[0]
+        au_engine = _MultilabelEngine(au_true, au_scores, au_threshold, au_labels)
     if preset == "abaw":
         metrics.update(abaw_scores(
             expression=codes, expression_pred=pred_codes, va=va_2d, va_pred=va_pred_2d,
-            n_classes=len(names) if names else 8))
+            au=au_true, au_pred=au_scores, n_classes=len(names) if names else 8,
+            au_threshold=au_threshold))
     found = diagnose(expression=codes, pred_codes=pred_codes, class_names=names,
                      va=va_2d, va_pred=va_pred_2d, output_names=output_names)
     if warn:
@@ -562,10 +611,13 @@ def evaluate(
             warnings.warn(f"{model}: {diagnostic.message}", DiagnosticWarning, stacklevel=2)
     intervals = None
     if ci is not None:
-        engine = _prepare_engine(
-            codes, (data.y_score if expression is not None and data.y_score is not None
-                    else pred_codes),
-            va_2d, va_pred_2d, output_names, len(names) if names else None, "raise")
+        engines = [] if au_engine is None else [au_engine]
+        if codes is not None or va_2d is not None:
+            engines.insert(0, _prepare_engine(
+                codes, (data.y_score if expression is not None and data.y_score is not None
+                        else pred_codes),
+                va_2d, va_pred_2d, output_names, len(names) if names else None, "raise"))
+        engine = engines[0] if len(engines) == 1 else _Engines(engines)
         intervals = _bootstrap(engine, confidence_level=ci, n_resamples=n_resamples,
                                method=ci_method, seed=seed, groups=arrays.get("groups"),
                                progress=progress, warn=False)
@@ -582,6 +634,9 @@ def evaluate(
                 expression_pred=None if expr_pred is None else expr_pred[rows],
                 va=None if va_2d is None else va_2d[rows],
                 va_pred=None if va_pred_2d is None else va_pred_2d[rows],
+                au=None if au_true is None else au_true[rows],
+                au_pred=None if au_scores is None else au_scores[rows], au_names=au_labels or None,
+                au_threshold=au_threshold,
                 class_names=names or None, output_names=output_names, preset=preset,
                 groups=None if group_ids is None else group_ids[rows], warn=False).metrics
 
@@ -594,7 +649,32 @@ def evaluate(
                 groups=group_ids)
             for name, values in subgroups.items()}
     return Report(model, metrics, per_class, cm, names, output_names if va is not None else (),
-                  intervals, found, n_samples, n_omitted, by_subgroup)
+                  intervals, found, n_samples, n_omitted, by_subgroup, au_labels, per_au)
+
+
+class _Engines:
+    """Several bootstrap engines on the same samples, resampled together (same draws)."""
+
+    def __init__(self, engines: list[Any]) -> None:
+        self._engines = engines
+        self.n = engines[0].n
+        self.keys = [key for engine in engines for key in engine.keys]
+
+    def __call__(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        return {k: v for engine in self._engines for k, v in engine(weights).items()}
+
+    def estimate(self, warn: bool = True) -> dict[str, float]:
+        return {k: v for engine in self._engines for k, v in engine.estimate(warn).items()}
+
+
+def _au_labels(au_names: Any, n_columns: int) -> tuple[str, ...]:
+    if au_names is None:
+        return ABAW_AUS if n_columns == len(ABAW_AUS) else tuple(
+            f"AU{j}" for j in range(n_columns))
+    names = tuple(str(name) for name in au_names)
+    if len(names) != n_columns:
+        raise ValueError(f"au_names has {len(names)} names but au has {n_columns} column(s)")
+    return names
 
 
 def _nanmean(values: np.ndarray) -> float:

@@ -196,7 +196,8 @@ def _subgroup_result(
     if codes is not None:
         confusions = _GroupConfusions(level_codes, len(names), codes, pred_codes, n_classes)
         gap[UAB_KEY] = float(_uab_batch(confusions(np.ones((1, codes.shape[0]))))[0])
-    if ci is None:
+    if ci is None or (codes is None and va is None):
+        # (intervals per subgroup cover expression and valence/arousal metrics)
         return SubgroupResult(attribute, names, {n: int(r.shape[0]) for n, r in
                                                  zip(names, rows, strict=True)}, metrics, gap)
     n = level_codes.shape[0]

@@ -139,3 +139,28 @@ def test_property_f1_equals_scikit_learn(truth, data):
     for average in ("macro", "micro"):
         assert am.multilabel_f1(truth, pred, average=average) == pytest.approx(
             skm.f1_score(truth, pred, average=average, zero_division=0.0), rel=1e-12)
+
+
+def test_report_scores_action_units_with_names_and_intervals():
+    t, s = au_data(8, n=300)
+    report = am.evaluate(au=t, au_pred=s, ci=0.9, n_resamples=200, seed=1, preset="abaw",
+                         warn=False)
+    assert report.au_names == am.ABAW_AUS
+    assert report.metrics["au_f1"] == pytest.approx(am.multilabel_f1(t, s), rel=1e-12)
+    assert report.metrics["abaw_au"] == report.metrics["au_f1"]
+    assert report.metrics["au_auc"] == pytest.approx(am.multilabel_roc_auc(t, s), rel=1e-12)
+    assert report.metrics["f1_AU12"] == pytest.approx(
+        skm.f1_score(t[:, 6], (s[:, 6] > 0.5).astype(int)), rel=1e-12)
+    # the interval of AU12's F1 from the same draws, by hand
+    drawn = np.random.default_rng(1).integers(0, 300, (200, 300))
+    by_hand = [skm.f1_score(t[rows, 6], (s[rows, 6] > 0.5).astype(int)) for rows in drawn]
+    low, high = np.quantile(by_hand, [0.05, 0.95])
+    assert report.interval("f1_AU12") == (pytest.approx(low, rel=1e-12),
+                                          pytest.approx(high, rel=1e-12))
+    text = report.to_markdown()
+    assert "| Metric (Action units)" in text and "| AU26 " in text
+    assert report.to_dict()["au_names"][0] == "AU1"
+    with pytest.raises(ValueError, match="au_names has 2 names but au has 12"):
+        am.evaluate(au=t, au_pred=s, au_names=["AU1", "AU2"])
+    with pytest.raises(ValueError, match="give both au and au_pred"):
+        am.evaluate(au=t)
