@@ -164,3 +164,20 @@ def test_report_scores_action_units_with_names_and_intervals():
         am.evaluate(au=t, au_pred=s, au_names=["AU1", "AU2"])
     with pytest.raises(ValueError, match="give both au and au_pred"):
         am.evaluate(au=t)
+
+
+@pytest.mark.parametrize("bins", [None, 20])
+def test_accumulator_state_round_trips_through_npz(tmp_path, bins):
+    t, s = au_data(9, n=60, n_labels=3)
+    acc = am.MultilabelAccumulator(3, bins=bins, label_names=("AU1", "AU2", "AU4"))
+    acc.update(t, s)
+    np.savez(tmp_path / "state.npz", **acc.state_dict())
+    with np.load(tmp_path / "state.npz") as loaded:
+        restored = am.MultilabelAccumulator.from_state_dict(dict(loaded))
+    assert restored.compute() == acc.compute()
+    state = acc.state_dict()
+    state["counts"] = state["counts"] + 1
+    with pytest.raises(ValueError, match="counts"):
+        am.MultilabelAccumulator.from_state_dict(state)
+    with pytest.raises(ValueError, match="unknown entries"):
+        am.MultilabelAccumulator.from_state_dict({**acc.state_dict(), "extra": 1})
