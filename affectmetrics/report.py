@@ -463,7 +463,8 @@ def evaluate(
     model : str, default "model"
         The model's name, the column title in tables.
     preset : {"affectnet", "abaw"}, default "affectnet"
-        ``"abaw"`` adds the ABAW challenge scores (``abaw_va``, ``abaw_expr``, ``abaw_mtl``).
+        ``"abaw"`` adds the ABAW challenge scores (``abaw_va``, ``abaw_expr``, ``abaw_au``,
+        ``abaw_mtl``).
     ci : float, optional
         Confidence level (e.g. 0.95) for bootstrap intervals of every metric.
     n_resamples, ci_method, seed, groups :
