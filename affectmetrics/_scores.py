@@ -132,7 +132,8 @@ def _apply_score_rule(scores: np.ndarray, kind: str, name: str = "y_score") -> n
         return scores
     if scores.ndim == 1 and kind == "auto":
         return scores
-    if kind == "auto" and bool(np.all(_probability_rows(np, scores))):
+    if kind == "auto" and scores.min() >= 0 and scores.max() <= 1 and bool(
+            np.all(np.abs(scores.sum(axis=1) - 1.0) <= _SUM_TOLERANCE)):
         return scores  # every row is already a probability vector: rank as given
     with np.errstate(over="ignore", under="ignore"):
         return _normalised_scores(np, scores.astype(np.float64, copy=False), kind)
