@@ -87,6 +87,14 @@ def _normalised_scores(xp: Any, scores: Any, kind: str) -> Any:
     array of the shape of ``scores``
         For ``"probabilities"`` the scores as given: check them with
         :func:`_probability_rows` first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> # logits [0, ln 3] become [1/4, 3/4]; the probability row [0.1, 0.9] is kept
+    >>> rows = np.array([[0.0, np.log(3.0)], [0.1, 0.9]])
+    >>> _normalised_scores(np, rows, "auto").round(12).tolist()
+    [[0.25, 0.75], [0.1, 0.9]]
     """
     if kind in ("raw", "probabilities"):
         return scores
