@@ -2,7 +2,8 @@
 
 Accuracy, F1 and Cohen's kappa are each a final step over the confusion matrix, the
 statistics step shared with :class:`~affectmetrics.ClassificationAccumulator` (which merges
-confusion matrices by addition). ``y_pred`` may be labels ``(n,)`` or an ``(n, C)`` score
+confusion matrices by addition); :func:`classification_scores` returns the three from one
+validated matrix. ``y_pred`` may be labels ``(n,)`` or an ``(n, C)`` score
 matrix whose arg-max (first maximum on ties) is the prediction.
 """
 
