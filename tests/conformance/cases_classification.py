@@ -14,6 +14,7 @@ from .registry import Case, add_cases
 
 nan = float("nan")
 LABEL_METRICS = ("accuracy", "f1_score", "cohen_kappa", "krippendorff_alpha")
+CONFUSION = ("confusion_matrix",)
 RANKING = ("roc_auc", "pr_auc")
 
 
@@ -78,6 +79,30 @@ add_cases(
            {"accuracy": 1.0, "f1_score": 1.0, "cohen_kappa": 1.0, "krippendorff_alpha": 1.0}),
     *_each(LABEL_METRICS, "label-outside-labels", [0, 1, 2], [0, 1, 1],
            {m: ValueError for m in LABEL_METRICS}, labels=[0, 1]),
+)
+
+# The confusion matrix itself, which every label metric above is a final step of.
+add_cases(
+    *_each(CONFUSION, "int8-never-wraps", np.array([100, 100], np.int8),
+           np.array([45, 45], np.int8),
+           {"confusion_matrix": np.array([[0, 0, 0], [0, 0, 0], [0, 2, 0]])},
+           labels=[-100, 45, 100]),
+    # Classes -56, 7, 200 (sorted union): 200 -> -56 once, 7 -> 7 twice.
+    *_each(CONFUSION, "mixed-uint8-int8", np.array([200, 7, 7], np.uint8),
+           np.array([-56, 7, 7], np.int8),
+           {"confusion_matrix": np.array([[0, 0, 0], [0, 2, 0], [1, 0, 0]])}),
+    *_each(CONFUSION, "bool", np.array([True, False, True]), np.array([True, True, False]),
+           {"confusion_matrix": np.array([[0, 1], [1, 1]])}),
+    *_each(CONFUSION, "absent-classes-labels", [0, 1, 1], [0, 1, 0],
+           {"confusion_matrix": np.array([[1, 0, 0], [1, 1, 0], [0, 0, 0]])},
+           labels=[0, 1, 2]),
+    *_each(CONFUSION, "nan-omit", [0.0, 1.0, nan, 1.0], [0, 1, 1, 0],
+           {"confusion_matrix": np.array([[1, 0], [1, 1]])}, nan_policy="omit"),
+    *_each(CONFUSION, "score-matrix", [0, 1, 2], [[0.5, 0.5, 0.0], [0.1, 0.2, 0.7],
+                                                  [0.2, 0.2, 0.6]],
+           {"confusion_matrix": np.array([[1, 0, 0], [0, 0, 1], [0, 0, 1]])}),
+    *_each(CONFUSION, "strings", np.array(["a"]), np.array(["a"]),
+           {"confusion_matrix": TypeError}),
 )
 
 # -- scores -------------------------------------------------------------------------------

@@ -18,6 +18,12 @@ _KEYS = {"accuracy": "accuracy", "f1_score": "f1", "cohen_kappa": "kappa",
          "krippendorff_alpha": "krippendorff_alpha", "roc_auc": "auc", "pr_auc": "auc_pr"}
 
 
+@path("function", ["confusion_matrix"])
+def confusion_matrix(case: Case) -> Any:
+    """The public function (the core's "function" path covers the scalar metrics)."""
+    return am.confusion_matrix(case.y_true, case.y_pred, **case.kwargs)
+
+
 def _defaults_only(case: Case, allowed: set[str]) -> bool:
     """The case's options are ones the path can pass on (others would be ignored)."""
     return set(case.kwargs) <= allowed
@@ -75,7 +81,8 @@ def _through_npz_and_json(acc: am.ClassificationAccumulator) -> am.Classificatio
     return am.ClassificationAccumulator.from_json(text)
 
 
-@path("accumulator-saved", list(_KEYS), accepts=_expressible, single_metric=False)
+@path("accumulator-saved", [*_KEYS, "confusion_matrix"], accepts=_expressible,
+      single_metric=False)
 def accumulator_saved(case: Case) -> Any:
     """Random split, each part saved and reloaded (npz, then JSON), merged in random order."""
     y_score, labels = _score_matrix(case)
@@ -94,4 +101,6 @@ def accumulator_saved(case: Case) -> Any:
     total = parts[order[0]]
     for i in order[1:]:
         total.merge(parts[i])
+    if case.metric == "confusion_matrix":
+        return total.confusion_matrix
     return total.compute()[_KEYS[case.metric]]
