@@ -49,15 +49,20 @@ def _continuous_whole(case: Case) -> bool:
 def _classification_defaults(case: Case) -> bool:
     """Report-style paths compute the default variant only (macro F1 with zero_division 0,
     unweighted kappa, nominal alpha, macro AUC/AP) on classes 0..C-1 of an (n, C) score
-    matrix: other options, labels given as names, and label predictions (no scores for
-    AUC) cannot be expressed there."""
-    if set(case.kwargs) - {"labels"}:
-        return False
-    if _ndim(case.y_pred) != 2:
+    matrix: other options (average=, weights=, zero_division=, nan_policy= for the
+    bootstrap, labels other than 0..C-1) cannot be expressed there."""
+    if set(case.kwargs) - {"labels"} or _ndim(case.y_pred) != 2:
         return False
     width = np.shape(case.y_pred)[1]
     labels = case.kwargs.get("labels")
     return labels is None or list(np.asarray(labels)) == list(range(width))
+
+
+def _label_defaults(case: Case) -> bool:
+    """Predicted labels (n,) with the class set inferred from the labels seen, as the
+    functions do without ``labels=``: the report and the bootstrap take them too (not
+    Dask, whose tables hold score columns)."""
+    return _classification_defaults(case) or (not case.kwargs and _ndim(case.y_pred) == 1)
 
 
 def _shape_like(values: np.ndarray, case: Case) -> float | np.ndarray:
@@ -186,7 +191,9 @@ def classification_accumulator(case: Case) -> Any:
     return float(total.compute()[KEY[case.metric]])
 
 
-@path("bootstrap", CLASSIFICATION + RANKING, accepts=_classification_defaults,
+@path("bootstrap", CLASSIFICATION + RANKING,
+      accepts=lambda case: _label_defaults(case) if case.metric in CLASSIFICATION
+      else _classification_defaults(case),
       single_metric=False)
 def classification_bootstrap(case: Case) -> Any:
     result = am.bootstrap_ci(expression=case.y_true, expression_pred=case.y_pred,
@@ -194,7 +201,9 @@ def classification_bootstrap(case: Case) -> Any:
     return result.estimate[KEY[case.metric]]
 
 
-@path("paired", CLASSIFICATION + RANKING, accepts=_classification_defaults,
+@path("paired", CLASSIFICATION + RANKING,
+      accepts=lambda case: _label_defaults(case) if case.metric in CLASSIFICATION
+      else _classification_defaults(case),
       single_metric=False)
 def classification_paired(case: Case) -> Any:
     pred = {"expression_pred": case.y_pred}
@@ -204,7 +213,9 @@ def classification_paired(case: Case) -> Any:
     return result.value_a[KEY[case.metric]]
 
 
-@path("report", CLASSIFICATION + RANKING, accepts=_classification_defaults,
+@path("report", CLASSIFICATION + RANKING,
+      accepts=lambda case: _label_defaults(case) if case.metric in CLASSIFICATION
+      else _classification_defaults(case),
       single_metric=False)
 def classification_report(case: Case) -> Any:
     with warnings.catch_warnings():
