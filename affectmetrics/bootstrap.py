@@ -5,11 +5,13 @@ counts (how often each sample was drawn), and every metric is computed for a who
 rows at once:
 
 * the continuous metrics from weighted sums ``W @ F`` of per-sample features, centred on the
-  full sample's means first (so no uncentred sum of squares is ever formed);
+  full sample's means first (so no uncentred sum of squares is ever formed) and scaled as in
+  ``_moments.py``: one packed state per resample, scored by the functions' final steps, with
+  "constant" decided exactly on the samples each resample drew;
 * accuracy, F1, kappa and alpha from a stack of confusion matrices, one ``reduceat`` of the
   weights over the samples sorted by (truth, prediction) cell;
 * ROC AUC and average precision per class from the scores sorted once, with the weights of
-  tied scores added per distinct value and cumulated.
+  tied scores added per distinct value and cumulated, then ``ranking._ranking_batch``.
 
 There is no Python loop per resample. Samples are drawn in pairs (truth with its
 prediction); ``groups=`` draws whole groups (subjects, videos) instead, since frames of one
@@ -147,7 +149,8 @@ class _Engine:
 
     def __call__(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"), \
+                warnings.catch_warnings():
             warnings.simplefilter("ignore", UndefinedMetricWarning)
             if self._classification:
                 out.update(self._confusion_metrics(weights))
