@@ -283,15 +283,12 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
 
     Every column is shifted by a pivot that is one of its own values (the median of the
     first block), so that all blocks' sums add up directly. For each block a cache-sized
-    buffer ``Z`` of shape ``(6k, rows)`` receives, one contiguous row per quantity, the
-    shifted truth, prediction and difference, the signs of truth and prediction and their
-    product; row sums and row dot products then give every statistic: the sums, sums of
-    squares and cross products, and the sign counts from which agreement follows by
-    inclusion-exclusion (``same = (Σ s_t s_p + Σ (s_t s_p)²) / 2``,
-    ``both zero = n - Σ s_t² - Σ s_p² + Σ (s_t s_p)²``, exact integers in float64).
+    buffer ``Z`` of shape ``(3k, rows)`` receives, one contiguous row per quantity, the
+    truth and prediction (whose extremes and signs are taken there), then their shifted
+    values and the shifted difference; row sums and row dot products give the sums, sums of
+    squares and cross products, and the sign agreements are counted from the signs' rows.
     Rows (not columns) keep NumPy's inner loops long even for k = 2, which is what makes
-    this several times faster than whole-array NumPy. The raw values are copied into the
-    buffer first, where their extremes are taken.
+    this several times faster than whole-array NumPy.
 
     The shift keeps the data near zero, so the final centring ``M2 = Σz² - (Σz)² / n``
     cancels only a factor ``((mean - pivot) / std)²``; the difference is shifted and squared
@@ -308,39 +305,40 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
     pivot_t = np.partition(t[:_BLOCK_ROWS], middle, axis=0)[middle].astype(np.float64)
     pivot_p = np.partition(p[:_BLOCK_ROWS], middle, axis=0)[middle].astype(np.float64)
     pivots = np.concatenate([pivot_t, pivot_p])[:, None]
-    zt, zp, zd, st, sp, ss = (slice(i * k, (i + 1) * k) for i in range(6))
+    zt, zp, zd = (slice(i * k, (i + 1) * k) for i in range(3))
     raw = slice(0, 2 * k)
-    buffer = np.empty((6 * k, min(n, _BLOCK_ROWS)))
+    rows = min(n, _BLOCK_ROWS)
+    buffer = np.empty((3 * k, rows))
+    signs = np.empty((2 * k, rows))
+    same = np.empty((k, rows), dtype=bool)
     sums = np.zeros(3 * k)
-    squares = np.zeros(6 * k)
+    squares = np.zeros(3 * k)
     cross = np.zeros(k)
-    same_sign = np.zeros(k)
+    agree = np.zeros(k, dtype=np.int64)
     low = np.full(2 * k, np.inf)
     high = np.full(2 * k, -np.inf)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         for start in range(0, n, _BLOCK_ROWS):
             tb, pb = t[start:start + _BLOCK_ROWS].T, p[start:start + _BLOCK_ROWS].T
-            z = buffer[:, : tb.shape[1]]
+            size = tb.shape[1]
+            z, sign, equal = buffer[:, :size], signs[:, :size], same[:, :size]
             z[zt] = tb
             z[zp] = pb
             np.minimum(low, z[raw].min(axis=1), out=low)
             np.maximum(high, z[raw].max(axis=1), out=high)
-            np.sign(z[zt], out=z[st])
-            np.sign(z[zp], out=z[sp])
+            np.sign(z[raw], out=sign)
+            np.equal(sign[:k], sign[k:], out=equal)
+            agree += np.count_nonzero(equal, axis=1)
             np.subtract(z[raw], pivots, out=z[raw])
             np.subtract(z[zt], z[zp], out=z[zd])
-            np.multiply(z[st], z[sp], out=z[ss])
-            sums += z[: 3 * k].sum(axis=1)
+            sums += z.sum(axis=1)
             squares += np.einsum("ij,ij->i", z, z)
             cross += np.einsum("ij,ij->i", z[zt], z[zp])
-            same_sign += z[ss].sum(axis=1)
     amax = np.maximum(np.abs(low), np.abs(high))
     if not ((amax <= _LARGE) & ((amax >= _SMALL) | (amax == 0))).all():
         return _unpack(_batch_packed(np.asarray(t, np.float64), np.asarray(p, np.float64), np))
     s_t, s_p, s_d = sums[zt], sums[zp], sums[zd]
     q_t, q_p, q_d = squares[zt], squares[zp], squares[zd]
-    both_nonzero = squares[ss]
-    agree = (same_sign + both_nonzero) / 2 + (n - squares[st] - squares[sp] + both_nonzero)
     mean_d = (pivot_t - pivot_p) + s_d / n
     return _Moments(
         n,
@@ -351,7 +349,7 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
         np.maximum(q_p - s_p * s_p / n, 0.0),
         cross - s_t * s_p / n,
         np.maximum(q_d - s_d * s_d / n, 0.0) + n * mean_d * mean_d,
-        np.rint(agree).astype(np.int64),
+        agree,
         low[:k], high[:k], low[k:], high[k:],
     )
 

@@ -5,11 +5,13 @@ counts (how often each sample was drawn), and every metric is computed for a who
 rows at once:
 
 * the continuous metrics from weighted sums ``W @ F`` of per-sample features, centred on the
-  full sample's means first (so no uncentred sum of squares is ever formed);
+  full sample's means first (so no uncentred sum of squares is ever formed) and scaled as in
+  ``_moments.py``: one packed state per resample, scored by the functions' final steps, with
+  "constant" decided exactly on the samples each resample drew;
 * accuracy, F1, UAR, kappa and alpha from a stack of confusion matrices, one ``reduceat`` of the
   weights over the samples sorted by (truth, prediction) cell;
 * ROC AUC and average precision per class from the scores sorted once, with the weights of
-  tied scores added per distinct value and cumulated.
+  tied scores added per distinct value and cumulated, then ``ranking._ranking_batch``.
 
 There is no Python loop per resample. Samples are drawn in pairs (truth with its
 prediction); ``groups=`` draws whole groups (subjects, videos) instead, since frames of one
@@ -36,7 +38,13 @@ from scipy.special import ndtr, ndtri
 
 from ._moments import _Moments, _moments, _scale
 from ._optional import _import_optional
-from ._validation import _as_labels, _check_classification, _check_continuous, _check_lengths
+from ._validation import (
+    _as_labels,
+    _check_classification,
+    _check_continuous,
+    _check_lengths,
+    _group_codes,
+)
 from .accumulators import _classification_results, _continuous_results
 from .agreement import _alpha_batch
 from .classification import _accuracy_batch, _confusion, _f1_batch, _kappa_batch, _uar_batch
@@ -141,7 +149,8 @@ class _Engine:
 
     def __call__(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"), \
+                warnings.catch_warnings():
             warnings.simplefilter("ignore", UndefinedMetricWarning)
             if self._classification:
                 out.update(self._confusion_metrics(weights))
@@ -260,16 +269,10 @@ def _nanmean_rows(values: np.ndarray) -> np.ndarray:
 
 
 def _encode_groups(groups: Any, n: int) -> tuple[np.ndarray, int]:
-    arr = np.asarray(groups)
-    if arr.ndim != 1:
-        raise ValueError(f"groups must be 1-D (one id per sample); got shape {arr.shape}")
-    if arr.shape[0] != n:
-        raise ValueError(f"groups has {arr.shape[0]} entries but there are {n} samples")
-    _, codes = np.unique(arr, return_inverse=True)
-    n_groups = int(codes.max()) + 1
+    codes, n_groups = _group_codes(groups, n)
     if n_groups < 2:
         raise ValueError("groups must contain at least two distinct groups to resample")
-    return codes.reshape(-1), n_groups
+    return codes, n_groups
 
 
 class _Draws:
@@ -520,7 +523,8 @@ def bootstrap_ci(
     seed : int or numpy Generator, optional
         Makes the resamples (and so the intervals) reproducible.
     groups : array-like of shape (n,), optional
-        Subject or video ids: resample whole groups (cluster bootstrap).
+        Subject or video ids of any hashable type (integers, strings, objects): resample
+        whole groups (cluster bootstrap). None or NaN ids are refused.
     nan_policy : {"raise"}
         Rows with NaN are refused: drop them first so that all metrics see the same rows.
     progress : bool, default False
@@ -700,7 +704,8 @@ def paired_comparison(
         are listed in ``left_out`` with a ``UserWarning``.
     names : (str, str), default ("A", "B")
     groups : array-like of shape (n,), optional
-        Resample whole groups (subjects, videos).
+        Resample whole groups (subjects, videos); ids of any hashable type, as for
+        :func:`bootstrap_ci`.
 
     Returns
     -------

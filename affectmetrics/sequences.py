@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._moments import _ccc_from_moments, _moments
-from ._validation import _check_continuous, _check_lengths
+from ._validation import _check_continuous, _group_codes
 from .bootstrap import BootstrapResult, bootstrap_ci
 from .continuous import ccc
 from .exceptions import UndefinedMetricWarning
@@ -34,16 +34,15 @@ _POOLINGS = ("concatenated", "mean_of_sequences")
 
 
 def _check_sequences(y_true: Any, y_pred: Any, sequences: Any
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """Validated (n, k) float arrays and (n,) sequence ids; whether the input was 1-D."""
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Validated (n, k) float arrays, (n,) sequence ids and their codes 0..S-1 (the core's
+    one encoding of group ids); whether the input was 1-D."""
     t, p, _ = _check_continuous(y_true, y_pred)
     was_1d = t.ndim == 1
     t, p = (t[:, None], p[:, None]) if was_1d else (t, p)
-    ids = np.asarray(sequences)
-    if ids.ndim != 1:
-        raise ValueError(f"sequences must be 1-D (one id per frame); got shape {ids.shape}")
-    _check_lengths(y_true=t, sequences=ids)
-    return t.astype(np.float64), p.astype(np.float64), ids, was_1d
+    codes, _ = _group_codes(sequences, t.shape[0], "sequences")
+    ids = sequences if isinstance(sequences, np.ndarray) else np.asarray(sequences)
+    return t.astype(np.float64), p.astype(np.float64), ids, codes, was_1d
 
 
 def _check_delay(delay: Any) -> int:
@@ -52,10 +51,8 @@ def _check_delay(delay: Any) -> int:
     return int(delay)
 
 
-def _delay_rows(ids: np.ndarray, delay: int) -> tuple[np.ndarray, np.ndarray]:
+def _delay_rows(codes: np.ndarray, delay: int) -> tuple[np.ndarray, np.ndarray]:
     """Row indices (truth rows, prediction rows) pairing truth i + delay with prediction i."""
-    _, codes = np.unique(ids, return_inverse=True)
-    codes = codes.reshape(-1)
     order = np.argsort(codes, kind="stable")  # each sequence's frames, in order of appearance
     sorted_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
@@ -105,8 +102,8 @@ def apply_delay(y_true: Any, y_pred: Any, sequences: Any, delay: int
     ([1.0, 2.0, 3.0], [10.0, 11.0, 12.0])
     """
     delay = _check_delay(delay)
-    t, p, ids, was_1d = _check_sequences(y_true, y_pred, sequences)
-    rows_t, rows_p = _delay_rows(ids, delay)
+    t, p, ids, codes, was_1d = _check_sequences(y_true, y_pred, sequences)
+    rows_t, rows_p = _delay_rows(codes, delay)
     if rows_t.shape[0] == 0:
         raise ValueError(f"delay={delay} leaves no frame: every sequence has at most "
                          f"{abs(delay)} frames")
@@ -216,12 +213,13 @@ def sequence_ccc(
     concatenated = ccc(t, p)
     mean = ccc_per_group(t, p, ids)
     t2, p2 = (t[:, None], p[:, None]) if t.ndim == 1 else (t, p)
-    names, codes = np.unique(ids, return_inverse=True)
-    per_sequence = np.empty((names.shape[0], t2.shape[1]))
+    codes, n_sequences = _group_codes(ids, t2.shape[0], "sequences")
+    names = ids[np.unique(codes, return_index=True)[1]]
+    per_sequence = np.empty((n_sequences, t2.shape[1]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)  # reported by ccc_per_group
-        for g in range(names.shape[0]):
-            rows = codes.reshape(-1) == g
+        for g in range(n_sequences):
+            rows = codes == g
             per_sequence[g] = _ccc_from_moments(_moments(t2[rows], p2[rows]))
     intervals = None
     if ci is not None:
@@ -299,11 +297,11 @@ def lag_search(
     tried = np.array([_check_delay(d) for d in delays], dtype=np.int64)
     if tried.shape[0] == 0:
         raise ValueError("delays is empty; give at least one delay")
-    t, p, ids, was_1d = _check_sequences(y_true, y_pred, sequences)
+    t, p, ids, codes, was_1d = _check_sequences(y_true, y_pred, sequences)
     final = ccc if pooling == "concatenated" else ccc_per_group
     values = []
     for delay in tried:
-        rows_t, rows_p = _delay_rows(ids, int(delay))
+        rows_t, rows_p = _delay_rows(codes, int(delay))
         if rows_t.shape[0] == 0:
             raise ValueError(f"delay={int(delay)} leaves no frame: every sequence has at most "
                              f"{abs(int(delay))} frames")

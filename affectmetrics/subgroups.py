@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import _group_codes
 from .bootstrap import (
     _clean_key,
     _encode_groups,
@@ -143,23 +144,16 @@ class _GroupConfusions:
 
 
 def _check_subgroups(subgroups: Any, n: int) -> dict[str, np.ndarray]:
+    """Each attribute's values, checked with the core's encoding of group ids (any hashable
+    type; a missing value, None or NaN, is refused with its position)."""
     if not isinstance(subgroups, Mapping) or not subgroups:
         raise TypeError("subgroups must be a non-empty dict from attribute name to one value "
                         f"per sample, got {type(subgroups).__name__}")
     checked = {}
     for name, values in subgroups.items():
-        arr = np.asarray(values)
-        if arr.ndim != 1 or arr.shape[0] != n:
-            raise ValueError(f"subgroups[{name!r}] must have one value per sample ({n}); got "
-                             f"shape {arr.shape}")
-        if arr.dtype.kind == "f" and np.isnan(arr).any():
-            raise ValueError(f"subgroups[{name!r}] has a NaN at position "
-                             f"{int(np.flatnonzero(np.isnan(arr))[0])}; give every sample a "
-                             "subgroup")
-        if arr.dtype.kind == "O" and any(v is None for v in arr):
-            raise ValueError(f"subgroups[{name!r}] has None at position "
-                             f"{next(i for i, v in enumerate(arr) if v is None)}")
-        checked[str(name)] = arr
+        label = f"subgroups[{name!r}]"
+        _group_codes(values, n, label)
+        checked[str(name)] = values if isinstance(values, np.ndarray) else np.asarray(values)
     return checked
 
 
@@ -184,9 +178,8 @@ def _subgroup_result(
 
     ``score(rows)`` returns the report's metrics dict for the samples ``rows``.
     """
-    levels, level_codes = np.unique(values, return_inverse=True)
-    level_codes = level_codes.reshape(-1)
-    names = tuple(str(v) for v in levels)
+    level_codes, _ = _group_codes(values, values.shape[0], f"subgroups[{attribute!r}]")
+    names = tuple(str(v) for v in values[np.unique(level_codes, return_index=True)[1]])
     rows = [np.flatnonzero(level_codes == g) for g in range(len(names))]
     metrics = {name: score(r) for name, r in zip(names, rows, strict=True)}
     keys = list(dict.fromkeys(k for m in metrics.values() for k in m))

@@ -100,10 +100,14 @@ def test_outputs_and_nan_rows():
 
 def test_refused_subgroups():
     t, s, _, _, gender, _ = data(7, n=50)
-    with pytest.raises(ValueError, match=r"subgroups\['gender'\] must have one value per sample"):
+    with pytest.raises(ValueError, match=r"subgroups\['gender'\] has 49 entries but there are 50"):
         am.evaluate(expression=t, expression_pred=s, subgroups={"gender": gender[:-1]})
     with pytest.raises(TypeError, match="subgroups must be a non-empty dict"):
         am.evaluate(expression=t, expression_pred=s, subgroups=[gender])
-    with pytest.raises(ValueError, match="has a NaN at position 2"):
+    with pytest.raises(ValueError, match=r"subgroups\['age'\] has a missing id .* at position 2"):
         am.evaluate(expression=t, expression_pred=s,
                     subgroups={"age": np.r_[1.0, 2.0, np.nan, np.ones(47)]})
+    # ids of any hashable type, as for groups=
+    mixed = np.array([1, "b"] * 25, dtype=object)
+    report = am.evaluate(expression=t, expression_pred=s, subgroups={"site": mixed}, warn=False)
+    assert report.subgroups["site"].levels == ("1", "b")
