@@ -109,3 +109,14 @@ def test_property_delay_keeps_pairs_aligned(delay, n_seq):
     t, p, _ = am.apply_delay(frame + 100 * ids, frame + 100 * ids, ids, delay)
     np.testing.assert_array_equal(t - p, np.full(t.shape[0], float(delay)))
     assert t.shape[0] == n_seq * (length - delay)
+
+
+def test_sequence_ids_of_any_hashable_type_and_missing_ids():
+    t = np.array([0.0, 1.0, 2.0, 5.0, 4.0, 6.0])
+    p = np.array([0.5, 1.0, 2.5, 5.0, 4.5, 6.5])
+    ids = np.array([3, 3, 3, "3b", "3b", "3b"], dtype=object)
+    scores = am.sequence_ccc(t, p, ids)
+    assert scores.sequences.tolist() == [3, "3b"]
+    assert scores.per_sequence[1] == pytest.approx(lin_ccc(t[3:], p[3:]), rel=1e-12)
+    with pytest.raises(ValueError, match="sequences has a missing id"):
+        am.sequence_ccc(t, p, np.array([1, 1, None, 2, 2, 2], dtype=object))
