@@ -51,18 +51,27 @@ def _check_delay(delay: Any) -> int:
     return int(delay)
 
 
-def _delay_rows(codes: np.ndarray, delay: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices (truth rows, prediction rows) pairing truth i + delay with prediction i."""
-    order = np.argsort(codes, kind="stable")  # each sequence's frames, in order of appearance
-    sorted_codes = codes[order]
-    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-    lengths = np.diff(np.r_[starts, order.shape[0]])
-    position = np.arange(order.shape[0]) - np.repeat(starts, lengths)
-    length = np.repeat(lengths, lengths)
-    shift = abs(delay)
-    late = order[position >= shift]  # frames that have a partner `shift` frames earlier
-    early = order[position < length - shift]
-    return (late, early) if delay >= 0 else (early, late)
+class _Frames:
+    """Each frame's sequence position, sorted once; pairs frames for any delay."""
+
+    def __init__(self, codes: np.ndarray) -> None:
+        self.order = np.argsort(codes, kind="stable")  # each sequence's frames in time order
+        ordered = codes[self.order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        lengths = np.diff(np.r_[starts, self.order.shape[0]])
+        self.position = np.arange(self.order.shape[0]) - np.repeat(starts, lengths)
+        self.length = np.repeat(lengths, lengths)
+
+    def rows(self, delay: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row indices (truth rows, prediction rows) pairing truth i + delay with prediction
+        i; refused when no frame is left."""
+        shift = abs(delay)
+        late = self.order[self.position >= shift]  # frames with a partner `shift` earlier
+        early = self.order[self.position < self.length - shift]
+        if late.shape[0] == 0:
+            raise ValueError(f"delay={delay} leaves no frame: every sequence has at most "
+                             f"{shift} frames")
+        return (late, early) if delay >= 0 else (early, late)
 
 
 def apply_delay(y_true: Any, y_pred: Any, sequences: Any, delay: int
@@ -103,10 +112,7 @@ def apply_delay(y_true: Any, y_pred: Any, sequences: Any, delay: int
     """
     delay = _check_delay(delay)
     t, p, ids, codes, was_1d = _check_sequences(y_true, y_pred, sequences)
-    rows_t, rows_p = _delay_rows(codes, delay)
-    if rows_t.shape[0] == 0:
-        raise ValueError(f"delay={delay} leaves no frame: every sequence has at most "
-                         f"{abs(delay)} frames")
+    rows_t, rows_p = _Frames(codes).rows(delay)
     t, p = t[rows_t], p[rows_p]
     return (t[:, 0] if was_1d else t), (p[:, 0] if was_1d else p), ids[rows_t]
 
@@ -299,12 +305,10 @@ def lag_search(
         raise ValueError("delays is empty; give at least one delay")
     t, p, ids, codes, was_1d = _check_sequences(y_true, y_pred, sequences)
     final = ccc if pooling == "concatenated" else ccc_per_group
+    frames = _Frames(codes)
     values = []
     for delay in tried:
-        rows_t, rows_p = _delay_rows(codes, int(delay))
-        if rows_t.shape[0] == 0:
-            raise ValueError(f"delay={int(delay)} leaves no frame: every sequence has at most "
-                             f"{abs(int(delay))} frames")
+        rows_t, rows_p = frames.rows(int(delay))
         args = (t[rows_t], p[rows_p]) + ((ids[rows_t],) if final is ccc_per_group else ())
         values.append(np.atleast_1d(final(*args)))
     table = np.stack(values)
