@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import _as_numeric, _check_ndim, _check_ratings, _first_position
+from .._validation import _as_numeric, _check_ndim, _check_ratings, _first_position, _fmt_value
 from ..exceptions import _warn_undefined
 
 __all__ = ["fleiss_kappa", "rating_counts"]
@@ -57,7 +57,7 @@ def _check_count_table(table: Any) -> np.ndarray:
         pos = _first_position(bad)
         raise ValueError(
             f"ratings (a count table) must hold non-negative whole counts; found "
-            f"{arr[pos]!r} at (item, category) {pos}")
+            f"{_fmt_value(arr[pos])} at (item, category) {pos}")
     per_item = values.sum(axis=1)
     uneven = per_item != per_item[0]
     if uneven.any():

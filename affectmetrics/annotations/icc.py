@@ -98,7 +98,7 @@ def _icc_values(n: np.ndarray, k: int, msb: np.ndarray, msw: np.ndarray, msj: np
     out = {}
     with np.errstate(invalid="ignore", divide="ignore"):
         for form, (num, den) in forms.items():
-            defined = (n >= 2) & (den > 0)
+            defined = (n >= 2) & (den != 0)
             out[form] = np.where(defined, num / np.where(defined, den, 1.0), np.nan)
     return out
 
