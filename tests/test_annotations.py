@@ -74,6 +74,20 @@ def test_alpha_equals_the_krippendorff_package_with_missing_values(level, seed):
         expected, rel=1e-10, abs=1e-12)
 
 
+@pytest.mark.parametrize("level", LEVELS)
+def test_alpha_dense_and_pairwise_coincidence_matrices_agree(level, monkeypatch):
+    # Few distinct values use the dense item-by-value table, many use the per-item pairs.
+    from affectmetrics.annotations import alpha as alpha_module
+
+    ratings = _random_ratings(9, n_items=70, n_raters=6, n_values=6, missing=0.3)
+    dense = annotations.krippendorff_alpha(ratings, level=level)
+    monkeypatch.setattr(alpha_module, "_DENSE_CELLS", 0)
+    pairwise = annotations.krippendorff_alpha(ratings, level=level)
+    expected = krippendorff.alpha(reliability_data=ratings.T, level_of_measurement=level)
+    assert dense == pytest.approx(expected, rel=1e-10)
+    assert pairwise == pytest.approx(expected, rel=1e-10)
+
+
 @pytest.mark.parametrize("level", ("interval", "ratio"))
 def test_alpha_on_continuous_ratings_equals_the_package(level):
     rng = np.random.default_rng(7)

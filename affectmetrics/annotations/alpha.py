@@ -45,6 +45,32 @@ def _pair_cells(values: np.ndarray, present: np.ndarray
     return pair_item, cell, weight, domain
 
 
+# Item-by-value count tables up to this many cells are built densely (32 MB of float64).
+_DENSE_CELLS = 1 << 22
+
+
+def _coincidence(values: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The C x C coincidence matrix and the value domain (C sorted distinct values).
+
+    With few distinct values, from the dense (n_items, C) count table ``N`` in one matrix
+    product, ``o = N^T diag(1 / (m - 1)) N - diag(sum_u N_u / (m_u - 1))`` over pairable
+    items; otherwise by summing the per-item pairs of :func:`_pair_cells`.
+    """
+    domain, codes = np.unique(values[present], return_inverse=True)
+    c, n_items = domain.shape[0], present.shape[0]
+    if n_items * c > _DENSE_CELLS:
+        _, cell, weight, domain = _pair_cells(values, present)
+        return np.bincount(cell, weights=weight, minlength=c * c).reshape(c, c), domain
+    item, _ = np.nonzero(present)
+    counts = np.bincount(item * c + codes.reshape(-1), minlength=n_items * c).reshape(
+        n_items, c).astype(np.float64)
+    m = present.sum(axis=1)
+    pairable = m >= 2
+    counts = counts[pairable]
+    scaled = counts / (m[pairable] - 1.0)[:, None]
+    return scaled.T @ counts - np.diag(scaled.sum(axis=0)), domain
+
+
 def _coincidence_by_item(values: np.ndarray, present: np.ndarray
                          ) -> tuple[sparse.csr_matrix, np.ndarray]:
     """The (n_items, C*C) sparse matrix of per-item coincidences and the value domain."""
@@ -122,12 +148,10 @@ def krippendorff_alpha(ratings: Any, *, level: str = "nominal") -> float:
     if level not in _LEVELS:
         raise ValueError(f"level must be one of {_LEVELS}, got {level!r}")
     data = _check_ratings(ratings)
-    _, cell, weight, domain = _pair_cells(data.values, data.present)
-    if cell.shape[0] == 0:
+    if not (data.present.sum(axis=1) >= 2).any():
         _warn_undefined(
             "krippendorff_alpha is undefined: no item has two or more ratings (no pairable "
             "values); returning nan")
         return float("nan")
-    c = domain.shape[0]
-    coincidence = np.bincount(cell, weights=weight, minlength=c * c).reshape(c, c)
+    coincidence, domain = _coincidence(data.values, data.present)
     return _alpha_value(float(_alpha_from_coincidence(coincidence, domain, level)))
