@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 from .._validation import _check_ratings
 from ..agreement import _LEVELS, _alpha_from_coincidence, _alpha_value
@@ -71,9 +70,10 @@ def _coincidence(values: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, n
     return scaled.T @ counts - np.diag(scaled.sum(axis=0)), domain
 
 
-def _coincidence_by_item(values: np.ndarray, present: np.ndarray
-                         ) -> tuple[sparse.csr_matrix, np.ndarray]:
+def _coincidence_by_item(values: np.ndarray, present: np.ndarray) -> tuple[Any, np.ndarray]:
     """The (n_items, C*C) sparse matrix of per-item coincidences and the value domain."""
+    from scipy import sparse  # only the bootstrap needs it; keeps `import affectmetrics` light
+
     item, cell, weight, domain = _pair_cells(values, present)
     c = domain.shape[0]
     by_item = sparse.csr_matrix((weight, (item, cell)), shape=(present.shape[0], c * c))
