@@ -260,6 +260,14 @@ def test_icc_of_two_raters_is_the_moment_formula(seed):
         2 * sxy / (sxx + syy + d * d - (sxx + syy - 2 * sxy) / 50), rel=1e-12)
 
 
+def test_icc_is_exactly_zero_when_one_of_two_raters_is_constant():
+    # Sum of cross products of distinct raters = 0 exactly: no cancellation of MSB - MSE.
+    rng = np.random.default_rng(8)
+    ratings = np.stack([rng.normal(3, 2, 37), np.full(37, 0.1)], axis=1)
+    table = annotations.icc_table(ratings)
+    assert [table[form].value for form in ("2,1", "3,1", "2,k", "3,k")] == [0.0] * 4
+
+
 def test_icc_confidence_level_and_form_options():
     rng = np.random.default_rng(5)
     ratings = rng.normal(size=(25, 3)) + rng.normal(size=(25, 1))

@@ -51,14 +51,23 @@ class ICCResult:
     n_omitted: int = 0
 
 
-def _anova_sums(x: np.ndarray, weights: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _pair_sum(y: np.ndarray) -> np.ndarray:
+    """``2 * sum_{j < l} y_j y_l`` along the last axis, without forming ``(sum y)^2``."""
+    before = np.cumsum(y, axis=-1) - y
+    return 2.0 * (y * before).sum(axis=-1)
+
+
+def _anova_sums(x: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, ...]:
     """Two-way ANOVA sums of squares for rows of item weights (b, n): the statistics step.
 
     ``x`` is a complete (n, k) float64 matrix; ``weights[b, u]`` is how often item ``u`` is
     in sample ``b`` (all ones for the data itself, counts in a bootstrap resample). Returns
-    ``(n, ss_items, ss_raters, ss_error)``, each of shape (b,), from moments centred on the
-    grand mean and on each item's mean, so no uncentred sum of squares is ever formed.
+    ``(n, ss_items, ss_raters, ss_error, cross)``, each of shape (b,), from moments centred
+    on the grand mean and on each item's mean, so no uncentred sum of squares is ever
+    formed. ``cross`` is the sum of the centred cross products of distinct raters,
+    ``sum_{j != l} C_jl = (k - 1)(n - 1)(MSB - MSE)``: the numerator of the forms 2 and 3
+    without the cancellation of ``MSB - MSE`` (exactly 0 when one of two raters is
+    constant, as in :func:`affectmetrics.icc`).
     """
     k = x.shape[1]
     xc = x - x.mean()
@@ -70,7 +79,12 @@ def _anova_sums(x: np.ndarray, weights: np.ndarray
     ss_items = k * (weights @ (rows * rows) - n * grand * grand)
     ss_raters = n * (rater_effect * rater_effect).sum(axis=1)
     ss_error = weights @ (d * d).sum(axis=1) - ss_raters
-    return n, np.maximum(ss_items, 0.0), ss_raters, np.maximum(ss_error, 0.0)
+    # Centred per rater; a constant rater (max == min) is exactly 0, whatever the mean's
+    # rounding.
+    y = np.where(x.max(axis=0) == x.min(axis=0), 0.0, x - x.mean(axis=0))
+    shift = (weights @ y) / n[:, None]  # (b, k): the resample's rater means, centred
+    cross = weights @ _pair_sum(y) - n * _pair_sum(shift)
+    return n, np.maximum(ss_items, 0.0), ss_raters, np.maximum(ss_error, 0.0), cross
 
 
 def _mean_squares(n: np.ndarray, k: int, ss_items: np.ndarray, ss_raters: np.ndarray,
@@ -84,16 +98,21 @@ def _mean_squares(n: np.ndarray, k: int, ss_items: np.ndarray, ss_raters: np.nda
     return msb, msw, msj, mse
 
 
-def _icc_values(n: np.ndarray, k: int, msb: np.ndarray, msw: np.ndarray, msj: np.ndarray,
-                mse: np.ndarray) -> dict[str, np.ndarray]:
-    """The six forms from the mean squares (the final step); nan where undefined."""
+def _icc_values(n: np.ndarray, k: int, cross: np.ndarray, msb: np.ndarray, msw: np.ndarray,
+                msj: np.ndarray, mse: np.ndarray) -> dict[str, np.ndarray]:
+    """The six forms from the mean squares (the final step); nan where undefined.
+
+    ``cross`` (from :func:`_anova_sums`) gives ``MSB - MSE = cross / ((k - 1)(n - 1))``.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        agreement = cross / ((k - 1) * (n - 1))  # MSB - MSE
     forms = {
         "1,1": (msb - msw, msb + (k - 1) * msw),
-        "2,1": (msb - mse, msb + (k - 1) * mse + k * (msj - mse) / n),
-        "3,1": (msb - mse, msb + (k - 1) * mse),
+        "2,1": (agreement, msb + (k - 1) * mse + k * (msj - mse) / n),
+        "3,1": (agreement, msb + (k - 1) * mse),
         "1,k": (msb - msw, msb),
-        "2,k": (msb - mse, msb + (msj - mse) / n),
-        "3,k": (msb - mse, msb),
+        "2,k": (agreement, msb + (msj - mse) / n),
+        "3,k": (agreement, msb),
     }
     out = {}
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -111,11 +130,10 @@ def _f_ratio(num: float, den: float) -> float:
 
 def _icc_results(x: np.ndarray, confidence_level: float, n_omitted: int) -> dict[str, ICCResult]:
     n_items, k = x.shape
-    n, ss_items, ss_raters, ss_error = _anova_sums(x, np.ones((1, n_items)))
-    msb, msw, msj, mse = (float(v[0]) for v in _mean_squares(n, k, ss_items, ss_raters,
-                                                              ss_error))
-    values = {form: float(v[0]) for form, v in _icc_values(n, k, *(
-        np.array([m]) for m in (msb, msw, msj, mse))).items()}
+    n, ss_items, ss_raters, ss_error, cross = _anova_sums(x, np.ones((1, n_items)))
+    squares = _mean_squares(n, k, ss_items, ss_raters, ss_error)
+    values = {form: float(v[0]) for form, v in _icc_values(n, k, cross, *squares).items()}
+    msb, msw, msj, mse = (float(v[0]) for v in squares)
     df1, df_w, df_e = n_items - 1.0, n_items * (k - 1.0), (n_items - 1.0) * (k - 1.0)
     f1, f3 = _f_ratio(msb, msw), _f_ratio(msb, mse)
     q = 1.0 - (1.0 - confidence_level) / 2.0

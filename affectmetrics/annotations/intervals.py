@@ -47,8 +47,9 @@ class _ICCEngine:
 
     def __call__(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         k = self._x.shape[1]
-        n, *sums = _anova_sums(self._x, weights)
-        return {"icc": _icc_values(n, k, *_mean_squares(n, k, *sums))[self._form]}
+        n, ss_items, ss_raters, ss_error, cross = _anova_sums(self._x, weights)
+        squares = _mean_squares(n, k, ss_items, ss_raters, ss_error)
+        return {"icc": _icc_values(n, k, cross, *squares)[self._form]}
 
 
 class _FleissEngine:

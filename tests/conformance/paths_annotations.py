@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+import affectmetrics as am
 from affectmetrics import annotations
 
 from .registry import Case, path
@@ -39,3 +40,29 @@ def bootstrap_estimate(case: Case) -> Any:
     result = annotations.bootstrap_agreement(
         _matrix(case), level=case.kwargs.get("level", "nominal"), n_resamples=2, seed=0)
     return result.estimate["krippendorff_alpha"]
+
+
+def _two_raters(case: Case) -> bool:
+    # am.icc on 2-D input scores each column separately; a ratings matrix of two raters
+    # expresses the 1-D cases only.
+    return np.ndim(case.y_true) == 1 and np.ndim(case.y_pred) == 1
+
+
+def _icc_options(case: Case) -> dict:
+    return {"form": case.kwargs.get("form", "3,1"),
+            "nan_policy": case.kwargs.get("nan_policy", "raise")}
+
+
+# am.icc (truth against prediction, from streaming moments) comes from branch "protocols";
+# where it exists, the ANOVA on the (n, 2) ratings matrix must give its value and warnings.
+if callable(getattr(am, "icc", None)):
+
+    @path("annotations-matrix", ["icc"], accepts=_two_raters, rtol=1e-9)
+    def icc_ratings_matrix(case: Case) -> Any:
+        return annotations.icc(_matrix(case), **_icc_options(case)).value
+
+    @path("annotations-bootstrap", ["icc"], accepts=_two_raters, rtol=1e-9)
+    def icc_bootstrap_estimate(case: Case) -> Any:
+        result = annotations.bootstrap_agreement(_matrix(case), metric="icc", n_resamples=2,
+                                                 seed=0, **_icc_options(case))
+        return result.estimate["icc"]
