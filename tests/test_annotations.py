@@ -227,9 +227,13 @@ def test_icc_equals_pingouin_on_its_wine_data_and_far_from_zero():
     assert f"{table['1,1'].value:.3f}" == "0.728" and f"{table['1,1'].f:.3f}" == "11.680"
     assert f"{table['3,k'].value:.3f}" == "0.915"
     assert [f"{table['3,k'].low:.2f}", f"{table['3,k'].high:.2f}"] == ["0.75", "0.98"]
+    # Centred sums: a shift by 1e8 (exact in float64), or float32 data near 1000, costs
+    # nothing.
     shifted = annotations.icc_table(wine + 1e8)
+    single = annotations.icc_table(wine.astype(np.float32) + np.float32(1000))
     for form in annotations.ICC_FORMS:
-        assert shifted[form].value == pytest.approx(table[form].value, rel=1e-7)
+        assert shifted[form].value == pytest.approx(table[form].value, rel=1e-13)
+        assert single[form].value == pytest.approx(table[form].value, rel=1e-13)
 
 
 def test_icc_omits_items_with_missing_ratings_as_pingouin_does():
