@@ -136,9 +136,9 @@ def _checked_moments(state: dict[str, np.ndarray]) -> _Moments:
     """:meth:`_Moments.from_dict` plus every invariant of a real summary, naming the entry.
 
     ``n`` and ``agree`` are integers with ``0 <= agree <= n``; every other value is finite,
-    except ``min_*``/``max_*``, which are the column's value twice (constant), ``-inf, +inf``
-    (varying) or, when ``n == 0``, ``+inf, -inf``; the sums of squares are >= 0; an empty
-    summary is all zeros. Refuses with a ``ValueError`` naming the first bad entry.
+    except ``min_*``/``max_*``, which are the data's finite extremes ``min <= max`` with the
+    means between them or, when ``n == 0``, ``+inf, -inf``; the sums of squares are >= 0; an
+    empty summary is all zeros. Refuses with a ``ValueError`` naming the first bad entry.
     """
     for name in ("n", "agree"):
         raw = np.asarray(state.get(name, 0))
@@ -168,14 +168,18 @@ def _checked_moments(state: dict[str, np.ndarray]) -> _Moments:
                              f"{value.tolist()}")
     for side in ("true", "pred"):
         lo, hi = getattr(m, f"min_{side}"), getattr(m, f"max_{side}")
+        mean = getattr(m, f"mean_{side}")
         if m.n == 0:
             ok = (lo == np.inf) & (hi == -np.inf)
         else:
-            ok = ((lo == hi) & np.isfinite(lo)) | ((lo == -np.inf) & (hi == np.inf))
+            # The mean is rounded: it may pass an extreme by an ulp.
+            slack = 4 * np.finfo(np.float64).eps * np.maximum(np.abs(lo), np.abs(hi))
+            ok = (np.isfinite(lo) & np.isfinite(hi) & (lo <= hi) & (lo - slack <= mean)
+                  & (mean <= hi + slack))
         if not ok.all():
             raise ValueError(
-                f"state entries 'min_{side}' and 'max_{side}' must be a constant column's "
-                f"value twice, or -inf and inf (+inf and -inf when n is 0); got "
+                f"state entries 'min_{side}' and 'max_{side}' must be the data's extremes "
+                f"(finite, min <= mean <= max; +inf and -inf when n is 0); got "
                 f"{lo.tolist()} and {hi.tolist()}"
             )
     return m

@@ -448,13 +448,10 @@ def evaluate(
         per_class = {"precision": precision, "recall": recall,
                      "f1": _f1_from_cm(cm, None), "support": cm.sum(axis=1)}
         if data.y_score is not None:
-            with warnings.catch_warnings():
-                # Absent classes are reported once, as a diagnostic.
-                warnings.simplefilter("ignore")
-                per_class["auc"] = roc_auc(codes, data.y_score, labels=np.arange(c),
-                                           average=None)
-                per_class["auc_pr"] = pr_auc(codes, data.y_score, labels=np.arange(c),
-                                             average=None)
+            # A class without positives warns by the metric's name, as the functions do.
+            per_class["auc"] = roc_auc(codes, data.y_score, labels=np.arange(c), average=None)
+            per_class["auc_pr"] = pr_auc(codes, data.y_score, labels=np.arange(c),
+                                         average=None)
             metrics["auc"] = _nanmean(per_class["auc"])
             metrics["auc_pr"] = _nanmean(per_class["auc_pr"])
         else:
@@ -492,7 +489,7 @@ def evaluate(
             va_2d, va_pred_2d, output_names, len(names) if names else None, "raise")
         intervals = _bootstrap(engine, confidence_level=ci, n_resamples=n_resamples,
                                method=ci_method, seed=seed, groups=arrays.get("groups"),
-                               progress=progress)
+                               progress=progress, warn=False)
     return Report(model, metrics, per_class, cm, names, output_names if va is not None else (),
                   intervals, found, n_samples, n_omitted)
 
