@@ -490,7 +490,7 @@ def test_bootstrap_agreement_estimates_equal_the_functions(metric):
     direct = {"krippendorff_alpha": lambda: annotations.krippendorff_alpha(ratings),
               "icc": lambda: annotations.icc(ratings, nan_policy="omit").value,
               "fleiss_kappa": lambda: annotations.fleiss_kappa(ratings, nan_policy="omit")}
-    assert result.estimate[metric] == pytest.approx(direct[metric](), rel=1e-12)
+    assert result.estimate[metric] == direct[metric]()
     assert result.low[metric] < result.estimate[metric] < result.high[metric]
     again = annotations.bootstrap_agreement(ratings, metric=metric, n_resamples=300, seed=4,
                                             **kwargs)
