@@ -21,8 +21,8 @@ from affectmetrics.annotations.intervals import _AlphaEngine, _FleissEngine, _IC
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 nan = np.nan
 
-# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: four coders
-# (rows A-D there, columns here), twelve units, with missing values.
+# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability": the example of four
+# coders (rows A-D there, columns here) and twelve units with missing values.
 KRIPPENDORFF_2011 = np.array([
     [1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
     [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
@@ -55,7 +55,7 @@ def test_alpha_reproduces_krippendorffs_published_example(level):
 
 
 def test_alpha_published_example_nominal_by_hand():
-    # The paper's coincidence matrix: diagonal (7, 10, 8, 4, 3), off-diagonal mass 8 (4/3
+    # Its coincidence matrix: diagonal (7, 10, 8, 4, 3), off-diagonal mass 8 (4/3
     # between values 1-2 and 2-3, 1/3 for the other pairs among 1-4), n_c = (9, 13, 10, 5,
     # 3), n.. = 40: nominal alpha = 1 - 39 * 8 / (40^2 - 384) = 1 - 312/1216.
     assert annotations.krippendorff_alpha(KRIPPENDORFF_2011) == pytest.approx(
