@@ -150,3 +150,17 @@ def report(case: Case) -> Any:
 def sequences(case: Case) -> Any:
     n = np.shape(case.y_true)[0]
     return am.sequence_ccc(case.y_true, case.y_pred, np.zeros(n, int)).concatenated
+
+
+# affectmetrics.annotations.icc takes one (n_items, n_raters) matrix: truth and prediction
+# are its two rater columns; a 2-D case is scored column by column.
+@path("annotations", ["icc"], accepts=lambda case: set(case.kwargs) <= {"form", "nan_policy"}
+      and np.ndim(case.y_true) in (1, 2) and np.shape(case.y_true)[0] > 0
+      and np.shape(case.y_true) == np.shape(case.y_pred))
+def annotations_icc(case: Case) -> Any:
+    t = np.asarray(case.y_true, dtype=np.float64)
+    p = np.asarray(case.y_pred, dtype=np.float64)
+    t2, p2 = (t[:, None], p[:, None]) if t.ndim == 1 else (t, p)
+    values = [am.annotations.icc(np.c_[t2[:, j], p2[:, j]], **case.kwargs).value
+              for j in range(t2.shape[1])]
+    return values[0] if t.ndim == 1 else np.array(values)
