@@ -1,5 +1,7 @@
 """Multi-label (action-unit occurrence) F1, ROC AUC and AP against scikit-learn."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -181,3 +183,29 @@ def test_accumulator_state_round_trips_through_npz(tmp_path, bins):
         am.MultilabelAccumulator.from_state_dict(state)
     with pytest.raises(ValueError, match="unknown entries"):
         am.MultilabelAccumulator.from_state_dict({**acc.state_dict(), "extra": 1})
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_property_any_split_merged_in_any_order_equals_one_shot(n, n_labels, seed):
+    rng = np.random.default_rng(seed)
+    t = (rng.random((n, n_labels)) < 0.4).astype(int)
+    s = np.round(rng.random((n, n_labels)), 1)
+    cuts = np.sort(rng.choice(np.arange(1, n), size=min(n - 1, int(rng.integers(0, 4))),
+                              replace=False)) if n > 1 else []
+    parts = []
+    for rows in np.split(np.arange(n), cuts):
+        acc = am.MultilabelAccumulator(n_labels)
+        acc.update(t[rows], s[rows])
+        parts.append(acc)
+    order = rng.permutation(len(parts))
+    merged = parts[order[0]]
+    for i in order[1:]:
+        merged.merge(parts[i])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", am.UndefinedMetricWarning)
+        result = merged.compute()
+        expected_auc = am.multilabel_roc_auc(t, s, average=None)
+    assert result["f1"] == am.multilabel_f1(t, s)
+    assert result["f1_micro"] == am.multilabel_f1(t, s, average="micro")
+    np.testing.assert_array_equal(list(result["auc_per_label"].values()), expected_auc)
