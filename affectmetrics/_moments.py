@@ -26,9 +26,9 @@ row    name          meaning
 =====  ============  ==========================================================================
 
 **Scales.** ``S`` is a power of two decided by the column's largest magnitude
-``a = max(|min|, |max|)`` alone (:func:`_scale`): 1 for ``2**-300 <= a <= 2**300`` (every
-affect data set: the state is then in the data's own units), ``2**-600`` below and
-``2**600`` above. Second-order sums are formed from values divided by ``S`` (exact: a power
+``a = max(|min|, |max|)`` alone (:func:`_scale`): 1 for ``2**-300 <= a <= 2**300`` and for
+``a = 0`` (every affect data set: the state is then in the data's own units), ``2**-600``
+below and ``2**600`` above. Second-order sums are formed from values divided by ``S`` (exact: a power
 of two), so nothing overflows or underflows for any representable data: the squares of the
 scaled values and of their deviations stay within ``2**-1000 .. 2**1000``. Pearson's r and
 the CCC are ratios in which the scales cancel; RMSE is ``S_d * sqrt(sse / n)``, infinite only
@@ -205,7 +205,8 @@ def _scale(low: Any, high: Any, xp: Any) -> Any:
     amax = xp.maximum(xp.abs(low), xp.abs(high))
     amax = xp.where(xp.isfinite(amax), amax, xp.zeros_like(amax))
     one = xp.ones_like(amax)
-    return xp.where(amax < _SMALL, one * 2.0**-600, xp.where(amax > _LARGE, one * 2.0**600, one))
+    tiny = (amax < _SMALL) & (amax > 0)  # all zeros (or empty) keep the scale 1
+    return xp.where(tiny, one * 2.0**-600, xp.where(amax > _LARGE, one * 2.0**600, one))
 
 
 def _batch_packed(t: Any, p: Any, xp: Any) -> Any:
@@ -317,10 +318,49 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
     middle = min(n, _BLOCK_ROWS) // 2
     pivot_t = np.partition(t[:_BLOCK_ROWS], middle, axis=0)[middle].astype(np.float64)
     pivot_p = np.partition(p[:_BLOCK_ROWS], middle, axis=0)[middle].astype(np.float64)
-    pivots = np.concatenate([pivot_t, pivot_p])[:, None]
+    one = np.ones(k)
+    sums, squares, cross, agree, low, high = _blocked_sums(t, p, pivot_t, pivot_p, None)
+    s_t, s_p = _scale(low[:k], high[:k], np), _scale(low[k:], high[k:], np)
+    scaled = not ((s_t == 1) & (s_p == 1)).all()
+    if scaled:  # rare: magnitudes outside [2**-300, 2**300]; sum again, scaled
+        sums, squares, cross, *_ = _blocked_sums(t, p, pivot_t, pivot_p, (s_t, s_p))
+    s_d = np.maximum(s_t, s_p) if scaled else one
+    # The pivots in the units of each sum (exact: powers of two).
+    piv_t, piv_p = pivot_t / s_t, pivot_p / s_p
+    piv_d = pivot_t / s_d - pivot_p / s_d
+    zt, zp, zd = (slice(i * k, (i + 1) * k) for i in range(3))
+    sum_t, sum_p, sum_d = sums[zt], sums[zp], sums[zd]
+    q_t, q_p, q_d = squares[zt], squares[zp], squares[zd]
+    mean_d = piv_d + sum_d / n
+    mean_t, mean_p, m2_t, m2_p, cross = _exact_constants(
+        (piv_t + sum_t / n) * s_t, (piv_p + sum_p / n) * s_p, q_t - sum_t * sum_t / n,
+        q_p - sum_p * sum_p / n, cross - sum_t * sum_p / n, low[:k], high[:k], low[k:],
+        high[k:], np)
+    return _Moments(
+        n, mean_t, mean_p, mean_d, m2_t, m2_p, cross,
+        np.maximum(q_d - sum_d * sum_d / n, 0.0) + n * mean_d * mean_d,
+        agree, low[:k], high[:k], low[k:], high[k:],
+    )
+
+
+def _blocked_sums(t: np.ndarray, p: np.ndarray, pivot_t: np.ndarray, pivot_p: np.ndarray,
+                  scales: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, ...]:
+    """The blocked pass of :func:`_moments`: shifted (and, given ``scales``, scaled) sums.
+
+    Returns the row sums and sums of squares of the shifted truth, prediction and difference
+    ``(3k,)``, the cross products ``(k,)``, the sign agreements and the extremes ``(2k,)``.
+    """
+    n, k = t.shape
     zt, zp, zd = (slice(i * k, (i + 1) * k) for i in range(3))
     raw = slice(0, 2 * k)
     rows = min(n, _BLOCK_ROWS)
+    if scales is None:
+        pivots = np.concatenate([pivot_t, pivot_p])[:, None]
+    else:
+        inv = 1.0 / np.concatenate(scales)[:, None]
+        inv_d = 1.0 / np.maximum(*scales)[:, None]
+        pivots = np.concatenate([pivot_t, pivot_p])[:, None] * inv
+        pivot_d = pivot_t[:, None] * inv_d - pivot_p[:, None] * inv_d
     buffer = np.empty((3 * k, rows))
     signs = np.empty((2 * k, rows))
     same = np.empty((k, rows), dtype=bool)
@@ -342,29 +382,19 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
             np.sign(z[raw], out=sign)
             np.equal(sign[:k], sign[k:], out=equal)
             agree += np.count_nonzero(equal, axis=1)
-            np.subtract(z[raw], pivots, out=z[raw])
-            np.subtract(z[zt], z[zp], out=z[zd])
+            if scales is None:
+                np.subtract(z[raw], pivots, out=z[raw])
+                np.subtract(z[zt], z[zp], out=z[zd])
+            else:
+                np.multiply(z[zt], inv_d, out=z[zd])
+                z[zd] -= z[zp] * inv_d
+                z[zd] -= pivot_d
+                z[raw] *= inv
+                z[raw] -= pivots
             sums += z.sum(axis=1)
             squares += np.einsum("ij,ij->i", z, z)
             cross += np.einsum("ij,ij->i", z[zt], z[zp])
-    amax = np.maximum(np.abs(low), np.abs(high))
-    if not ((amax <= _LARGE) & ((amax >= _SMALL) | (amax == 0))).all():
-        return _unpack(_batch_packed(np.asarray(t, np.float64), np.asarray(p, np.float64), np))
-    s_t, s_p, s_d = sums[zt], sums[zp], sums[zd]
-    q_t, q_p, q_d = squares[zt], squares[zp], squares[zd]
-    mean_d = (pivot_t - pivot_p) + s_d / n
-    return _Moments(
-        n,
-        pivot_t + s_t / n,
-        pivot_p + s_p / n,
-        mean_d,
-        np.maximum(q_t - s_t * s_t / n, 0.0),
-        np.maximum(q_p - s_p * s_p / n, 0.0),
-        cross - s_t * s_p / n,
-        np.maximum(q_d - s_d * s_d / n, 0.0) + n * mean_d * mean_d,
-        agree,
-        low[:k], high[:k], low[k:], high[k:],
-    )
+    return sums, squares, cross, agree, low, high
 
 
 def _pack(m: _Moments) -> np.ndarray:

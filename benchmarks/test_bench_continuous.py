@@ -75,3 +75,16 @@ def test_float32_far_from_zero_error(benchmark):
     error = float(np.abs(result["ccc"] - exact["ccc"]).max())
     benchmark.extra_info["max_abs_error_vs_float64"] = error
     assert error < 1e-12
+
+
+def test_huge_values_scaled_path(benchmark, va):
+    # Values around 1e160: squares would overflow, so the statistics step scales by 2**-600
+    # (the array-API path). Its cost beside test_affectmetrics; values against the unscaled
+    # reference (Pearson and CCC are scale-free, RMSE scales with the data).
+    truth, pred = va
+    scale = 1e160
+    result = benchmark(affectmetrics_suite, truth * scale, pred * scale)
+    reference = two_pass(truth, pred)
+    for key in ("ccc", "pearson", "sagr"):
+        np.testing.assert_allclose(result[key], reference[key], rtol=1e-12, err_msg=key)
+    np.testing.assert_allclose(result["rmse"], reference["rmse"] * scale, rtol=1e-12)
