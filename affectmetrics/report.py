@@ -72,6 +72,9 @@ class Report:
         Confidence intervals for every metric, when ``ci`` was given.
     diagnostics : list of Diagnostic
     n_samples, n_omitted : int
+    dropped : dict of str to int
+        Rows left out before scoring, per reason (e.g. a data set's "not an expression"
+        codes, counted by the command line's ``--preset``); in JSON and under the tables.
     """
 
     model: str
@@ -84,6 +87,7 @@ class Report:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     n_samples: int = 0
     n_omitted: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
 
     def interval(self, key: str) -> tuple[float, float] | None:
         """The (low, high) confidence interval of a metric, if intervals were computed."""
@@ -97,6 +101,7 @@ class Report:
             "model": self.model,
             "n_samples": self.n_samples,
             "n_omitted": self.n_omitted,
+            "dropped": dict(self.dropped),
             "metrics": {k: _json_float(v) for k, v in self.metrics.items()},
             "class_names": list(self.class_names),
             "output_names": list(self.output_names),
@@ -228,6 +233,9 @@ def side_by_side(reports: list[Report], decimals: int = 4) -> str:
         rows = [[key, *(value_cell(r, key) for r in reports)] for key in preset_keys]
         parts.append(_table(["Protocol score", *models], rows))
     notes = [f"- {r.model}: {d.message}" for r in reports for d in r.diagnostics]
+    notes += [f"- {r.model}: rows left out before scoring: "
+              + ", ".join(f"{count} with {reason}" for reason, count in r.dropped.items())
+              for r in reports if r.dropped]
     if notes:
         parts.append("Diagnostics:\n\n" + "\n".join(notes))
     if reports[0].intervals is not None:
