@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 from ._errors import _CliError
@@ -25,14 +26,12 @@ __all__: list[str] = []
 
 MANIFEST = ".affectmetrics-manifest.json"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A plain decimal literal, the only text starting with + or - a spreadsheet reads as data.
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return _DECIMAL.fullmatch(text) is not None
 
 
 def _escape_cell(text: str) -> str:
