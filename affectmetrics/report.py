@@ -262,12 +262,46 @@ def diagnose(
     predicts only some of the classes, or one class for over 90% of samples; a test set whose
     largest class is at least twice its smallest.
     """
-    found: list[Diagnostic] = []
+    predicted = support = None
     if expression is not None and pred_codes is not None:
         c = len(class_names)
         predicted = np.bincount(pred_codes, minlength=c)
+        support = np.bincount(expression, minlength=c)
+    stats = None
+    if va is not None and va_pred is not None:
+        t_min, t_max = va.min(axis=0), va.max(axis=0)
+        outside = np.count_nonzero((va_pred < t_min) | (va_pred > t_max), axis=0)
+        stats = _ContinuousStats(t_min, t_max, va_pred.min(axis=0), va_pred.max(axis=0),
+                                 np.var(va, axis=0), np.var(va_pred, axis=0), outside,
+                                 va.shape[0])
+    return _diagnostics(predicted, support, class_names, stats, output_names)
+
+
+@dataclass(frozen=True)
+class _ContinuousStats:
+    """Per output column: the truth's and the predictions' range and variance, the number
+    of predictions outside the truth's range, and the number of rows."""
+
+    t_min: np.ndarray
+    t_max: np.ndarray
+    p_min: np.ndarray
+    p_max: np.ndarray
+    var_t: np.ndarray
+    var_p: np.ndarray
+    outside: np.ndarray
+    n: int
+
+
+def _diagnostics(predicted: np.ndarray | None, support: np.ndarray | None,
+                 class_names: tuple[str, ...], stats: _ContinuousStats | None,
+                 output_names: tuple[str, ...]) -> list[Diagnostic]:
+    """The final step of :func:`diagnose`, from counts and moments (shared with streaming
+    readers that never hold the samples)."""
+    found: list[Diagnostic] = []
+    if predicted is not None and support is not None:
+        c = len(class_names)
         used = np.flatnonzero(predicted)
-        n = pred_codes.shape[0]
+        n = int(predicted.sum())
         if used.shape[0] == 1:
             found.append(Diagnostic(
                 "constant_classifier",
@@ -284,7 +318,6 @@ def diagnose(
                 "dominant_class",
                 f"the classifier predicts {class_names[top]} for {predicted[top] / n:.0%} of "
                 f"samples (over {_DOMINANT_CLASS:.0%})"))
-        support = np.bincount(expression, minlength=c)
         if support.min() == 0:
             absent = ", ".join(class_names[i] for i in range(c) if support[i] == 0)
             found.append(Diagnostic(
@@ -299,27 +332,27 @@ def diagnose(
                 f"{class_names[small]} {support[small]} (ratio "
                 f"{support[big] / support[small]:.1f}); macro averages weigh every class "
                 "equally, accuracy does not"))
-    if va is not None and va_pred is not None:
+    if stats is not None:
         for j, name in enumerate(output_names):
-            t, p = va[:, j], va_pred[:, j]
-            if p.max() == p.min():
+            if stats.p_max[j] == stats.p_min[j]:
                 found.append(Diagnostic(
                     "constant_prediction",
-                    f"{name} predictions are constant (every value {p[0]:.4g}): CCC is 0 and "
-                    "Pearson's r is undefined"))
+                    f"{name} predictions are constant (every value {stats.p_min[j]:.4g}): CCC "
+                    "is 0 and Pearson's r is undefined"))
                 continue
-            var_t, var_p = np.var(t), np.var(p)
+            var_t, var_p = stats.var_t[j], stats.var_p[j]
             if var_t > 0 and var_p < _LOW_VARIANCE * var_t:
                 found.append(Diagnostic(
                     "low_variance",
                     f"{name} predictions vary little: their variance is {var_p / var_t:.1%} of "
                     f"the truth's (under {_LOW_VARIANCE:.0%}; regression to the mean?)"))
-            outside = np.count_nonzero((p < t.min()) | (p > t.max()))
-            if outside > _OUT_OF_RANGE * p.shape[0]:
+            outside = int(stats.outside[j])
+            if outside > _OUT_OF_RANGE * stats.n:
                 found.append(Diagnostic(
                     "out_of_range",
-                    f"{outside} of {p.shape[0]} {name} predictions ({outside / p.shape[0]:.1%}) "
-                    f"lie outside the truth's range [{t.min():.4g}, {t.max():.4g}]"))
+                    f"{outside} of {stats.n} {name} predictions ({outside / stats.n:.1%}) "
+                    f"lie outside the truth's range [{stats.t_min[j]:.4g}, "
+                    f"{stats.t_max[j]:.4g}]"))
     return found
 
 

@@ -341,7 +341,8 @@ def _same_test_set(args: argparse.Namespace, a: _Predictions, b: _Predictions) -
 
 def _complete_in_both(a: _Predictions, b: _Predictions) -> None:
     """--nan-policy omit: keep the rows complete in both files, so both are scored alike."""
-    drop = np.zeros(len(next(iter(a.kwargs.values()))), dtype=bool)
+    drop = np.zeros(len(a.kwargs["expression" if "expression" in a.kwargs else "va"]),
+                    dtype=bool)
     for data in (a, b):
         for key in ("expression", "expression_pred", "va", "va_pred"):
             if key in data.kwargs:

@@ -10,7 +10,7 @@ score columns and in string labels alike; two names that differ only in case are
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,102 +246,132 @@ def _check_complete(table: _Table, first: int, columns: dict[str, np.ndarray],
                             "--nan-policy omit to leave such rows out")
 
 
-def _read(path: str | Path, cols: _Columns) -> _Predictions:
-    """Read a predictions file into :func:`affectmetrics.evaluate`'s keyword arguments.
+class _Scan:
+    """A predictions file read batch by batch, as the evaluation's numeric arrays.
 
-    Rows are read batch by batch; only float64 arrays (and the group ids' integer codes)
-    are kept. With an explicit ``--preset``, rows carrying the data set's "not data" codes
-    are left out and counted per reason in ``dropped``.
+    Iterating yields one dict per batch with the keys ``expression`` (float64 codes),
+    ``expression_pred`` ((n, C) scores in class order, or (n,) codes), ``va`` and
+    ``va_pred`` ((n, k)) and ``groups`` (a pyarrow string array), whichever the file has.
+    Only these arrays are made, never Python strings per row. With an explicit
+    ``--preset``, rows carrying the data set's "not data" codes are left out and counted
+    per reason in :attr:`dropped`; with ``--nan-policy raise`` the first empty cell stops
+    the scan, naming its line and column.
     """
-    pa = _pyarrow()
-    import pyarrow.compute as pc
 
-    table = _open_table(path, cols.delimiter)
-    schema = _resolve(table, cols)
-    conventions = _DATASETS[cols.dataset] if cols.dataset is not None else None
-    label_names = schema.class_names
-    n_classes = (len(schema.scores) or (len(label_names) if label_names is not None else 0))
-    wanted = [c for c in (schema.expression, schema.expression_pred, *schema.scores,
-                          *schema.va, *schema.va_pred, schema.group) if c is not None]
-    parts: dict[str, list[np.ndarray]] = {}
-    group_parts: list[Any] = []
-    dropped: dict[str, int] = {}
-    n_rows = 0
-    for first, batch in table.batches(wanted):
-        rows = len(next(iter(batch.values())))
-        n_rows += rows
-        values: dict[str, np.ndarray] = {}
-        for role in ("expression", "expression_pred"):
-            name = getattr(schema, role)
-            if name is not None:
-                values[name] = _labels(table, first, name, batch[name], label_names)
-        for name in (*schema.scores, *schema.va, *schema.va_pred):
-            values[name] = _numbers(table, first, name, batch[name])
-        keep = np.ones(rows, dtype=bool)
-        if conventions is not None:
-            if schema.expression is not None:
-                expression = values[schema.expression]
-                for code, meaning in conventions.dropped.items():
-                    hit = keep & (expression == code)
-                    if hit.any():
-                        reason = f"expression code {code} ({meaning})"
-                        dropped[reason] = dropped.get(reason, 0) + int(hit.sum())
-                        keep &= ~hit
-            if schema.va and conventions.missing_va is not None:
-                hit = keep & np.any(np.column_stack([values[c] for c in schema.va])
-                                    == conventions.missing_va, axis=1)
-                if hit.any():
-                    reason = f"valence/arousal {conventions.missing_va:g} (not annotated)"
-                    dropped[reason] = dropped.get(reason, 0) + int(hit.sum())
-                    keep &= ~hit
-        if cols.nan_policy == "raise":
-            _check_complete(table, first, values, keep)
-        if n_classes:
+    def __init__(self, path: str | Path, cols: _Columns) -> None:
+        self.cols = cols
+        self.table = _open_table(path, cols.delimiter)
+        self.schema = _resolve(self.table, cols)
+        self.dropped: dict[str, int] = {}
+        self.n_rows = 0
+        self.n_kept = 0
+        schema = self.schema
+        self.n_classes = len(schema.scores) or (len(schema.class_names)
+                                                if schema.class_names is not None else 0)
+        self._wanted = [c for c in (schema.expression, schema.expression_pred, *schema.scores,
+                                    *schema.va, *schema.va_pred, schema.group) if c is not None]
+
+    def _drop(self, keep: np.ndarray, hit: np.ndarray, reason: str) -> None:
+        hit = keep & hit
+        if hit.any():
+            self.dropped[reason] = self.dropped.get(reason, 0) + int(hit.sum())
+            keep &= ~hit
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        pa = _pyarrow()
+        import pyarrow.compute as pc
+
+        table, schema, cols = self.table, self.schema, self.cols
+        conventions = _DATASETS[cols.dataset] if cols.dataset is not None else None
+        for first, batch in table.batches(self._wanted):
+            rows = len(next(iter(batch.values())))
+            self.n_rows += rows
+            values: dict[str, np.ndarray] = {}
             for role in ("expression", "expression_pred"):
                 name = getattr(schema, role)
                 if name is not None:
-                    _check_codes(table, first, name, values[name], n_classes, keep)
-        for name, column in values.items():
-            parts.setdefault(name, []).append(column[keep])
-        if schema.group is not None:
-            ids = batch[schema.group]
-            if not pa.types.is_string(ids.type):
-                ids = pc.cast(ids, pa.string())
-            ids = _clean(ids).filter(pa.array(keep))
-            if ids.null_count:
-                i = int(np.flatnonzero(keep)[_first(pc.is_null(ids))])
-                raise _CliError(f"{table.where(first, i)}: column {schema.group!r} "
-                                "(--group-column) is empty")
-            group_parts.append(ids)
-    if n_rows == 0:
-        raise _CliError(f"{table.path}: the file has a header but no rows")
-    if not next(iter(parts.values())) or sum(p.shape[0] for p in parts[wanted[0]]) == 0:
-        raise _CliError(f"{table.path}: every row was left out ("
-                        + ", ".join(f"{n} {r}" for r, n in dropped.items()) + ")")
-    column = {name: np.concatenate(chunks) for name, chunks in parts.items()}
-    kwargs: dict[str, Any] = {}
-    if schema.expression is not None:
-        kwargs["expression"] = column[schema.expression]
-        if schema.scores:
-            kwargs["expression_pred"] = np.column_stack([column[c] for c in schema.scores])
-        else:
-            kwargs["expression_pred"] = column[schema.expression_pred]
-        if schema.class_names is not None:
-            kwargs["class_names"] = schema.class_names
-        elif not schema.scores:
-            _integer_labels(kwargs)
-    if schema.va:
-        kwargs["va"] = np.column_stack([column[c] for c in schema.va])
-        kwargs["va_pred"] = np.column_stack([column[c] for c in schema.va_pred])
-        kwargs["output_names"] = tuple(schema.va)
+                    values[name] = _labels(table, first, name, batch[name], schema.class_names)
+            for name in (*schema.scores, *schema.va, *schema.va_pred):
+                values[name] = _numbers(table, first, name, batch[name])
+            keep = np.ones(rows, dtype=bool)
+            if conventions is not None:
+                if schema.expression is not None:
+                    for code, meaning in conventions.dropped.items():
+                        self._drop(keep, values[schema.expression] == code,
+                                   f"expression code {code} ({meaning})")
+                if schema.va and conventions.missing_va is not None:
+                    self._drop(keep, np.any(np.column_stack([values[c] for c in schema.va])
+                                            == conventions.missing_va, axis=1),
+                               f"valence/arousal {conventions.missing_va:g} (not annotated)")
+            if cols.nan_policy == "raise":
+                _check_complete(table, first, values, keep)
+            if self.n_classes:
+                for role in ("expression", "expression_pred"):
+                    name = getattr(schema, role)
+                    if name is not None:
+                        _check_codes(table, first, name, values[name], self.n_classes, keep)
+            out: dict[str, Any] = {}
+            if schema.expression is not None:
+                out["expression"] = values[schema.expression][keep]
+                out["expression_pred"] = (
+                    np.column_stack([values[c][keep] for c in schema.scores]) if schema.scores
+                    else values[schema.expression_pred][keep])
+            if schema.va:
+                out["va"] = np.column_stack([values[c][keep] for c in schema.va])
+                out["va_pred"] = np.column_stack([values[c][keep] for c in schema.va_pred])
+            if schema.group is not None:
+                ids = batch[schema.group]
+                if not pa.types.is_string(ids.type):
+                    ids = pc.cast(ids, pa.string())
+                ids = _clean(ids).filter(pa.array(keep))
+                if ids.null_count:
+                    i = int(np.flatnonzero(keep)[_first(pc.is_null(ids))])
+                    raise _CliError(f"{table.where(first, i)}: column {schema.group!r} "
+                                    "(--group-column) is empty")
+                out["groups"] = ids
+            self.n_kept += int(keep.sum())
+            yield out
+        if self.n_rows == 0:
+            raise _CliError(f"{table.path}: the file has a header but no rows")
+        if self.n_kept == 0:
+            raise _CliError(f"{table.path}: every row was left out ("
+                            + ", ".join(f"{n} {r}" for r, n in self.dropped.items()) + ")")
+
+    def evaluate_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`affectmetrics.evaluate` that are not arrays."""
+        kwargs: dict[str, Any] = {}
+        if self.schema.class_names is not None:
+            kwargs["class_names"] = self.schema.class_names
+        if self.schema.va:
+            kwargs["output_names"] = tuple(self.schema.va)
+        return kwargs
+
+
+def _read(path: str | Path, cols: _Columns) -> _Predictions:
+    """Read a whole predictions file into :func:`affectmetrics.evaluate`'s keyword
+    arguments (float64 arrays, group ids as integer codes)."""
+    pa = _pyarrow()
+    import pyarrow.compute as pc
+
+    scan = _Scan(path, cols)
+    parts: dict[str, list[Any]] = {}
+    for batch in scan:
+        for key, values in batch.items():
+            parts.setdefault(key, []).append(values)
+    kwargs: dict[str, Any] = scan.evaluate_kwargs()
+    for key in ("expression", "expression_pred", "va", "va_pred"):
+        if key in parts:
+            kwargs[key] = np.concatenate(parts[key])
+    if "expression" in kwargs and not scan.schema.scores and "class_names" not in kwargs:
+        _integer_labels(kwargs)
     group_ids = None
-    if schema.group is not None:
-        ids = pa.chunked_array(group_parts, type=pa.string())
+    if "groups" in parts:
+        ids = pa.chunked_array(parts["groups"], type=pa.string())
         distinct = pc.unique(ids)
         kwargs["groups"] = np.asarray(pc.index_in(ids, value_set=distinct)
                                       .to_numpy(zero_copy_only=False), dtype=np.int64)
         group_ids = np.asarray(distinct.to_numpy(zero_copy_only=False), dtype=object)
-    return _Predictions(table.path, kwargs, dropped, group_ids)
+    return _Predictions(scan.table.path, kwargs, scan.dropped, group_ids)
 
 
 def _integer_labels(kwargs: dict[str, Any]) -> None:
