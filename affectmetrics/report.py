@@ -482,12 +482,7 @@ def evaluate(
         metrics["f1"] = float(_f1_from_cm(cm, "macro"))
         metrics["kappa"] = _kappa_from_cm(cm)
         metrics["krippendorff_alpha"] = _alpha_from_cm(cm, np.arange(c), "nominal")
-        tp = np.diag(cm).astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            precision = np.where(cm.sum(axis=0) > 0, tp / cm.sum(axis=0), 0.0)
-            recall = np.where(cm.sum(axis=1) > 0, tp / cm.sum(axis=1), 0.0)
-        per_class = {"precision": precision, "recall": recall,
-                     "f1": _f1_from_cm(cm, None), "support": cm.sum(axis=1)}
+        per_class = _per_class_from_cm(cm)
         if data.y_score is not None:
             with warnings.catch_warnings():
                 # Absent classes are reported once, as a diagnostic.
@@ -536,6 +531,17 @@ def evaluate(
                                progress=progress)
     return Report(model, metrics, per_class, cm, names, output_names if va is not None else (),
                   intervals, found, n_samples, n_omitted)
+
+
+def _per_class_from_cm(cm: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision, recall, F1 and support per class (0 where undefined), from a confusion
+    matrix."""
+    tp = np.diag(cm).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(cm.sum(axis=0) > 0, tp / cm.sum(axis=0), 0.0)
+        recall = np.where(cm.sum(axis=1) > 0, tp / cm.sum(axis=1), 0.0)
+    return {"precision": precision, "recall": recall, "f1": _f1_from_cm(cm, None),
+            "support": cm.sum(axis=1)}
 
 
 def _nanmean(values: np.ndarray) -> float:

@@ -495,3 +495,83 @@ def test_formula_escape_keeps_numbers(cell, written):
     from affectmetrics.cli._outputs import _escape_cell
 
     assert _escape_cell(cell) == written
+
+
+# -- 1. streaming through the accumulators -----------------------------------------------
+
+def streamed_and_whole(path, monkeypatch, *flags):
+    """The report streamed (no --ci, no plots) and the report of the whole arrays."""
+    import affectmetrics.cli._reader as reader
+
+    monkeypatch.setattr(reader, "_BLOCK_BYTES", 1 << 10)  # many batches
+    streamed = run("evaluate", path, "--output", path.parent / "s", "--no-plots", *flags)
+    whole = run("evaluate", path, "--output", path.parent / "w", *flags)
+    assert streamed.returncode == 0, streamed.stderr
+    assert whole.returncode == 0, whole.stderr
+    return (json.loads((path.parent / "s" / "report.json").read_text()),
+            json.loads((path.parent / "w" / "report.json").read_text()))
+
+
+def assert_same_report(a, b):
+    assert a.keys() == b.keys()
+    assert list(a["metrics"]) == list(b["metrics"])
+    for key, value in a["metrics"].items():
+        assert value == pytest.approx(b["metrics"][key], rel=1e-12, abs=1e-15), key
+    def floats(values):
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+    for key, values in a["per_class"].items():
+        np.testing.assert_allclose(floats(values), floats(b["per_class"][key]), rtol=1e-12,
+                                   err_msg=key)
+    assert a["confusion_matrix"] == b["confusion_matrix"]
+    assert a["diagnostics"] == b["diagnostics"]
+    for key in ("n_samples", "n_omitted", "dropped", "class_names", "output_names"):
+        assert a[key] == b[key], key
+
+
+def test_streamed_report_equals_the_whole_file_report(tmp_path, monkeypatch):
+    rng = np.random.default_rng(11)
+    n = 600
+    labels = rng.integers(0, 8, n)
+    labels[labels == 7] = 6  # Contempt absent: an undefined AUC and a diagnostic
+    scores = rng.random((n, 8)) + 0.8 * np.eye(8)[labels]
+    va = rng.uniform(-0.5, 0.5, (n, 2))
+    pred = 0.3 * va + rng.normal(0, 0.05, (n, 2))
+    pred[:20, 0] = 0.9  # outside the truth's range: the out_of_range diagnostic
+    columns = {"expression": labels,
+               **{f"score_{c}": scores[:, i] for i, c in enumerate(AFFECTNET_CLASSES)},
+               "valence": va[:, 0], "arousal": va[:, 1], "valence_pred": pred[:, 0],
+               "arousal_pred": pred[:, 1]}
+    columns["valence"] = [("" if i % 97 == 5 else v) for i, v in enumerate(va[:, 0])]
+    columns["expression"] = [(9 if i % 89 == 3 else v) for i, v in enumerate(labels)]
+    path = tmp_path / "m.csv"
+    path.write_text(table_text(columns))
+    streamed, whole = streamed_and_whole(path, monkeypatch, "--nan-policy", "omit",
+                                         "--preset", "affectnet")
+    assert_same_report(streamed, whole)
+    codes = {d["code"] for d in streamed["diagnostics"]}
+    assert {"absent_classes", "out_of_range"} <= codes
+    assert streamed["n_omitted"] == 7 and streamed["dropped"] == {
+        "expression code 9 (Uncertain)": 7}
+
+
+def test_binned_auc_streams_in_fixed_memory(tmp_path):
+    rng = np.random.default_rng(12)
+    labels = rng.integers(0, 3, 300)
+    scores = rng.dirichlet(np.ones(3), 300)
+    path = tmp_path / "m.csv"
+    path.write_text(table_text({"expression": labels, "score_a": scores[:, 0],
+                                "score_b": scores[:, 1], "score_c": scores[:, 2]}))
+    out = tmp_path / "out"
+    result = run("evaluate", path, "--bins", "16", "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    reference = am.ClassificationAccumulator(3, bins=16)
+    reference.update(labels, scores)
+    expected = reference.compute()
+    metrics = json.loads((out / "report.json").read_text())["metrics"]
+    assert metrics["auc"] == pytest.approx(expected["auc"], rel=1e-12)
+    assert metrics["auc"] != pytest.approx(am.roc_auc(labels, scores), rel=1e-6)
+    refused = run("evaluate", path, "--bins", "16", "--ci", "0.95")
+    assert refused.returncode == 2
+    assert "--bins streams the file, which --ci (the bootstrap resamples every row) does " \
+        "not allow" in refused.stderr

@@ -21,7 +21,8 @@ from ..presets import PRESETS
 from ..report import Report, evaluate, side_by_side
 from ._errors import _CliError
 from ._outputs import _csv_text, _escape_csv, _RunFolder
-from ._schema import _Columns, _Predictions, _read
+from ._schema import _Columns, _Predictions, _read, _Scan
+from ._stream import _streamable, _streamed_report
 
 __all__ = ["build_parser", "main", "read_predictions"]
 
@@ -175,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--model-name", help="model name in the tables (default: the file name)")
     ev.add_argument("--ci-method", choices=("percentile", "bca"), default="percentile",
                     help="interval method (default: %(default)s)")
+    ev.add_argument("--bins", type=int, metavar="N",
+                    help="AUC and AUC-PR from N-bin score histograms per class: memory "
+                         "independent of the file's size (default: exact, keeping the scores)")
+    ev.add_argument("--score-range", type=float, nargs=2, default=(0.0, 1.0),
+                    metavar=("LO", "HI"), help="range of the scores with --bins (default: 0 1)")
     _add_column_options(ev)
     _add_bootstrap_options(ev, None)
     _add_output_options(ev)
@@ -270,11 +276,27 @@ def _evaluate(args: argparse.Namespace) -> str:
     if args.csv is None:
         source = resources.files("affectmetrics") / "data" / EXAMPLE
         with resources.as_file(source) as path:
-            data = _read(path, _columns(args))
-        name = args.model_name or "Example model (simulated)"
-    else:
-        data = _read(args.csv, _columns(args))
-        name = args.model_name or args.csv.stem
+            return _evaluate_file(args, path, args.model_name or "Example model (simulated)",
+                                  run)
+    return _evaluate_file(args, args.csv, args.model_name or args.csv.stem, run)
+
+
+def _evaluate_file(args: argparse.Namespace, path: Path, name: str,
+                   run: _RunFolder | None) -> str:
+    """Stream the file through the accumulators where the report allows it (bounded
+    memory), else read its numeric arrays whole."""
+    scan = _Scan(path, _columns(args))
+    needs_rows = _streamable(scan, args)
+    if needs_rows is None:
+        report = _streamed_report(scan, model=name, bins=args.bins,
+                                  score_range=tuple(args.score_range))
+        if run is not None:
+            _add_reports(run, [report])
+            run.write()
+        return report.to_markdown()
+    if args.bins is not None:
+        raise _CliError(f"--bins streams the file, which {needs_rows} does not allow")
+    data = _read(path, _columns(args))
     report = _score(data, name, args)
     if run is not None:
         _add_reports(run, [report])
