@@ -383,7 +383,7 @@ def test_compare_same_file_names_in_different_folders(tmp_path):
     assert comparison["names"] == ["resnet50/predictions", "vgg16/predictions"]
     a = json.loads((out / "report_resnet50_predictions.json").read_text())
     b = json.loads((out / "report_vgg16_predictions.json").read_text())
-    assert comparison["difference"]["accuracy"] == pytest.approx(
+    assert comparison["metrics"]["accuracy"]["difference"] == pytest.approx(
         b["metrics"]["accuracy"] - a["metrics"]["accuracy"], abs=1e-15)
     rows = (out / "comparison.csv").read_text().splitlines()
     assert rows[0] == "metric,value_a,value_b,difference,low,high,p_value"
@@ -575,3 +575,15 @@ def test_binned_auc_streams_in_fixed_memory(tmp_path):
     assert refused.returncode == 2
     assert "--bins streams the file, which --ci (the bootstrap resamples every row) does " \
         "not allow" in refused.stderr
+
+
+def test_undefined_values_are_nan_in_the_report_and_a_note(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text(table_text({"valence": [0.1, 0.4, -0.2], "arousal": [0.2, 0.1, 0.3],
+                                "valence_pred": [0.3, 0.3, 0.3], "arousal_pred": [0.2, 0.0, 0.3]}))
+    result = run("evaluate", path)
+    assert result.returncode == 0
+    assert "| Correlation                 | nan" in result.stdout
+    with pytest.warns(am.UndefinedMetricWarning, match="^pearson is undefined") as caught:
+        am.pearson([[0.1, 0.2], [0.4, 0.1], [-0.2, 0.3]], [[0.3, 0.2], [0.3, 0.0], [0.3, 0.3]])
+    assert f"affectmetrics: note: {caught[0].message}" in result.stderr.splitlines()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import sys
 import warnings
 from collections.abc import Sequence
@@ -388,19 +387,6 @@ def _comparison_rows(comparison: PairedComparison) -> list[list[object]]:
     return rows
 
 
-def _comparison_json(comparison: PairedComparison) -> str:
-    def clean(values: dict[str, float]) -> dict[str, float | None]:
-        return {k: (float(v) if np.isfinite(v) else None) for k, v in values.items()}
-
-    return json.dumps({
-        "names": list(comparison.names), "difference_of": "B - A",
-        "confidence_level": comparison.confidence_level,
-        "n_resamples": comparison.n_resamples,
-        **{f: clean(getattr(comparison, f)) for f in ("value_a", "value_b", "difference",
-                                                       "low", "high", "p_value")},
-    }, indent=2) + "\n"
-
-
 def _compare(args: argparse.Namespace) -> str:
     names = _model_names(args)
     run = None if args.output is None else _RunFolder(args.output, args.overwrite)
@@ -425,7 +411,7 @@ def _compare(args: argparse.Namespace) -> str:
               f"{names[1]} - {names[0]}\n\n" + comparison.to_markdown())
     if run is not None:
         _add_reports(run, reports, paired)
-        run.add("comparison.json", _comparison_json(comparison))
+        run.add("comparison.json", comparison.to_json() + "\n")
         run.add("comparison.csv", _csv_text(_comparison_rows(comparison)))
         if not args.no_plots:
             _add_plots(run, reports, [a.kwargs, b.kwargs], args)
@@ -441,13 +427,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args(["evaluate", *argv])
     try:
-        with warnings.catch_warnings():
-            # The report states undefined values and diagnostics itself.
-            warnings.simplefilter("ignore", UndefinedMetricWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            # Diagnostics are in the report; undefined values are nan there and a note here.
             warnings.simplefilter("ignore", DiagnosticWarning)
+            warnings.simplefilter("always", UndefinedMetricWarning)
             output = _evaluate(args) if args.command == "evaluate" else _compare(args)
     except (_CliError, ValueError, TypeError, OSError, ImportError) as exc:
         print(f"affectmetrics: error: {exc}", file=sys.stderr)
         return 2
     print(output)
+    notes = dict.fromkeys(str(w.message) for w in caught
+                          if issubclass(w.category, UndefinedMetricWarning))
+    for note in notes:
+        print(f"affectmetrics: note: {note}", file=sys.stderr)
     return 0

@@ -12,7 +12,6 @@ moments, the ranges and the predictions currently outside the truth's range (for
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -101,11 +100,9 @@ def _streamed_report(scan: _Scan, *, model: str, bins: int | None,
                         .items()})
         per_class = _per_class_from_cm(cm)
         counts = classes._rank_counts()
-        with warnings.catch_warnings():
-            # Absent classes are reported once, as a diagnostic.
-            warnings.simplefilter("ignore")
-            per_class["auc"] = _score_from_counts("roc_auc", counts, labels, None)
-            per_class["auc_pr"] = _score_from_counts("pr_auc", counts, labels, None)
+        # A class without positives warns by the metric's name, as evaluate() does.
+        per_class["auc"] = _score_from_counts("roc_auc", counts, labels, None)
+        per_class["auc_pr"] = _score_from_counts("pr_auc", counts, labels, None)
         metrics["auc"] = _nanmean(per_class["auc"])
         metrics["auc_pr"] = _nanmean(per_class["auc_pr"])
         predicted, support = cm.sum(axis=0), cm.sum(axis=1)
