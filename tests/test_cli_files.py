@@ -587,3 +587,35 @@ def test_undefined_values_are_nan_in_the_report_and_a_note(tmp_path):
     with pytest.warns(am.UndefinedMetricWarning, match="^pearson is undefined") as caught:
         am.pearson([[0.1, 0.2], [0.4, 0.1], [-0.2, 0.3]], [[0.3, 0.2], [0.3, 0.0], [0.3, 0.3]])
     assert f"affectmetrics: note: {caught[0].message}" in result.stderr.splitlines()
+
+
+def test_a_late_cell_pyarrow_cannot_parse_restarts_on_the_text_path(tmp_path, monkeypatch):
+    """Numbers are parsed by pyarrow as float64; a cell it refuses (' 0.5', or 'abc') far
+    into the file sends the whole file through the text path, counted once."""
+    import affectmetrics.cli._reader as reader
+
+    monkeypatch.setattr(reader, "_BLOCK_BYTES", 1 << 10)
+    columns, labels, scores, va, _pred = example_columns(n=400)
+    columns["expression"] = [9 if i == 7 else v for i, v in enumerate(labels)]
+    clean = tmp_path / "clean.csv"
+    clean.write_text(table_text(columns))
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text(table_text({**columns, "valence": [f" {v}" if i == 390 else v
+                                                         for i, v in enumerate(va[:, 0])]}))
+    outputs = []
+    for path in (clean, spaced):
+        out = tmp_path / f"out-{path.stem}"
+        result = run("evaluate", path, "--class-names", "a", "b", "c", "--preset", "affectnet",
+                     "--output", out, "--no-plots", "--model-name", "m")
+        assert result.returncode == 0, result.stderr
+        outputs.append(json.loads((out / "report.json").read_text()))
+    assert outputs[0] == outputs[1]
+    assert outputs[0]["dropped"] == {"expression code 9 (Uncertain)": 1}
+    keep = np.arange(400) != 7
+    assert outputs[0]["metrics"]["accuracy"] == am.accuracy(labels[keep], scores[keep])
+    bad = tmp_path / "bad.csv"
+    bad.write_text(table_text({**columns, "arousal": ["abc" if i == 390 else v
+                                                      for i, v in enumerate(va[:, 1])]}))
+    result = run("evaluate", bad, "--class-names", "a", "b", "c", "--preset", "affectnet")
+    assert result.returncode == 2
+    assert f"{bad}:392: column 'arousal': 'abc' is not a number" in result.stderr

@@ -75,6 +75,10 @@ def _open_binary(path: Path) -> Any:
     return path.open("rb")
 
 
+class _SlowPath(Exception):
+    """pyarrow could not parse a numeric CSV column as float64: read it again as text."""
+
+
 @dataclass
 class _Table:
     """A predictions file: its header and its columns batch by batch."""
@@ -91,8 +95,13 @@ class _Table:
             return f"{self.path}:{first + index}"
         return f"{self.path}: row {first + index}"
 
-    def batches(self, names: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-        """Yield ``(first line or row, {name: pyarrow array})`` for the named columns."""
+    def batches(self, names: list[str], numeric: frozenset[str] = frozenset()
+                ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Yield ``(first line or row, {name: pyarrow array})`` for the named columns.
+
+        CSV columns in ``numeric`` are parsed as float64 by pyarrow itself (the fast path);
+        a cell it cannot parse raises :class:`_SlowPath`, and the caller reads the file
+        again with every column as text (which trims spaces and names the bad cell)."""
         pa = _pyarrow()
         raw = self._raw or {n: n for n in self.columns}
         wanted = list(dict.fromkeys(names))
@@ -112,7 +121,8 @@ class _Table:
         parse = pcsv.ParseOptions(delimiter=self.delimiter)
         convert = pcsv.ConvertOptions(
             include_columns=[raw[n] for n in wanted],
-            column_types={raw[n]: pa.string() for n in wanted}, strings_can_be_null=True)
+            column_types={raw[n]: pa.float64() if n in numeric else pa.string()
+                          for n in wanted}, strings_can_be_null=True)
         first = 2  # line 1 is the header
         source = _open_binary(self.path) if self.path.suffix.lower() == ".zip" else \
             str(self.path)
@@ -127,6 +137,8 @@ class _Table:
                 yield first, {n: batch.column(raw[n]) for n in wanted}
                 first += batch.num_rows
         except pa.ArrowInvalid as exc:
+            if numeric and "conversion error" in str(exc):
+                raise _SlowPath(str(exc)) from None
             raise _CliError(f"{self.path}: not a valid CSV file after line {first - 1} "
                             f"({str(exc).splitlines()[0]})") from None
         finally:

@@ -10,20 +10,21 @@ score columns and in string labels alike; two names that differ only in case are
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ..examples import AFFECTNET_CLASSES
 from ..presets import _DATASETS
 from ._errors import _CliError
-from ._reader import _open_table, _pyarrow, _Table
+from ._reader import _open_table, _pyarrow, _SlowPath, _Table
 
 __all__: list[str] = []
 
+_T = TypeVar("_T")
 _NUMBER = r"^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity|nan)$"
 
 
@@ -270,6 +271,13 @@ class _Scan:
                                                 if schema.class_names is not None else 0)
         self._wanted = [c for c in (schema.expression, schema.expression_pred, *schema.scores,
                                     *schema.va, *schema.va_pred, schema.group) if c is not None]
+        # Parsed as float64 by pyarrow until a cell fails; then everything is read as text.
+        self.numeric = frozenset((*schema.scores, *schema.va, *schema.va_pred))
+
+    def restart(self) -> None:
+        """Forget the counts of a pass abandoned for the text path."""
+        self.numeric = frozenset()
+        self.dropped, self.n_rows, self.n_kept = {}, 0, 0
 
     def _drop(self, keep: np.ndarray, hit: np.ndarray, reason: str) -> None:
         hit = keep & hit
@@ -283,7 +291,7 @@ class _Scan:
 
         table, schema, cols = self.table, self.schema, self.cols
         conventions = _DATASETS[cols.dataset] if cols.dataset is not None else None
-        for first, batch in table.batches(self._wanted):
+        for first, batch in table.batches(self._wanted, self.numeric):
             rows = len(next(iter(batch.values())))
             self.n_rows += rows
             values: dict[str, np.ndarray] = {}
@@ -354,10 +362,7 @@ def _read(path: str | Path, cols: _Columns) -> _Predictions:
     import pyarrow.compute as pc
 
     scan = _Scan(path, cols)
-    parts: dict[str, list[Any]] = {}
-    for batch in scan:
-        for key, values in batch.items():
-            parts.setdefault(key, []).append(values)
+    parts = _retrying(scan, _collect)
     kwargs: dict[str, Any] = scan.evaluate_kwargs()
     for key in ("expression", "expression_pred", "va", "va_pred"):
         if key in parts:
@@ -372,6 +377,23 @@ def _read(path: str | Path, cols: _Columns) -> _Predictions:
                                       .to_numpy(zero_copy_only=False), dtype=np.int64)
         group_ids = np.asarray(distinct.to_numpy(zero_copy_only=False), dtype=object)
     return _Predictions(scan.table.path, kwargs, scan.dropped, group_ids)
+
+
+def _collect(scan: _Scan) -> dict[str, list[Any]]:
+    parts: dict[str, list[Any]] = {}
+    for batch in scan:
+        for key, values in batch.items():
+            parts.setdefault(key, []).append(values)
+    return parts
+
+
+def _retrying(scan: _Scan, consume: Callable[[_Scan], _T]) -> _T:
+    """``consume(scan)``, once more on the text path if pyarrow's float parser gave up."""
+    try:
+        return consume(scan)
+    except _SlowPath:
+        scan.restart()
+        return consume(scan)
 
 
 def _integer_labels(kwargs: dict[str, Any]) -> None:

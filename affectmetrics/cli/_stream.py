@@ -25,7 +25,7 @@ from ..accumulators import (
 from ..examples import _default_class_names
 from ..ranking import _score_from_counts
 from ..report import Report, _ContinuousStats, _diagnostics, _nanmean, _per_class_from_cm
-from ._schema import _Scan
+from ._schema import _retrying, _Scan
 
 __all__: list[str] = []
 
@@ -69,6 +69,11 @@ def _complete(batch: dict[str, Any]) -> tuple[dict[str, np.ndarray], int]:
 def _streamed_report(scan: _Scan, *, model: str, bins: int | None,
                      score_range: tuple[float, float]) -> Report:
     """Score ``scan`` batch by batch; the report :func:`affectmetrics.evaluate` gives."""
+    return _retrying(scan, lambda scan: _stream(scan, model, bins, score_range))
+
+
+def _stream(scan: _Scan, model: str, bins: int | None,
+            score_range: tuple[float, float]) -> Report:
     schema = scan.schema
     classes = ClassificationAccumulator(scan.n_classes, bins=bins, score_range=score_range) \
         if schema.scores else None
