@@ -619,3 +619,33 @@ def test_a_late_cell_pyarrow_cannot_parse_restarts_on_the_text_path(tmp_path, mo
     result = run("evaluate", bad, "--class-names", "a", "b", "c", "--preset", "affectnet")
     assert result.returncode == 2
     assert f"{bad}:392: column 'arousal': 'abc' is not a number" in result.stderr
+
+
+def test_unreadable_file_is_named_as_such(tmp_path, monkeypatch):
+    import affectmetrics.cli._reader as reader
+
+    path = small_file(tmp_path)
+    monkeypatch.setattr(reader.os, "access", lambda p, mode: False)
+    result = run("evaluate", path)
+    assert result.returncode == 2
+    assert result.stderr == f"affectmetrics: error: {path}: cannot be read (permission denied)\n"
+
+
+def test_missing_cli_extra_names_the_install_command(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    result = run("evaluate", small_file(tmp_path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "pip install 'affectmetrics[cli]'" in result.stderr
+
+
+def test_compare_a_file_with_itself_keeps_names_distinct(tmp_path):
+    path = small_file(tmp_path)
+    out = tmp_path / "out"
+    result = run("compare", path, path, "--n-resamples", "50", "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    names = json.loads((out / "comparison.json").read_text())["names"]
+    assert names[0] != names[1] and len(list(out.glob("report_*.json"))) == 2
+    metrics = json.loads((out / "comparison.json").read_text())["metrics"]
+    assert metrics["accuracy"]["difference"] == 0.0 and metrics["accuracy"]["p_value"] == 1.0
