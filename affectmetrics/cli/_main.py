@@ -48,11 +48,14 @@ def read_predictions(
     va_pred_columns: Sequence[str] = ("valence_pred", "arousal_pred"),
     group_column: str | None = None,
     class_names: Sequence[str] | None = None,
-    preset: str | None = None,
-    nan_policy: str = "omit",
     delimiter: str | None = None,
 ) -> dict[str, Any]:
-    """Read a predictions file into the keyword arguments of :func:`affectmetrics.evaluate`.
+    r"""Read a predictions file into the keyword arguments of :func:`affectmetrics.evaluate`.
+
+    Score columns and string labels are matched to the classes by name (ignoring case),
+    as the command line does; empty cells are NaN (``evaluate(nan_policy="omit")`` drops
+    their rows). Data-set markers (``--preset``) are the command line's: every row is read
+    here.
 
     Parameters
     ----------
@@ -62,13 +65,7 @@ def read_predictions(
     group_column :
         Column names, as the command line's flags.
     class_names : sequence of str, optional
-        The classes in code order; score columns and string labels are matched to them
-        by name, case-insensitively.
-    preset : {"affectnet", "abaw"}, optional
-        Apply the data set's conventions: its class order, and rows with its "not data"
-        codes left out (counted in ``"dropped"``).
-    nan_policy : {"omit", "raise"}, default "omit"
-        ``"raise"`` refuses the first empty cell, naming its line and column.
+        The classes in code order.
     delimiter : str, optional
         Default: sniffed from the file's first lines.
 
@@ -76,23 +73,35 @@ def read_predictions(
     -------
     dict
         A subset of ``expression``, ``expression_pred``, ``class_names``, ``va``,
-        ``va_pred``, ``output_names`` and ``groups`` (integer codes), plus ``dropped``
-        (rows left out per reason).
+        ``va_pred``, ``output_names`` and ``groups`` (integer codes of the ids).
 
     Raises
     ------
     ValueError
         A file or column problem, naming the file, line and column.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import affectmetrics as am
+    >>> from affectmetrics.cli import read_predictions
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "p.csv").write_text(
+    ...     "expression;score_b;score_a\nb;0.9;0.1\na;0.3;0.7\na;0.6;0.4\n")
+    >>> data = read_predictions(folder / "p.csv")   # ';' sniffed, columns by name
+    >>> data["class_names"], data["expression"].tolist()
+    (('b', 'a'), [0.0, 1.0, 1.0])
+    >>> am.evaluate(**data, warn=False).metrics["accuracy"]   # 2 of 3 right
+    0.6666666666666666
     """
     columns = _Columns(expression_column, expression_pred_column, score_prefix,
                        tuple(va_columns), tuple(va_pred_columns), group_column,
-                       None if class_names is None else tuple(class_names), preset,
-                       nan_policy, delimiter)
+                       None if class_names is None else tuple(class_names), None, "omit",
+                       delimiter)
     try:
-        data = _read(path, columns)
+        return _read(path, columns).kwargs
     except _CliError as exc:
         raise ValueError(str(exc)) from None
-    return {**data.kwargs, "dropped": data.dropped}
 
 
 def _add_column_options(parser: argparse.ArgumentParser) -> None:
