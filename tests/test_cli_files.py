@@ -649,3 +649,15 @@ def test_compare_a_file_with_itself_keeps_names_distinct(tmp_path):
     assert names[0] != names[1] and len(list(out.glob("report_*.json"))) == 2
     metrics = json.loads((out / "comparison.json").read_text())["metrics"]
     assert metrics["accuracy"]["difference"] == 0.0 and metrics["accuracy"]["p_value"] == 1.0
+
+
+def test_quoted_line_breaks_across_blocks(tmp_path, monkeypatch):
+    import affectmetrics.cli._reader as reader
+
+    monkeypatch.setattr(reader, "_BLOCK_BYTES", 64)
+    rows = [f'{i % 2},{i % 2},"note {i}\nsecond line, with ""quotes"""' for i in range(40)]
+    path = tmp_path / "m.csv"
+    path.write_text("expression,expression_pred,note\n" + "\n".join(rows) + "\n")
+    data = read_predictions(path)
+    np.testing.assert_array_equal(data["expression"], np.arange(40) % 2)
+    assert metric(run("evaluate", path).stdout, "Accuracy") == 1.0

@@ -117,33 +117,74 @@ class _Table:
             return
         import pyarrow.csv as pcsv
 
-        read = pcsv.ReadOptions(block_size=_BLOCK_BYTES)
         parse = pcsv.ParseOptions(delimiter=self.delimiter)
         convert = pcsv.ConvertOptions(
             include_columns=[raw[n] for n in wanted],
             column_types={raw[n]: pa.float64() if n in numeric else pa.string()
                           for n in wanted}, strings_can_be_null=True)
         first = 2  # line 1 is the header
-        source = _open_binary(self.path) if self.path.suffix.lower() == ".zip" else \
-            str(self.path)
         try:
-            reader = pcsv.open_csv(source, read_options=read, parse_options=parse,
-                                   convert_options=convert)
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    break
-                yield first, {n: batch.column(raw[n]) for n in wanted}
-                first += batch.num_rows
+            for chunk in _chunks(self.path):
+                # Each chunk is parsed alone, the header prepended: pyarrow's own streaming
+                # reader reads the whole input ahead of the consumer (memory grows with the
+                # file), a chunk at a time keeps it to one block.
+                table = pcsv.read_csv(io.BytesIO(chunk), parse_options=parse,
+                                      convert_options=convert)
+                for batch in table.to_batches():
+                    yield first, {n: batch.column(raw[n]) for n in wanted}
+                    first += batch.num_rows
         except pa.ArrowInvalid as exc:
             if numeric and "conversion error" in str(exc):
                 raise _SlowPath(str(exc)) from None
             raise _CliError(f"{self.path}: not a valid CSV file after line {first - 1} "
                             f"({str(exc).splitlines()[0]})") from None
-        finally:
-            if not isinstance(source, str):
-                source.close()
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    """The file's bytes in blocks of about ``_BLOCK_BYTES``, each ending at a line end
+    outside quotes and starting with the header line (the first with its byte-order mark)."""
+    with _open_binary(path) as handle:
+        data = handle.read(_BLOCK_BYTES)
+        end = _line_end(data, 0)
+        header = data[:end].removeprefix(b"\xef\xbb\xbf")
+        rest = data[end:]
+        while True:
+            more = handle.read(_BLOCK_BYTES)
+            data = rest + more
+            if not more:
+                if data.strip():
+                    yield header + data if data.endswith(b"\n") else header + data + b"\n"
+                return
+            cut = _last_line_end(data)
+            if cut > 0:
+                yield header + data[:cut]
+                rest = data[cut:]
+            else:
+                rest = data  # one line longer than a block: read on
+
+
+def _line_end(data: bytes, start: int) -> int:
+    """The index after the first line end at or after ``start`` outside quotes."""
+    quoted = False
+    i = start
+    while True:
+        newline = data.find(b"\n", i)
+        if newline < 0:
+            return len(data)
+        quoted ^= data.count(b'"', i, newline) % 2 == 1
+        if not quoted:
+            return newline + 1
+        i = newline + 1
+
+
+def _last_line_end(data: bytes) -> int:
+    """The index after the last line end outside quotes (0 if there is none); ``data``
+    starts outside quotes, so a line end is outside when an even number of quote
+    characters precede it."""
+    pos = data.rfind(b"\n")
+    while pos >= 0 and data.count(b'"', 0, pos) % 2:
+        pos = data.rfind(b"\n", 0, pos)
+    return pos + 1
 
 
 def _header(path: Path, delimiter: str | None) -> tuple[list[str], str]:
