@@ -7,6 +7,7 @@ Naming follows scikit-learn: ``(y_true, y_pred)`` or ``(y_true, y_score)`` first
 keyword-only. Undefined values are returned as nan with an :class:`UndefinedMetricWarning`.
 """
 
+from . import annotations
 from .accumulators import ClassificationAccumulator, ContinuousAccumulator
 from .agreement import krippendorff_alpha
 from .bootstrap import BootstrapResult, PairedComparison, bootstrap_ci, paired_comparison
@@ -39,6 +40,7 @@ __all__ = [
     "__version__",
     "abaw_scores",
     "accuracy",
+    "annotations",
     "bootstrap_ci",
     "ccc",
     "ccc_per_group",

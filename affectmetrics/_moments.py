@@ -234,10 +234,21 @@ def _batch_packed(t: Any, p: Any, xp: Any) -> Any:
     cross = xp.sum(dt * dp, axis=0) - ct * cp / n
     sse = xp.sum(ds * ds, axis=0)
     agree = xp.sum(xp.astype(xp.sign(t) == xp.sign(p), t.dtype), axis=0)
-    count = xp.full_like(mt, float(n))
-    zero = xp.zeros_like(mt)
-    return xp.stack([count, mt * s_t, mp * s_p, md, xp.maximum(m2_t, zero),
-                     xp.maximum(m2_p, zero), cross, sse, agree, lo_t, hi_t, lo_p, hi_p])
+    mean_t, mean_p, m2_t, m2_p, cross = _exact_constants(mt * s_t, mp * s_p, m2_t, m2_p,
+                                                         cross, lo_t, hi_t, lo_p, hi_p, xp)
+    return xp.stack([xp.full_like(mt, float(n)), mean_t, mean_p, md, m2_t, m2_p, cross, sse,
+                     agree, lo_t, hi_t, lo_p, hi_p])
+
+
+def _exact_constants(mean_t: Any, mean_p: Any, m2_t: Any, m2_p: Any, cross: Any, lo_t: Any,
+                     hi_t: Any, lo_p: Any, hi_p: Any, xp: Any) -> tuple[Any, ...]:
+    """A constant side (min == max) has its value as mean and exactly zero centred sums."""
+    const_t, const_p = lo_t == hi_t, lo_p == hi_p
+    zero = xp.zeros_like(m2_t)
+    return (xp.where(const_t, lo_t, mean_t), xp.where(const_p, lo_p, mean_p),
+            xp.where(const_t, zero, xp.maximum(m2_t, zero)),
+            xp.where(const_p, zero, xp.maximum(m2_p, zero)),
+            xp.where(const_t | const_p, zero, cross))
 
 
 def _merge_packed_xp(stacked: Any, xp: Any) -> Any:
@@ -261,14 +272,16 @@ def _merge_packed_xp(stacked: Any, xp: Any) -> Any:
     mean_p = xp.sum(frac * stacked[:, 2, :], axis=0)
     dev_t = stacked[:, 1, :] / s_t - mean_t / s_t
     dev_p = stacked[:, 2, :] / s_p - mean_p / s_p
-    return xp.stack([
-        total,
-        mean_t,
-        mean_p,
-        xp.sum(frac * stacked[:, 3, :] * r_d, axis=0),
+    mean_t, mean_p, m2_t, m2_p, cross = _exact_constants(
+        mean_t, mean_p,
         xp.sum(stacked[:, 4, :] * r_t * r_t + n_b * dev_t * dev_t, axis=0),
         xp.sum(stacked[:, 5, :] * r_p * r_p + n_b * dev_p * dev_p, axis=0),
         xp.sum(stacked[:, 6, :] * r_t * r_p + n_b * dev_t * dev_p, axis=0),
+        lo_t, hi_t, lo_p, hi_p, xp)
+    return xp.stack([
+        total, mean_t, mean_p,
+        xp.sum(frac * stacked[:, 3, :] * r_d, axis=0),
+        m2_t, m2_p, cross,
         xp.sum(stacked[:, 7, :] * r_d * r_d, axis=0),
         xp.sum(stacked[:, 8, :], axis=0),
         lo_t, hi_t, lo_p, hi_p,

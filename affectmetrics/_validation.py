@@ -434,6 +434,64 @@ def _check_classification(
     return _ClassData(codes_true, codes_pred, y_score, classes, n_omitted)
 
 
+_RATINGS_NAN_POLICIES = ("raise", "omit", "keep")
+
+
+@dataclass(frozen=True)
+class _Ratings:
+    """A validated ratings matrix (n_items, n_raters) with NaN for a missing rating."""
+
+    values: np.ndarray  # (n_items, n_raters) float64, NaN where a rating is missing
+    present: np.ndarray  # (n_items, n_raters) bool
+    n_omitted: int  # items dropped under nan_policy="omit"
+
+
+def _check_ratings(ratings: Any, *, nan_policy: str = "keep", name: str = "ratings") -> _Ratings:
+    """Validate a ratings matrix: one row per item, one column per rater.
+
+    ``nan_policy`` says what a missing rating (NaN) means: ``"keep"`` keeps it as missing
+    (the metric handles it), ``"raise"`` refuses it, ``"omit"`` drops the items that have one
+    (listwise deletion). inf is always refused.
+    """
+    if nan_policy not in _RATINGS_NAN_POLICIES:
+        raise ValueError(
+            f"nan_policy must be one of {_RATINGS_NAN_POLICIES}, got {nan_policy!r}")
+    arr = _as_numeric(ratings, name)
+    _check_ndim(arr, name, (2,), "a 2-D (n_items, n_raters) matrix")
+    n_items, n_raters = arr.shape
+    if n_items == 0:
+        raise ValueError(f"{name} has no items (shape {arr.shape}); at least one is needed")
+    if n_raters < 2:
+        raise ValueError(
+            f"{name} has {n_raters} rater column(s) (shape {arr.shape}); agreement needs at "
+            "least 2 raters (one column per rater)")
+    values = arr.astype(np.float64)
+    if arr.dtype.kind == "f":
+        inf = np.isinf(arr)
+        if inf.any():
+            pos = _first_position(inf)
+            raise ValueError(
+                f"{name} contains {int(inf.sum())} infinite value(s); the first is "
+                f"{_fmt_value(arr[pos])} at (item, rater) {pos}")
+    present = ~np.isnan(values)
+    n_omitted = 0
+    if not present.all():
+        if nan_policy == "raise":
+            raise ValueError(
+                f"{name} has {int((~present).sum())} missing rating(s) (NaN); the first is at "
+                f"(item, rater) {_first_position(~present)} (nan_policy='raise'; pass "
+                "nan_policy='omit' to drop the items with a missing rating)")
+        if nan_policy == "omit":
+            keep = present.all(axis=1)
+            n_omitted = int(n_items - keep.sum())
+            if n_omitted == n_items:
+                raise ValueError(
+                    f"every one of the {n_items} items in {name} has a missing rating; nothing "
+                    "is left after nan_policy='omit'")
+            values, present = values[keep], present[keep]
+    return _Ratings(values, present, n_omitted)
+
+
 def _group_codes(groups: Any, n: int, name: str = "groups") -> tuple[np.ndarray, int]:
     """Group ids of any hashable type as codes ``0..G-1`` (in sorted id order) and ``G``.
 

@@ -43,14 +43,15 @@ def _delta2(level: str, values: np.ndarray, marginals: np.ndarray) -> np.ndarray
     return ratio * ratio
 
 
-def _alpha_batch(cms: np.ndarray, values: np.ndarray, level: str = "nominal") -> np.ndarray:
-    """Alpha for two coders from a stack of confusion matrices (..., C, C).
+def _alpha_from_coincidence(
+    coincidence: np.ndarray, values: np.ndarray, level: str = "nominal"
+) -> np.ndarray:
+    """Alpha from a stack of coincidence matrices (..., C, C): the final step of every path.
 
-    With two coders and no missing values every unit is pairable, the coincidence matrix is
-    ``o = cm + cm.T`` and ``n.. = 2n``; then
-    ``alpha = 1 - (n.. - 1) * sum(o * d2) / sum(outer(n_c, n_c) * d2)``.
+    ``alpha = 1 - (n.. - 1) * sum(o * d2) / sum(outer(n_c, n_c) * d2)`` with ``n_c`` the
+    marginals of ``o`` and ``n..`` their total; nan where the expected disagreement is 0.
     """
-    coincidence = (cms + np.swapaxes(cms, -1, -2)).astype(np.float64)
+    coincidence = np.asarray(coincidence, dtype=np.float64)
     marginals = coincidence.sum(axis=-1)
     total = marginals.sum(axis=-1)
     d2 = _delta2(level, values, marginals)
@@ -62,14 +63,27 @@ def _alpha_batch(cms: np.ndarray, values: np.ndarray, level: str = "nominal") ->
     return np.where(defined, value, np.nan)
 
 
-def _alpha_from_cm(cm: np.ndarray, values: np.ndarray, level: str = "nominal") -> float:
-    value = float(_alpha_batch(cm, values, level))
+def _alpha_batch(cms: np.ndarray, values: np.ndarray, level: str = "nominal") -> np.ndarray:
+    """Alpha for two coders from a stack of confusion matrices (..., C, C).
+
+    With two coders and no missing values every unit is pairable, the coincidence matrix is
+    ``o = cm + cm.T`` and ``n.. = 2n``.
+    """
+    return _alpha_from_coincidence(cms + np.swapaxes(cms, -1, -2), values, level)
+
+
+def _alpha_value(value: float) -> float:
+    """The scalar alpha, warning when it is undefined (expected disagreement 0)."""
     if np.isnan(value):
         _warn_undefined(
             "krippendorff_alpha is undefined: the expected disagreement is 0 (a single value "
             "is used throughout); returning nan"
         )
     return value
+
+
+def _alpha_from_cm(cm: np.ndarray, values: np.ndarray, level: str = "nominal") -> float:
+    return _alpha_value(float(_alpha_batch(cm, values, level)))
 
 
 def krippendorff_alpha(

@@ -12,7 +12,7 @@ import pytest
 import torch
 from conformance import cases_continuous  # noqa: F401  (registers the rows)
 from conformance.registry import CASES
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -167,6 +167,7 @@ def test_unpack_of_pack_is_the_identity_and_empty_states_merge_away():
 
 @given(st.integers(1, 60), st.integers(1, 3), st.integers(0, 2**32 - 1),
        st.sampled_from([1.0, 1e-160, 1e160, 1e3]))
+@example(42, 1, 0, 1e-160)  # a constant tiny column: the merged state's sums exactly 0
 def test_any_split_merged_in_any_order_equals_one_shot(n, k, seed, magnitude):
     rng = np.random.default_rng(seed)
     t = magnitude * rng.normal(size=(n, k))
@@ -186,3 +187,19 @@ def test_any_split_merged_in_any_order_equals_one_shot(n, k, seed, magnitude):
                         ("sagr", am.sagr)):
             np.testing.assert_allclose(values[key], fn(t, p), rtol=1e-10, atol=1e-13,
                                        err_msg=key)
+
+
+@pytest.mark.parametrize(("entry", "value", "message"), [
+    ("min_true", [0.9, 0.0], "'min_true' and 'max_true' must be the data's extremes"),
+    ("max_pred", [np.inf, 1.0], "'min_pred' and 'max_pred' must be the data's extremes"),
+    ("mean_true", [5.0, 0.0], "'min_true' and 'max_true' must be the data's extremes"),
+])
+def test_saved_states_with_impossible_extremes_are_refused(entry, value, message):
+    t = np.array([[0.1, 0.2], [0.5, -0.3], [0.8, 0.4]])
+    acc = am.ContinuousAccumulator(2)
+    acc.update(t, 0.5 * t)
+    state = acc.state_dict()
+    restored = am.ContinuousAccumulator.from_state_dict(dict(state))
+    np.testing.assert_array_equal(restored.compute()["ccc"], acc.compute()["ccc"])
+    with pytest.raises(ValueError, match=message):
+        am.ContinuousAccumulator.from_state_dict({**state, entry: np.array(value)})

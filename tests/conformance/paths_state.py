@@ -104,3 +104,34 @@ def accumulator_saved(case: Case) -> Any:
     if case.metric == "confusion_matrix":
         return total.confusion_matrix
     return total.compute()[_KEYS[case.metric]]
+
+
+def _torch_expressible(case: Case) -> bool:
+    score = np.asarray(case.y_pred)
+    # Tensors hold numbers only, and an infinite score has no softmax to compare.
+    return score.dtype.kind in "biuf" and bool(np.isfinite(score[~np.isnan(
+        score.astype(np.float64))]).all())
+
+
+@path("score-rule-on-torch", ["roc_auc", "pr_auc"], accepts=_torch_expressible)
+def score_rule_on_torch(case: Case) -> Any:
+    """The score rule applied to a float64 torch tensor through the array API (as the torch
+    adapter applies it on the device), then the scores ranked as given."""
+    import array_api_compat
+    import torch
+
+    from affectmetrics._scores import _check_score_kind, _normalised_scores, _probability_rows
+
+    kind = _check_score_kind(case.kwargs.get("scores", "auto"))
+    tensor = torch.as_tensor(np.asarray(case.y_pred, dtype=np.float64))
+    xp = array_api_compat.array_namespace(tensor)
+    if kind == "probabilities":
+        finite = ~torch.isnan(tensor).reshape(tensor.shape[0], -1).any(dim=1)
+        rows = tensor[:, None] if tensor.ndim == 1 else tensor
+        inside = ((rows >= 0) & (rows <= 1)).all(dim=1)
+        ok = inside if tensor.ndim == 1 else _probability_rows(xp, rows)
+        if bool((finite & ~ok).any()):
+            raise ValueError("y_score is not probabilities")
+    scores = _normalised_scores(xp, tensor, kind).numpy()
+    options = {key: value for key, value in case.kwargs.items() if key != "scores"}
+    return getattr(am, case.metric)(case.y_true, scores, scores="raw", **options)
