@@ -661,3 +661,12 @@ def test_quoted_line_breaks_across_blocks(tmp_path, monkeypatch):
     data = read_predictions(path)
     np.testing.assert_array_equal(data["expression"], np.arange(40) % 2)
     assert metric(run("evaluate", path).stdout, "Accuracy") == 1.0
+
+
+def test_infinite_value_names_line_and_column(tmp_path):
+    path = va_file(tmp_path, [0.1, "inf", 0.3, 0.2])
+    result = run("evaluate", path, "--nan-policy", "omit")
+    assert result.returncode == 2
+    assert f"{path}:3: column 'valence': inf is not a finite number" in result.stderr
+    with pytest.raises(ValueError, match="infinite"):
+        am.ccc([0.1, np.inf, 0.3, 0.2], [0.0, 0.1, 0.2, 0.3])

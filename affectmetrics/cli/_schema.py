@@ -236,6 +236,17 @@ def _check_codes(table: _Table, first: int, name: str, codes: np.ndarray, n_clas
                         f"code 0..{n_classes - 1}")
 
 
+def _check_finite(table: _Table, first: int, columns: dict[str, np.ndarray],
+                  keep: np.ndarray) -> None:
+    """An infinite value is refused whatever the NaN policy, naming its line and column."""
+    for name, values in columns.items():
+        infinite = keep & np.isinf(values)
+        if infinite.any():
+            i = int(np.argmax(infinite))
+            raise _CliError(f"{table.where(first, i)}: column {name!r}: {values[i]} is not a "
+                            "finite number")
+
+
 def _check_complete(table: _Table, first: int, columns: dict[str, np.ndarray],
                     keep: np.ndarray) -> None:
     """Policy "raise": the first empty (NaN) cell names its line, column and the flag."""
@@ -311,6 +322,7 @@ class _Scan:
                     self._drop(keep, np.any(np.column_stack([values[c] for c in schema.va])
                                             == conventions.missing_va, axis=1),
                                f"valence/arousal {conventions.missing_va:g} (not annotated)")
+            _check_finite(table, first, values, keep)
             if cols.nan_policy == "raise":
                 _check_complete(table, first, values, keep)
             if self.n_classes:
