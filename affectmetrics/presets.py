@@ -161,10 +161,13 @@ class _DatasetConventions:
 
 
 #: The data-set conventions applied by ``--preset`` in the command line.
-#: AffectNet (Mollahosseini et al. 2017): codes 8-10 are None, Uncertain and No-Face, and
-#: valence/arousal -2 marks an image without them. ABAW / Aff-Wild2 (Kollias et al. 2024):
-#: expression -1, valence/arousal -5 and AU -1 mark frames that are not annotated; the
-#: expression classes are Neutral, Anger, Disgust, Fear, Happiness, Sadness, Surprise, Other.
+#: AffectNet (Mollahosseini et al. 2017, ``mollahosseini2017affectnet`` in docs/refs.bib):
+#: codes 8-10 are None, Uncertain and No-Face, and valence/arousal -2 marks an image without
+#: them. ABAW / Aff-Wild2 (Kollias et al. 2024, ``kollias2024abaw6``): in the challenges'
+#: annotation files expression -1, valence/arousal -5 and AU -1 mark frames that are not
+#: annotated (discarded from training and scoring); the expression classes are, in code
+#: order, Neutral, Anger, Disgust, Fear, Happiness, Sadness, Surprise, Other. The command
+#: line has no AU columns yet, so ``missing_au`` is recorded here for the AU tools.
 _DATASETS: dict[str, _DatasetConventions] = {
     "affectnet": _DatasetConventions(
         AFFECTNET_CLASSES, {8: "None", 9: "Uncertain", 10: "No-Face"}, -2.0),

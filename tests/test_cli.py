@@ -175,9 +175,13 @@ def test_help_is_complete():
     evaluate = run("evaluate", "--help").stdout
     for flag in ("--ci", "--n-resamples", "--seed", "--preset", "--output", "--svg",
                  "--score-prefix", "--va-columns", "--group-column", "--nan-policy",
-                 "--ci-method", "--progress"):
+                 "--ci-method", "--progress", "--class-names", "--delimiter", "--overwrite",
+                 "--bins", "--score-range"):
         assert flag in evaluate, flag
-    assert "--names" in run("compare", "--help").stdout
+    compare = run("compare", "--help").stdout
+    for flag in ("--names", "--nan-policy", "--group-column", "--class-names", "--overwrite",
+                 "--preset"):
+        assert flag in compare, flag
 
 
 def test_progress_bar_on_request():
