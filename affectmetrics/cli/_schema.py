@@ -283,7 +283,10 @@ class _Scan:
         self._wanted = [c for c in (schema.expression, schema.expression_pred, *schema.scores,
                                     *schema.va, *schema.va_pred, schema.group) if c is not None]
         # Parsed as float64 by pyarrow until a cell fails; then everything is read as text.
-        self.numeric = frozenset((*schema.scores, *schema.va, *schema.va_pred))
+        # Labels too: class names in them fail the float parse and take the text path.
+        self.numeric = frozenset(c for c in (schema.expression, schema.expression_pred,
+                                             *schema.scores, *schema.va, *schema.va_pred)
+                                 if c is not None)
 
     def restart(self) -> None:
         """Forget the counts of a pass abandoned for the text path."""
