@@ -24,7 +24,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 # The study's comparison on the embedded synthetic face set (ImageNet weights cannot be
 # downloaded here, so the backbones are randomly initialised; the tables say so).
 demo: $(VENV)/.demo-installed
-	$(BIN)/python -m baselines --allow-random-weights --standardize-features
+	$(BIN)/python -m baselines --allow-random-weights --standardize-features --markdown docs/baselines.md
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from ._moments import _ccc_from_moments, _moments
 from ._validation import _check_continuous, _group_codes
 from .classification import f1_score
 from .continuous import ccc, icc, mae, rmse
+from .examples import AFFECTNET_CLASSES
 from .exceptions import UndefinedMetricWarning, _warn_undefined
 from .multilabel import multilabel_f1
 
@@ -271,3 +273,35 @@ def ccc_per_group(y_true: Any, y_pred: Any, groups: Any) -> float | np.ndarray:
     mean = np.where(counts > 0,
                     np.where(undefined, 0.0, values).sum(axis=0) / np.maximum(counts, 1), np.nan)
     return float(mean[0]) if was_1d else mean
+
+
+@dataclass(frozen=True)
+class _DatasetConventions:
+    """How a data set writes its labels: class order and the codes that are not data.
+
+    ``dropped`` maps an expression code that is not an expression to its meaning;
+    ``missing_va`` is the value written for valence/arousal that was not annotated.
+    Rows carrying either are left out before scoring and counted per reason.
+    """
+
+    class_names: tuple[str, ...]
+    dropped: dict[int, str]
+    missing_va: float | None
+    missing_au: float | None = None
+
+
+#: The data-set conventions applied by ``--preset`` in the command line.
+#: AffectNet (Mollahosseini et al. 2017, ``mollahosseini2017affectnet`` in docs/refs.bib):
+#: codes 8-10 are None, Uncertain and No-Face, and valence/arousal -2 marks an image without
+#: them. ABAW / Aff-Wild2 (Kollias et al. 2024, ``kollias2024abaw6``): in the challenges'
+#: annotation files expression -1, valence/arousal -5 and AU -1 mark frames that are not
+#: annotated (discarded from training and scoring); the expression classes are, in code
+#: order, Neutral, Anger, Disgust, Fear, Happiness, Sadness, Surprise, Other. The command
+#: line has no AU columns yet, so ``missing_au`` is recorded here for the AU tools.
+_DATASETS: dict[str, _DatasetConventions] = {
+    "affectnet": _DatasetConventions(
+        AFFECTNET_CLASSES, {8: "None", 9: "Uncertain", 10: "No-Face"}, -2.0),
+    "abaw": _DatasetConventions(
+        ("Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise", "Other"),
+        {-1: "not annotated"}, -5.0, -1.0),
+}

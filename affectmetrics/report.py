@@ -93,6 +93,9 @@ class Report:
     au_names : tuple of str
     per_au : dict of str to ndarray, optional
         ``f1``, ``auc``, ``auc_pr``, ``support`` per action unit (``evaluate(au=)``).
+    dropped : dict of str to int
+        Rows left out before scoring, per reason (e.g. a data set's "not an expression"
+        codes, counted by the command line's ``--preset``); in JSON and under the tables.
     """
 
     model: str
@@ -108,6 +111,7 @@ class Report:
     subgroups: dict[str, SubgroupResult] | None = None
     au_names: tuple[str, ...] = ()
     per_au: dict[str, np.ndarray] | None = None
+    dropped: dict[str, int] = field(default_factory=dict)
 
     def interval(self, key: str) -> tuple[float, float] | None:
         """The (low, high) confidence interval of a metric, if intervals were computed."""
@@ -121,6 +125,7 @@ class Report:
             "model": self.model,
             "n_samples": self.n_samples,
             "n_omitted": self.n_omitted,
+            "dropped": dict(self.dropped),
             "metrics": {k: _json_float(v) for k, v in self.metrics.items()},
             "class_names": list(self.class_names),
             "output_names": list(self.output_names),
@@ -316,6 +321,9 @@ def side_by_side(reports: list[Report], decimals: int = 4) -> str:
         rows = [[key, *(value_cell(r, key) for r in reports)] for key in preset_keys]
         parts.append(_table(["Protocol score", *models], rows))
     notes = [f"- {r.model}: {d.message}" for r in reports for d in r.diagnostics]
+    notes += [f"- {r.model}: rows left out before scoring: "
+              + ", ".join(f"{count} with {reason}" for reason, count in r.dropped.items())
+              for r in reports if r.dropped]
     if notes:
         parts.append("Diagnostics:\n\n" + "\n".join(notes))
     if reports[0].intervals is not None:
@@ -342,12 +350,46 @@ def diagnose(
     predicts only some of the classes, or one class for over 90% of samples; a test set whose
     largest class is at least twice its smallest.
     """
-    found: list[Diagnostic] = []
+    predicted = support = None
     if expression is not None and pred_codes is not None:
         c = len(class_names)
         predicted = np.bincount(pred_codes, minlength=c)
+        support = np.bincount(expression, minlength=c)
+    stats = None
+    if va is not None and va_pred is not None:
+        t_min, t_max = va.min(axis=0), va.max(axis=0)
+        outside = np.count_nonzero((va_pred < t_min) | (va_pred > t_max), axis=0)
+        stats = _ContinuousStats(t_min, t_max, va_pred.min(axis=0), va_pred.max(axis=0),
+                                 np.var(va, axis=0), np.var(va_pred, axis=0), outside,
+                                 va.shape[0])
+    return _diagnostics(predicted, support, class_names, stats, output_names)
+
+
+@dataclass(frozen=True)
+class _ContinuousStats:
+    """Per output column: the truth's and the predictions' range and variance, the number
+    of predictions outside the truth's range, and the number of rows."""
+
+    t_min: np.ndarray
+    t_max: np.ndarray
+    p_min: np.ndarray
+    p_max: np.ndarray
+    var_t: np.ndarray
+    var_p: np.ndarray
+    outside: np.ndarray
+    n: int
+
+
+def _diagnostics(predicted: np.ndarray | None, support: np.ndarray | None,
+                 class_names: tuple[str, ...], stats: _ContinuousStats | None,
+                 output_names: tuple[str, ...]) -> list[Diagnostic]:
+    """The final step of :func:`diagnose`, from counts and moments (shared with streaming
+    readers that never hold the samples)."""
+    found: list[Diagnostic] = []
+    if predicted is not None and support is not None:
+        c = len(class_names)
         used = np.flatnonzero(predicted)
-        n = pred_codes.shape[0]
+        n = int(predicted.sum())
         if used.shape[0] == 1:
             found.append(Diagnostic(
                 "constant_classifier",
@@ -364,7 +406,6 @@ def diagnose(
                 "dominant_class",
                 f"the classifier predicts {class_names[top]} for {predicted[top] / n:.0%} of "
                 f"samples (over {_DOMINANT_CLASS:.0%})"))
-        support = np.bincount(expression, minlength=c)
         if support.min() == 0:
             absent = ", ".join(class_names[i] for i in range(c) if support[i] == 0)
             found.append(Diagnostic(
@@ -379,27 +420,27 @@ def diagnose(
                 f"{class_names[small]} {support[small]} (ratio "
                 f"{support[big] / support[small]:.1f}); macro averages weigh every class "
                 "equally, accuracy does not"))
-    if va is not None and va_pred is not None:
+    if stats is not None:
         for j, name in enumerate(output_names):
-            t, p = va[:, j], va_pred[:, j]
-            if p.max() == p.min():
+            if stats.p_max[j] == stats.p_min[j]:
                 found.append(Diagnostic(
                     "constant_prediction",
-                    f"{name} predictions are constant (every value {p[0]:.4g}): CCC is 0 and "
-                    "Pearson's r is undefined"))
+                    f"{name} predictions are constant (every value {stats.p_min[j]:.4g}): CCC "
+                    "is 0 and Pearson's r is undefined"))
                 continue
-            var_t, var_p = np.var(t), np.var(p)
+            var_t, var_p = stats.var_t[j], stats.var_p[j]
             if var_t > 0 and var_p < _LOW_VARIANCE * var_t:
                 found.append(Diagnostic(
                     "low_variance",
                     f"{name} predictions vary little: their variance is {var_p / var_t:.1%} of "
                     f"the truth's (under {_LOW_VARIANCE:.0%}; regression to the mean?)"))
-            outside = np.count_nonzero((p < t.min()) | (p > t.max()))
-            if outside > _OUT_OF_RANGE * p.shape[0]:
+            outside = int(stats.outside[j])
+            if outside > _OUT_OF_RANGE * stats.n:
                 found.append(Diagnostic(
                     "out_of_range",
-                    f"{outside} of {p.shape[0]} {name} predictions ({outside / p.shape[0]:.1%}) "
-                    f"lie outside the truth's range [{t.min():.4g}, {t.max():.4g}]"))
+                    f"{outside} of {stats.n} {name} predictions ({outside / stats.n:.1%}) "
+                    f"lie outside the truth's range [{stats.t_min[j]:.4g}, "
+                    f"{stats.t_max[j]:.4g}]"))
     return found
 
 
@@ -568,12 +609,7 @@ def evaluate(
         metrics["uar"] = _uar_from_cm(cm)
         metrics["kappa"] = _kappa_from_cm(cm)
         metrics["krippendorff_alpha"] = _alpha_from_cm(cm, np.arange(c), "nominal")
-        tp = np.diag(cm).astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            precision = np.where(cm.sum(axis=0) > 0, tp / cm.sum(axis=0), 0.0)
-            recall = np.where(cm.sum(axis=1) > 0, tp / cm.sum(axis=1), 0.0)
-        per_class = {"precision": precision, "recall": recall,
-                     "f1": _f1_from_cm(cm, None), "support": cm.sum(axis=1)}
+        per_class = _per_class_from_cm(cm)
         if data.y_score is not None:
             # A class without positives warns by the metric's name, as the functions do.
             per_class["auc"] = roc_auc(codes, data.y_score, labels=np.arange(c), average=None)
@@ -687,6 +723,17 @@ def _au_labels(au_names: Any, n_columns: int) -> tuple[str, ...]:
     if len(names) != n_columns:
         raise ValueError(f"au_names has {len(names)} names but au has {n_columns} column(s)")
     return names
+
+
+def _per_class_from_cm(cm: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision, recall, F1 and support per class (0 where undefined), from a confusion
+    matrix."""
+    tp = np.diag(cm).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(cm.sum(axis=0) > 0, tp / cm.sum(axis=0), 0.0)
+        recall = np.where(cm.sum(axis=1) > 0, tp / cm.sum(axis=1), 0.0)
+    return {"precision": precision, "recall": recall, "f1": _f1_from_cm(cm, None),
+            "support": cm.sum(axis=1)}
 
 
 def _nanmean(values: np.ndarray) -> float:

@@ -210,7 +210,12 @@ def main(argv: list[str] | None = None) -> int:
         if status != 0:
             return status
         stats = json.loads(path.read_text())
-    args.output.write_text(render(stats, "python benchmarks/run.py"))
+    text = render(stats, "python benchmarks/run.py")
+    # The "Reading files" section is written by benchmarks/reading_files.py: keep it.
+    previous = args.output.read_text() if args.output.is_file() else ""
+    if "\n## Reading files\n" in previous:
+        text = text.rstrip("\n") + "\n\n" + previous[previous.index("## Reading files\n"):]
+    args.output.write_text(text)
     print(f"wrote {args.output}")
     return 0
 

@@ -233,11 +233,11 @@ def test_one_epoch_end_to_end_run(tmp_path, tiny):
         header = (folder / "predictions.csv").read_text().splitlines()[0]
         assert header.startswith("file,expression,valence,arousal,valence_pred")
     # The predictions CSV is what `affectmetrics compare` reads.
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("affectmetrics")), "compare",
-         workdir / "vgg16/predictions.csv", workdir / "efficientnetb0/predictions.csv",
-         "--n-resamples", "50"], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    from affectmetrics.cli import main as affectmetrics_main
+
+    assert affectmetrics_main(["compare", str(workdir / "vgg16/predictions.csv"),
+                               str(workdir / "efficientnetb0/predictions.csv"),
+                               "--n-resamples", "50"]) == 0
 
 
 def test_fine_tuning_path_trains_end_to_end(tmp_path, tiny):
@@ -293,3 +293,100 @@ def test_batchnorm_calibration_sets_the_moving_statistics(tiny):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(stem_bn.moving_mean),
                                activations.mean(axis=(0, 1, 2)), rtol=1e-3, atol=1e-4)
     assert not backbone.trainable and stem_bn.momentum == 0.99
+
+
+def test_loader_counts_reach_the_report(tmp_path, tiny, capsys):
+    """The official-CSV loader's dropped (codes 8-10) and skipped rows are in report.md and
+    report.json, not only in a log; the weights are announced before the run."""
+    from baselines.cli import main
+
+    samples = load_affectnet_folder(tiny)
+    images = Path(samples.paths[0]).parent
+    path = tmp_path / "validation.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["subDirectory_filePath", "face_x", "face_y", "face_width",
+                         "face_height", "facial_landmarks", "expression", "valence", "arousal"])
+        for file, label, (valence, arousal) in zip(samples.paths, samples.labels, samples.va,
+                                                   strict=True):
+            writer.writerow([Path(file).name, 0, 0, 40, 40, "", label, valence, arousal])
+        writer.writerows([[Path(samples.paths[0]).name, 0, 0, 40, 40, "", code, 0, 0]
+                          for code in (8, 9, 9)])
+        writer.writerow(["gone.png", 0, 0, 40, 40, "", 2, 0, 0])
+    workdir = tmp_path / "run"
+    status = main(["--data", str(path), "--image-root", str(images), "--skip-bad",
+                   "--models", "efficientnetb0", "--image-size", "32", "--epochs", "1",
+                   "--weights", "none", "--n-resamples", "20", "--workdir", str(workdir),
+                   "--cache-dir", str(tmp_path / "cache")])
+    assert status == 0
+    err = capsys.readouterr().err
+    assert "Weights: random initialisation for every backbone (--weights none)." in err
+    report = (workdir / "report.md").read_text()
+    assert ("Left out while loading: 3 with expression codes 8-10 (None, Uncertain, No-Face); "
+            "1 with a missing or unreadable image or annotation.") in report
+    assert json.loads((workdir / "report.json").read_text())["left_out_while_loading"] == {
+        "non_expression": 3, "missing_or_unreadable": 1}
+
+
+def test_weights_are_announced_and_a_failed_download_is_not_retried(tmp_path, monkeypatch,
+                                                                    capsys):
+    import argparse
+
+    import baselines.cli as cli
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / cli._IMAGENET_FILES["vgg16"]).write_bytes(b"")
+    args = argparse.Namespace(weights="imagenet", allow_random_weights=True)
+    plan = cli._weights_plan(["resnet50", "vgg16", "efficientnetb0"], args)
+    assert plan == (f"Weights: ImageNet from Keras' cache ({tmp_path / 'models'}) for VGG16; "
+                    "not cached for ResNet50, EfficientNetB0: one download attempt, then "
+                    "random initialisation if that fails (--allow-random-weights).")
+    attempts = []
+
+    def offline(name, weights, image_size):
+        attempts.append(name)
+        raise Exception("URL fetch failure: no network")  # what keras raises
+
+    monkeypatch.setattr(cli, "build_backbone", offline)
+    failed: list[str] = []
+    for name in ("resnet50", "efficientnetb0"):
+        config = {"weights": "imagenet", "model": name, "image_size": 32,
+                  "allow_random_weights": True}
+        weights, label, backbone = cli._weights(config, failed)
+        assert weights is None and backbone is None and label.startswith("random")
+    assert attempts == ["resnet50"]
+    err = capsys.readouterr().err
+    assert "EfficientNetB0: ImageNet weights unavailable (not in Keras' cache, and an " \
+        "earlier download failed: URL fetch failure: no network)" in err
+
+
+def test_demo_table_in_the_docs_is_generated_by_make_demo(tmp_path):
+    """docs/baselines.md's demo block is written by `make demo` (--markdown), in the current
+    rendering of the reports; the block cannot be edited into something the code does not
+    print without the next `make demo` replacing it."""
+    from affectmetrics import evaluate, side_by_side
+    from baselines.cli import DEMO_BEGIN, DEMO_END, _write_demo_block
+
+    makefile = (ROOT / "Makefile").read_text()
+    assert "-m baselines --allow-random-weights --standardize-features --markdown " \
+        "docs/baselines.md" in makefile
+    page = (ROOT / "docs" / "baselines.md").read_text()
+    block = page[page.index(DEMO_BEGIN) + len(DEMO_BEGIN):page.index(DEMO_END)]
+    reports = [evaluate(expression=[0, 1], expression_pred=[[0.6, 0.4], [0.3, 0.7]],
+                        va=[[0.1, 0.2], [0.3, 0.1]], va_pred=[[0.1, 0.3], [0.2, 0.1]],
+                        model=name, ci=0.95, n_resamples=1000, seed=0, warn=False)
+               for name in ("ResNet50", "VGG16", "EfficientNetB0")]
+    rendered = side_by_side(reports)
+    for line in rendered.splitlines():
+        if line.startswith("| Metric") or line.startswith("Intervals:"):
+            assert line in block, line
+    assert "### Paired comparison: VGG16 - ResNet50" in block
+    assert "weights: random initialisation" in block
+    copy = tmp_path / "page.md"
+    copy.write_text(f"intro\n{DEMO_BEGIN}\nold\n{DEMO_END}\noutro\n")
+    _write_demo_block(copy, "new table")
+    assert copy.read_text() == f"intro\n{DEMO_BEGIN}\n\nnew table\n\n{DEMO_END}\noutro\n"
+    copy.write_text("no markers\n")
+    with pytest.raises(DataError, match="no demo markers"):
+        _write_demo_block(copy, "x")

@@ -1,22 +1,44 @@
-"""The affectmetrics command line, run through its console-script entry point."""
+"""The affectmetrics command line: its main() in-process (fast), and once through
+``python -m affectmetrics`` in a subprocess (the entry point the console script calls)."""
 
+import contextlib
+import io
 import json
+import os
 import subprocess
 import sys
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 import affectmetrics as am
+from affectmetrics.cli import main
 from affectmetrics.examples import load_example
 
-SCRIPT = Path(sys.executable).with_name("affectmetrics")
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
 def run(*args, cwd=None):
-    return subprocess.run([str(SCRIPT), *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd)
+    """Run ``affectmetrics *args`` in-process, as the console script would."""
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse: --help, --version, bad flags
+                code = exc.code
+    finally:
+        os.chdir(here)
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 def write_csv(path, columns):
@@ -27,8 +49,14 @@ def write_csv(path, columns):
     return path
 
 
-def test_entry_point_is_installed():
-    assert SCRIPT.is_file()
+def test_module_entry_point_runs_in_a_subprocess():
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run([sys.executable, "-m", "affectmetrics", "evaluate", "--no-plots"],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    data = load_example()
+    assert f"| Accuracy                | {am.accuracy(data['expression'], data['scores']):.4f}" \
+        in result.stdout
 
 
 def test_evaluate_the_shipped_example_with_intervals_and_outputs(tmp_path):
@@ -73,17 +101,17 @@ def test_custom_columns_labels_only_and_abaw(tmp_path):
         ("", ["evaluate", "{path}"], "the file is empty"),
         ("expression,score_a\n", ["evaluate", "{path}"], "has a header but no rows"),
         ("expression,score_a,score_b\n0,0.1\n", ["evaluate", "{path}"],
-         "line 2: 2 fields, the header has 3"),
+         "Expected 3 columns, got 2"),
         ("expression,score_a,score_b\n0,x,0.2\n", ["evaluate", "{path}"],
-         "line 2, column 'score_a': 'x' is not a number"),
+         "bad.csv:2: column 'score_a': 'x' is not a number"),
         ("foo,bar\n1,2\n", ["evaluate", "{path}"], "found neither 'expression' nor"),
         ("expression\n1\n", ["evaluate", "{path}"], "no predictions"),
         ("valence,arousal,valence_pred\n0.1,0.2,0.3\n", ["evaluate", "{path}"],
          "missing column(s) arousal_pred"),
         ("expression,score_a,score_b\n0,0.1,0.9\n5,0.2,0.8\n", ["evaluate", "{path}"],
-         "expression contains the label 5 at index 1"),
+         "bad.csv:3: column 'expression': 5 is not a class code 0..1"),
         ("expression,score_a,score_b\n0,0.1,0.9\n1,,0.8\n", ["evaluate", "{path}"],
-         "NaN value(s)"),
+         "bad.csv:3: column 'score_a' is empty (NaN); pass --nan-policy omit"),
     ],
 )
 def test_bad_files_give_one_line_and_status_2(tmp_path, content, args, message):
@@ -147,9 +175,13 @@ def test_help_is_complete():
     evaluate = run("evaluate", "--help").stdout
     for flag in ("--ci", "--n-resamples", "--seed", "--preset", "--output", "--svg",
                  "--score-prefix", "--va-columns", "--group-column", "--nan-policy",
-                 "--ci-method", "--progress"):
+                 "--ci-method", "--progress", "--class-names", "--delimiter", "--overwrite",
+                 "--bins", "--score-range"):
         assert flag in evaluate, flag
-    assert "--names" in run("compare", "--help").stdout
+    compare = run("compare", "--help").stdout
+    for flag in ("--names", "--nan-policy", "--group-column", "--class-names", "--overwrite",
+                 "--preset"):
+        assert flag in compare, flag
 
 
 def test_progress_bar_on_request():

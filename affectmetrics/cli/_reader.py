@@ -1,0 +1,239 @@
+"""Reading researchers' prediction files in chunks: CSV (any delimiter, quoting, a UTF-8
+byte-order mark, gzip/bz2/zip by extension) and Parquet, on pyarrow.
+
+A :class:`_Table` knows its header and yields the requested columns batch by batch as
+pyarrow arrays, with the file line (CSV) or row (Parquet) of each batch's first row, so
+that every error can name the place it comes from. Nothing is ever held as Python strings
+per row.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import os
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._optional import _import_optional
+from ._errors import _CliError
+
+__all__: list[str] = []
+
+#: CSV bytes read per block; a block is the unit of memory, whatever the file's size.
+_BLOCK_BYTES = 1 << 24
+_PARQUET_ROWS = 1 << 17
+_SNIFF_BYTES = 1 << 16
+_DELIMITERS = ",;\t|"
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def _pyarrow() -> Any:
+    return _import_optional("pyarrow", "cli", purpose="reading prediction files")
+
+
+def _check_readable(path: Path) -> None:
+    """Refuse a path that is missing, a directory or unreadable, saying which."""
+    if path.is_dir():
+        raise _CliError(f"{path}: is a directory, not a predictions file")
+    if not path.exists():
+        raise _CliError(f"{path}: no such file")
+    if not path.is_file():
+        raise _CliError(f"{path}: not a regular file")
+    if not os.access(path, os.R_OK):
+        raise _CliError(f"{path}: cannot be read (permission denied)")
+
+
+def _zip_member(path: Path) -> tuple[zipfile.ZipFile, str]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise _CliError(f"{path}: not a valid zip file") from None
+    members = [m for m in archive.namelist() if not m.endswith("/")]
+    if len(members) != 1:
+        archive.close()
+        raise _CliError(f"{path}: a zip file must hold exactly one CSV; it holds "
+                        f"{len(members)} files")
+    return archive, members[0]
+
+
+def _open_binary(path: Path) -> Any:
+    """A binary stream of the decompressed CSV bytes."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, "rb")
+    if suffix == ".bz2":
+        return bz2.open(path, "rb")
+    if suffix == ".zip":
+        archive, member = _zip_member(path)
+        return archive.open(member)
+    return path.open("rb")
+
+
+class _SlowPath(Exception):
+    """pyarrow could not parse a numeric CSV column as float64: read it again as text."""
+
+
+@dataclass
+class _Table:
+    """A predictions file: its header and its columns batch by batch."""
+
+    path: Path
+    columns: tuple[str, ...]
+    kind: str  # "csv" or "parquet"
+    delimiter: str = ","
+    _raw: dict[str, str] | None = None  # stripped header name -> name as in the file
+
+    def where(self, first: int, index: int) -> str:
+        """``path:line`` (CSV) or ``path: row N`` (Parquet) of row ``index`` of a batch."""
+        if self.kind == "csv":
+            return f"{self.path}:{first + index}"
+        return f"{self.path}: row {first + index}"
+
+    def batches(self, names: list[str], numeric: frozenset[str] = frozenset()
+                ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Yield ``(first line or row, {name: pyarrow array})`` for the named columns.
+
+        CSV columns in ``numeric`` are parsed as float64 by pyarrow itself (the fast path);
+        a cell it cannot parse raises :class:`_SlowPath`, and the caller reads the file
+        again with every column as text (which trims spaces and names the bad cell)."""
+        pa = _pyarrow()
+        raw = self._raw or {n: n for n in self.columns}
+        wanted = list(dict.fromkeys(names))
+        if self.kind == "parquet":
+            import pyarrow.parquet as pq
+
+            first = 1
+            with pq.ParquetFile(self.path) as handle:
+                for batch in handle.iter_batches(batch_size=_PARQUET_ROWS,
+                                                 columns=[raw[n] for n in wanted]):
+                    yield first, {n: batch.column(raw[n]) for n in wanted}
+                    first += batch.num_rows
+            return
+        import pyarrow.csv as pcsv
+
+        parse = pcsv.ParseOptions(delimiter=self.delimiter)
+        convert = pcsv.ConvertOptions(
+            include_columns=[raw[n] for n in wanted],
+            column_types={raw[n]: pa.float64() if n in numeric else pa.string()
+                          for n in wanted}, strings_can_be_null=True)
+        first = 2  # line 1 is the header
+        try:
+            for chunk in _chunks(self.path):
+                # Each chunk is parsed alone, the header prepended: pyarrow's own streaming
+                # reader reads the whole input ahead of the consumer (memory grows with the
+                # file), a chunk at a time keeps it to one block.
+                table = pcsv.read_csv(io.BytesIO(chunk), parse_options=parse,
+                                      convert_options=convert)
+                for batch in table.to_batches():
+                    yield first, {n: batch.column(raw[n]) for n in wanted}
+                    first += batch.num_rows
+        except pa.ArrowInvalid as exc:
+            if numeric and "conversion error" in str(exc):
+                raise _SlowPath(str(exc)) from None
+            raise _CliError(f"{self.path}: not a valid CSV file after line {first - 1} "
+                            f"({str(exc).splitlines()[0]})") from None
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    """The file's bytes in blocks of about ``_BLOCK_BYTES``, each ending at a line end
+    outside quotes and starting with the header line (the first with its byte-order mark)."""
+    with _open_binary(path) as handle:
+        data = handle.read(_BLOCK_BYTES)
+        end = _line_end(data, 0)
+        header = data[:end].removeprefix(b"\xef\xbb\xbf")
+        rest = data[end:]
+        while True:
+            more = handle.read(_BLOCK_BYTES)
+            data = rest + more
+            if not more:
+                if data.strip():
+                    yield header + data if data.endswith(b"\n") else header + data + b"\n"
+                return
+            cut = _last_line_end(data)
+            if cut > 0:
+                yield header + data[:cut]
+                rest = data[cut:]
+            else:
+                rest = data  # one line longer than a block: read on
+
+
+def _line_end(data: bytes, start: int) -> int:
+    """The index after the first line end at or after ``start`` outside quotes."""
+    quoted = False
+    i = start
+    while True:
+        newline = data.find(b"\n", i)
+        if newline < 0:
+            return len(data)
+        quoted ^= data.count(b'"', i, newline) % 2 == 1
+        if not quoted:
+            return newline + 1
+        i = newline + 1
+
+
+def _last_line_end(data: bytes) -> int:
+    """The index after the last line end outside quotes (0 if there is none); ``data``
+    starts outside quotes, so a line end is outside when an even number of quote
+    characters precede it."""
+    pos = data.rfind(b"\n")
+    while pos >= 0 and data.count(b'"', 0, pos) % 2:
+        pos = data.rfind(b"\n", 0, pos)
+    return pos + 1
+
+
+def _header(path: Path, delimiter: str | None) -> tuple[list[str], str]:
+    """The header's names (quotes and a byte-order mark removed) and the delimiter."""
+    try:
+        with _open_binary(path) as handle:
+            sample = handle.read(_SNIFF_BYTES)
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise _CliError(f"{path}: cannot be read ({exc})") from None
+    try:
+        text = sample.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(sample) - 4:  # not merely a character cut at the sample's end
+            raise _CliError(f"{path}: not a UTF-8 text file (byte {exc.start + 1})") from None
+        text = sample[:exc.start].decode("utf-8-sig")
+    if not text.strip():
+        raise _CliError(f"{path}: the file is empty")
+    if delimiter is None:
+        try:
+            lines = text[:text.rfind("\n")] if "\n" in text else text
+            delimiter = csv.Sniffer().sniff(lines, delimiters=_DELIMITERS).delimiter
+        except csv.Error:
+            delimiter = ","
+    header = next(csv.reader(io.StringIO(text), delimiter=delimiter))
+    return header, delimiter
+
+
+def _open_table(path: str | Path, delimiter: str | None = None) -> _Table:
+    """Open a predictions file (CSV, compressed CSV or Parquet) and read its header."""
+    path = Path(path)
+    _check_readable(path)
+    if path.suffix.lower() in _PARQUET_SUFFIXES:
+        _pyarrow()
+        import pyarrow.parquet as pq
+
+        try:
+            names = list(pq.read_schema(path).names)
+        except Exception as exc:  # pyarrow raises ArrowInvalid/OSError variants
+            raise _CliError(f"{path}: not a valid Parquet file ({exc})") from None
+        kind, delimiter = "parquet", ","
+    else:
+        if delimiter is not None and len(delimiter) != 1:
+            raise _CliError(f"--delimiter must be one character, got {delimiter!r}")
+        names, delimiter = _header(path, delimiter)
+        kind = "csv"
+    raw = {name.strip(): name for name in names}
+    stripped = [name.strip() for name in names]
+    repeated = sorted({n for n in stripped if stripped.count(n) > 1})
+    if repeated:
+        raise _CliError(f"{path}: the header names column(s) {', '.join(map(repr, repeated))} "
+                        "more than once")
+    return _Table(path, tuple(stripped), kind, delimiter, raw)

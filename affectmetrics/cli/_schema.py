@@ -1,0 +1,421 @@
+"""Which column is what, by name, and the file's values as the evaluation's numeric arrays.
+
+Score columns are matched to class names by name, whatever their order in the file. Class
+names come from ``--class-names``, else from the data set of an explicit ``--preset``, else
+from the score columns themselves: AffectNet's eight names in any order and case are put in
+AffectNet's code order, integer suffixes (``score_0``...) in integer order, any other names
+stay in file order. Class names are matched case-insensitively (``happy`` is ``Happy``), in
+score columns and in string labels alike; two names that differ only in case are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ..examples import AFFECTNET_CLASSES
+from ..presets import _DATASETS
+from ._errors import _CliError
+from ._reader import _open_table, _pyarrow, _SlowPath, _Table
+
+__all__: list[str] = []
+
+_T = TypeVar("_T")
+_NUMBER = r"^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity|nan)$"
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """The column options of one command line (each with the flag that sets it)."""
+
+    expression: str = "expression"
+    expression_pred: str = "expression_pred"
+    score_prefix: str = "score_"
+    va: tuple[str, ...] = ("valence", "arousal")
+    va_pred: tuple[str, ...] = ("valence_pred", "arousal_pred")
+    group: str | None = None
+    class_names: tuple[str, ...] | None = None
+    dataset: str | None = None
+    nan_policy: str = "raise"
+    delimiter: str | None = None
+
+
+@dataclass
+class _Predictions:
+    """What one file holds, as :func:`affectmetrics.evaluate`'s keyword arguments."""
+
+    path: Path
+    kwargs: dict[str, Any]
+    dropped: dict[str, int] = field(default_factory=dict)
+    group_ids: np.ndarray | None = None  # the distinct group ids, indexed by the codes
+
+
+def _casefold_map(names: Sequence[str], what: str) -> dict[str, int]:
+    folded = [n.casefold() for n in names]
+    clash = sorted({n for n in names if folded.count(n.casefold()) > 1})
+    if clash:
+        raise _CliError(f"{what} differ only in case: {', '.join(clash)}")
+    return {n: i for i, n in enumerate(folded)}
+
+
+def _score_order(table: _Table, scores: list[str], prefix: str, names: tuple[str, ...] | None,
+                 source: str) -> tuple[list[str], tuple[str, ...] | None]:
+    """The score columns in class order, and the class names (None: evaluate's default)."""
+    suffixes = [c[len(prefix):] for c in scores]
+    if all(s.strip().lstrip("+-").isdigit() for s in suffixes):
+        values = [int(s) for s in suffixes]
+        if sorted(values) != list(range(len(values))):
+            raise _CliError(f"{table.path}: numbered score columns must be {prefix}0 .. "
+                            f"{prefix}{len(values) - 1}; found {', '.join(scores)}")
+        ordered = [scores[values.index(i)] for i in range(len(values))]
+        if names is not None and len(names) != len(values):
+            raise _CliError(f"{table.path}: {len(values)} score columns but {len(names)} class "
+                            f"names ({source})")
+        return ordered, names
+    if names is None:
+        folded = _casefold_map(suffixes, f"{table.path}: score columns")
+        if set(folded) == {n.casefold() for n in AFFECTNET_CLASSES}:
+            names = AFFECTNET_CLASSES
+        else:
+            return scores, tuple(suffixes)
+        source = "AffectNet's classes"
+    by_name = _casefold_map(suffixes, f"{table.path}: score columns")
+    wanted = _casefold_map(names, "class names")
+    if set(by_name) != set(wanted):
+        raise _CliError(f"{table.path}: the score columns ({', '.join(suffixes)}) are not the "
+                        f"class names ({', '.join(names)}, from {source})")
+    return [scores[by_name[n.casefold()]] for n in names], tuple(names)
+
+
+@dataclass
+class _Schema:
+    """The resolved roles of a file's columns."""
+
+    expression: str | None = None
+    expression_pred: str | None = None
+    scores: list[str] = field(default_factory=list)
+    class_names: tuple[str, ...] | None = None
+    va: list[str] = field(default_factory=list)
+    va_pred: list[str] = field(default_factory=list)
+    group: str | None = None
+
+
+_FLAGS = {"expression": "--expression-column", "expression_pred": "--expression-pred-column",
+          "va": "--va-columns", "va_pred": "--va-pred-columns", "group": "--group-column"}
+
+
+def _resolve(table: _Table, cols: _Columns) -> _Schema:
+    """Map the file's columns to their roles by name; refuse ambiguous or capturing flags."""
+    header = table.columns
+    roles: dict[str, str] = {}
+    for key, names in (("expression", [cols.expression]),
+                       ("expression_pred", [cols.expression_pred]), ("va", list(cols.va)),
+                       ("va_pred", list(cols.va_pred)),
+                       ("group", [cols.group] if cols.group else [])):
+        for name in names:
+            if name in roles and roles[name] != _FLAGS[key]:
+                raise _CliError(f"{roles[name]} and {_FLAGS[key]} both name the column {name!r}")
+            roles[name] = _FLAGS[key]
+    if len(cols.va) != len(cols.va_pred):
+        raise _CliError(f"--va-columns names {len(cols.va)} column(s) but --va-pred-columns "
+                        f"{len(cols.va_pred)}")
+    prefix = cols.score_prefix
+    captured = [c for c in header if c in roles and c.startswith(prefix)
+                and len(c) > len(prefix)]
+    if captured:
+        raise _CliError(
+            f"--score-prefix {prefix!r} would read the column(s) "
+            f"{', '.join(map(repr, captured))} as class scores; give the prefix the score "
+            "columns share (e.g. score_)")
+    schema = _Schema()
+    names = cols.class_names
+    source = "--class-names"
+    if names is None and cols.dataset is not None:
+        names, source = _DATASETS[cols.dataset].class_names, f"--preset {cols.dataset}"
+    if cols.expression in header:
+        schema.expression = cols.expression
+        scores = [c for c in header if c.startswith(prefix) and len(c) > len(prefix)]
+        if scores:
+            schema.scores, schema.class_names = _score_order(table, scores, prefix, names,
+                                                             source)
+        elif cols.expression_pred in header:
+            schema.expression_pred = cols.expression_pred
+            schema.class_names = names
+        else:
+            raise _CliError(f"{table.path}: has {cols.expression!r} but no predictions: no "
+                            f"{prefix}<class> columns and no {cols.expression_pred!r}")
+        if schema.class_names is not None:
+            _casefold_map(schema.class_names, "class names")
+    if any(c in header for c in cols.va):
+        missing = [c for c in (*cols.va, *cols.va_pred) if c not in header]
+        if missing:
+            raise _CliError(f"{table.path}: missing column(s) {', '.join(missing)}")
+        schema.va, schema.va_pred = list(cols.va), list(cols.va_pred)
+    if schema.expression is None and not schema.va:
+        raise _CliError(
+            f"{table.path}: found neither {cols.expression!r} nor {', '.join(cols.va)} among "
+            f"the columns {', '.join(header)}; see --help for the expected columns")
+    if cols.group is not None:
+        if cols.group not in header:
+            raise _CliError(f"{table.path}: no column {cols.group!r} (--group-column)")
+        schema.group = cols.group
+    return schema
+
+
+def _clean(arr: Any) -> Any:
+    """Strings trimmed, empty strings as nulls."""
+    pa = _pyarrow()
+    import pyarrow.compute as pc
+
+    text = pc.utf8_trim_whitespace(arr)
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
+def _first(mask: Any) -> int:
+    import pyarrow.compute as pc
+
+    return int(pc.index(mask, True).as_py())
+
+
+def _numbers(table: _Table, first: int, name: str, arr: Any, hint: str = "") -> np.ndarray:
+    """A column as float64 (empty cells NaN); a cell that is no number names its line."""
+    pa = _pyarrow()
+    import pyarrow.compute as pc
+
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        text = _clean(arr)
+        try:
+            arr = pc.cast(text, pa.float64())
+        except pa.ArrowInvalid:
+            ok = pc.match_substring_regex(text, _NUMBER, ignore_case=True)
+            i = _first(pc.invert(pc.fill_null(ok, True)))
+            raise _CliError(f"{table.where(first, i)}: column {name!r}: "
+                            f"{text[i].as_py()!r} is not a number{hint}") from None
+    elif pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) or \
+            pa.types.is_boolean(arr.type) or pa.types.is_decimal(arr.type):
+        arr = pc.cast(arr, pa.float64())
+    else:
+        raise _CliError(f"{table.path}: column {name!r} holds {arr.type}, not numbers")
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _labels(table: _Table, first: int, name: str, arr: Any,
+            names: tuple[str, ...] | None) -> np.ndarray:
+    """Labels as float64 codes: numbers as they are, class names (any case) by position."""
+    pa = _pyarrow()
+    import pyarrow.compute as pc
+
+    if names is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        hint = "; give --class-names to read class names" if names is None else ""
+        return _numbers(table, first, name, arr, hint)
+    text = _clean(arr)
+    is_number = pc.fill_null(pc.match_substring_regex(text, _NUMBER, ignore_case=True), False)
+    numbers = pc.cast(pc.if_else(is_number, text, pa.scalar(None, pa.string())), pa.float64())
+    folded = pa.array([n.casefold() for n in names])
+    codes = pc.index_in(pc.utf8_lower(text), value_set=folded)
+    unknown = pc.and_(pc.and_(pc.invert(is_number), pc.is_null(codes)), pc.is_valid(text))
+    if pc.any(unknown).as_py():
+        i = _first(unknown)
+        raise _CliError(f"{table.where(first, i)}: column {name!r}: {text[i].as_py()!r} is "
+                        f"neither a number nor a class name ({', '.join(names)})")
+    values = pc.if_else(is_number, numbers, pc.cast(codes, pa.float64()))
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _check_codes(table: _Table, first: int, name: str, codes: np.ndarray, n_classes: int,
+                 keep: np.ndarray) -> None:
+    bad = keep & ~np.isnan(codes) & ((codes != np.round(codes)) | (codes < 0)
+                                     | (codes >= n_classes))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise _CliError(f"{table.where(first, i)}: column {name!r}: {codes[i]:g} is not a class "
+                        f"code 0..{n_classes - 1}")
+
+
+def _check_finite(table: _Table, first: int, columns: dict[str, np.ndarray],
+                  keep: np.ndarray) -> None:
+    """An infinite value is refused whatever the NaN policy, naming its line and column."""
+    for name, values in columns.items():
+        infinite = keep & np.isinf(values)
+        if infinite.any():
+            i = int(np.argmax(infinite))
+            raise _CliError(f"{table.where(first, i)}: column {name!r}: {values[i]} is not a "
+                            "finite number")
+
+
+def _check_complete(table: _Table, first: int, columns: dict[str, np.ndarray],
+                    keep: np.ndarray) -> None:
+    """Policy "raise": the first empty (NaN) cell names its line, column and the flag."""
+    for name, values in columns.items():
+        empty = keep & np.isnan(values)
+        if empty.any():
+            i = int(np.argmax(empty))
+            raise _CliError(f"{table.where(first, i)}: column {name!r} is empty (NaN); pass "
+                            "--nan-policy omit to leave such rows out")
+
+
+class _Scan:
+    """A predictions file read batch by batch, as the evaluation's numeric arrays.
+
+    Iterating yields one dict per batch with the keys ``expression`` (float64 codes),
+    ``expression_pred`` ((n, C) scores in class order, or (n,) codes), ``va`` and
+    ``va_pred`` ((n, k)) and ``groups`` (a pyarrow string array), whichever the file has.
+    Only these arrays are made, never Python strings per row. With an explicit
+    ``--preset``, rows carrying the data set's "not data" codes are left out and counted
+    per reason in :attr:`dropped`; with ``--nan-policy raise`` the first empty cell stops
+    the scan, naming its line and column.
+    """
+
+    def __init__(self, path: str | Path, cols: _Columns) -> None:
+        self.cols = cols
+        self.table = _open_table(path, cols.delimiter)
+        self.schema = _resolve(self.table, cols)
+        self.dropped: dict[str, int] = {}
+        self.n_rows = 0
+        self.n_kept = 0
+        schema = self.schema
+        self.n_classes = len(schema.scores) or (len(schema.class_names)
+                                                if schema.class_names is not None else 0)
+        self._wanted = [c for c in (schema.expression, schema.expression_pred, *schema.scores,
+                                    *schema.va, *schema.va_pred, schema.group) if c is not None]
+        # Parsed as float64 by pyarrow until a cell fails; then everything is read as text.
+        # Labels too: class names in them fail the float parse and take the text path.
+        self.numeric = frozenset(c for c in (schema.expression, schema.expression_pred,
+                                             *schema.scores, *schema.va, *schema.va_pred)
+                                 if c is not None)
+
+    def restart(self) -> None:
+        """Forget the counts of a pass abandoned for the text path."""
+        self.numeric = frozenset()
+        self.dropped, self.n_rows, self.n_kept = {}, 0, 0
+
+    def _drop(self, keep: np.ndarray, hit: np.ndarray, reason: str) -> None:
+        hit = keep & hit
+        if hit.any():
+            self.dropped[reason] = self.dropped.get(reason, 0) + int(hit.sum())
+            keep &= ~hit
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        pa = _pyarrow()
+        import pyarrow.compute as pc
+
+        table, schema, cols = self.table, self.schema, self.cols
+        conventions = _DATASETS[cols.dataset] if cols.dataset is not None else None
+        for first, batch in table.batches(self._wanted, self.numeric):
+            rows = len(next(iter(batch.values())))
+            self.n_rows += rows
+            values: dict[str, np.ndarray] = {}
+            for role in ("expression", "expression_pred"):
+                name = getattr(schema, role)
+                if name is not None:
+                    values[name] = _labels(table, first, name, batch[name], schema.class_names)
+            for name in (*schema.scores, *schema.va, *schema.va_pred):
+                values[name] = _numbers(table, first, name, batch[name])
+            keep = np.ones(rows, dtype=bool)
+            if conventions is not None:
+                if schema.expression is not None:
+                    for code, meaning in conventions.dropped.items():
+                        self._drop(keep, values[schema.expression] == code,
+                                   f"expression code {code} ({meaning})")
+                if schema.va and conventions.missing_va is not None:
+                    self._drop(keep, np.any(np.column_stack([values[c] for c in schema.va])
+                                            == conventions.missing_va, axis=1),
+                               f"valence/arousal {conventions.missing_va:g} (not annotated)")
+            _check_finite(table, first, values, keep)
+            if cols.nan_policy == "raise":
+                _check_complete(table, first, values, keep)
+            if self.n_classes:
+                for role in ("expression", "expression_pred"):
+                    name = getattr(schema, role)
+                    if name is not None:
+                        _check_codes(table, first, name, values[name], self.n_classes, keep)
+            out: dict[str, Any] = {}
+            if schema.expression is not None:
+                out["expression"] = values[schema.expression][keep]
+                out["expression_pred"] = (
+                    np.column_stack([values[c][keep] for c in schema.scores]) if schema.scores
+                    else values[schema.expression_pred][keep])
+            if schema.va:
+                out["va"] = np.column_stack([values[c][keep] for c in schema.va])
+                out["va_pred"] = np.column_stack([values[c][keep] for c in schema.va_pred])
+            if schema.group is not None:
+                ids = batch[schema.group]
+                if not pa.types.is_string(ids.type):
+                    ids = pc.cast(ids, pa.string())
+                ids = _clean(ids).filter(pa.array(keep))
+                if ids.null_count:
+                    i = int(np.flatnonzero(keep)[_first(pc.is_null(ids))])
+                    raise _CliError(f"{table.where(first, i)}: column {schema.group!r} "
+                                    "(--group-column) is empty")
+                out["groups"] = ids
+            self.n_kept += int(keep.sum())
+            yield out
+        if self.n_rows == 0:
+            raise _CliError(f"{table.path}: the file has a header but no rows")
+        if self.n_kept == 0:
+            raise _CliError(f"{table.path}: every row was left out ("
+                            + ", ".join(f"{n} {r}" for r, n in self.dropped.items()) + ")")
+
+    def evaluate_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`affectmetrics.evaluate` that are not arrays."""
+        kwargs: dict[str, Any] = {}
+        if self.schema.class_names is not None:
+            kwargs["class_names"] = self.schema.class_names
+        if self.schema.va:
+            kwargs["output_names"] = tuple(self.schema.va)
+        return kwargs
+
+
+def _read(path: str | Path, cols: _Columns) -> _Predictions:
+    """Read a whole predictions file into :func:`affectmetrics.evaluate`'s keyword
+    arguments (float64 arrays, group ids as integer codes)."""
+    pa = _pyarrow()
+    import pyarrow.compute as pc
+
+    scan = _Scan(path, cols)
+    parts = _retrying(scan, _collect)
+    kwargs: dict[str, Any] = scan.evaluate_kwargs()
+    for key in ("expression", "expression_pred", "va", "va_pred"):
+        if key in parts:
+            kwargs[key] = np.concatenate(parts[key])
+    if "expression" in kwargs and not scan.schema.scores and "class_names" not in kwargs:
+        _integer_labels(kwargs)
+    group_ids = None
+    if "groups" in parts:
+        ids = pa.chunked_array(parts["groups"], type=pa.string())
+        distinct = pc.unique(ids)
+        kwargs["groups"] = np.asarray(pc.index_in(ids, value_set=distinct)
+                                      .to_numpy(zero_copy_only=False), dtype=np.int64)
+        group_ids = np.asarray(distinct.to_numpy(zero_copy_only=False), dtype=object)
+    return _Predictions(scan.table.path, kwargs, scan.dropped, group_ids)
+
+
+def _collect(scan: _Scan) -> dict[str, list[Any]]:
+    parts: dict[str, list[Any]] = {}
+    for batch in scan:
+        for key, values in batch.items():
+            parts.setdefault(key, []).append(values)
+    return parts
+
+
+def _retrying(scan: _Scan, consume: Callable[[_Scan], _T]) -> _T:
+    """``consume(scan)``, once more on the text path if pyarrow's float parser gave up."""
+    try:
+        return consume(scan)
+    except _SlowPath:
+        scan.restart()
+        return consume(scan)
+
+
+def _integer_labels(kwargs: dict[str, Any]) -> None:
+    """Whole-number labels as integers, so that classes print as 0, 1, ... (not 0.0)."""
+    for key in ("expression", "expression_pred"):
+        values = kwargs[key]
+        if np.isnan(values).any() or (values != np.round(values)).any():
+            return
+    for key in ("expression", "expression_pred"):
+        kwargs[key] = kwargs[key].astype(np.int64)
