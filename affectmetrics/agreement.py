@@ -15,6 +15,22 @@ __all__ = ["krippendorff_alpha"]
 _LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 
+def _pow2_scaled(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """``x / 2**e`` with ``2**e`` just above its largest finite magnitude, and ``e``.
+
+    Interval and ratio alpha, the ICC and correlations do not depend on the ratings' unit,
+    but their squares overflow near 1e300 and underflow to 0 near 1e-300. Dividing by a
+    power of two is exact (no rounding), so results on ordinary magnitudes are unchanged;
+    NaN stays NaN. ``np.ldexp(y, e)`` maps a result in the scaled units back.
+    """
+    finite = np.abs(x[np.isfinite(x)])
+    amax = float(finite.max()) if finite.size else 0.0
+    if amax == 0.0:
+        return x, 0
+    e = int(np.frexp(amax)[1])
+    return np.ldexp(x, -e), e
+
+
 def _delta2(level: str, values: np.ndarray, marginals: np.ndarray) -> np.ndarray:
     """Krippendorff's squared difference function for each pair of classes.
 
@@ -33,7 +49,7 @@ def _delta2(level: str, values: np.ndarray, marginals: np.ndarray) -> np.ndarray
         between = cum[..., hi] - cum[..., lo] + marginals[..., lo]
         d = between - (marginals[..., i] + marginals[..., j]) / 2.0
         return d * d
-    v = values.astype(np.float64)
+    v = _pow2_scaled(values.astype(np.float64))[0]  # both levels are unit-free
     diff = v[:, None] - v[None, :]
     if level == "interval":
         return diff * diff

@@ -518,3 +518,35 @@ def test_annotations_is_importable_from_the_package():
     assert "annotations" in am.__all__
     for name in annotations.__all__:
         assert hasattr(annotations, name)
+
+
+# -- faults found by a new user's tests ---------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300, 2.0**1020])
+def test_unit_free_measures_do_not_overflow_or_vanish_at_extreme_magnitudes(scale):
+    # Interval and ratio alpha, every ICC form with its F test and interval, and the EWE's
+    # weights do not depend on the ratings' unit; at 1e300 their squares overflowed (nan
+    # with NumPy warnings) and at 1e-300 underflowed to 0 (nan, "undefined").
+    ratings = np.array([[1, 2, 4], [3, 1, 2], [2, 2, 3], [5, 4, 5], [0, 1, 1], [4, nan, 3]])
+    complete = ratings[:5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for level in ("interval", "ratio"):
+            expected = krippendorff.alpha(reliability_data=ratings.T,
+                                          level_of_measurement=level)
+            assert annotations.krippendorff_alpha(ratings * scale, level=level) == (
+                pytest.approx(expected, rel=1e-12))
+        table, scaled = annotations.icc_table(complete), annotations.icc_table(complete * scale)
+        for form in annotations.ICC_FORMS:
+            for field in ("value", "f", "pvalue", "low", "high"):
+                assert getattr(scaled[form], field) == pytest.approx(
+                    getattr(table[form], field), rel=1e-12), (form, field)
+        ewe, weights = annotations.evaluator_weighted_estimator(ratings, return_weights=True)
+        ewe_s, weights_s = annotations.evaluator_weighted_estimator(ratings * scale,
+                                                                    return_weights=True)
+        np.testing.assert_allclose(weights_s, weights, rtol=1e-12)
+        np.testing.assert_allclose(ewe_s / scale, ewe, rtol=1e-12)
+        t, p = np.array([1, 2, 3, 3, 2, 1, 4, 1]), np.array([1, 2, 3, 2, 2, 2, 4, 3])
+        assert am.krippendorff_alpha(t * scale, p * scale, level="interval") == (
+            pytest.approx(0.625, rel=1e-12))  # the package's value on t, p

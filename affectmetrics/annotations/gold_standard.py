@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import _check_ratings
+from ..agreement import _pow2_scaled
 from ..exceptions import _warn_undefined
 
 __all__ = ["evaluator_weighted_estimator"]
@@ -122,7 +123,10 @@ def evaluator_weighted_estimator(
     if reference not in _REFERENCES:
         raise ValueError(f"reference must be one of {_REFERENCES}, got {reference!r}")
     data = _check_ratings(ratings)
-    values, present = data.values, data.present
+    # Weights are unit-free and the estimate is linear in the ratings: work in units scaled
+    # by a power of two (exact), so ratings near 1e300 or 1e-300 neither overflow nor vanish.
+    values, exponent = _pow2_scaled(data.values)
+    present = data.present
     weights, n_pairs = _rater_weights(values, present, reference)
     undefined = np.flatnonzero(np.isnan(weights))
     if undefined.size:
@@ -138,7 +142,7 @@ def evaluator_weighted_estimator(
         num = (w * np.where(present, values, 0.0)).sum(axis=1)
         den = w.sum(axis=1)
         ok = den != 0
-        ewe = np.where(ok, num / np.where(ok, den, 1.0), np.nan)
+        ewe = np.ldexp(np.where(ok, num / np.where(ok, den, 1.0), np.nan), exponent)
         if not ok.all():
             i = int(np.argmin(ok))
             _warn_undefined(

@@ -9,6 +9,7 @@ import numpy as np
 from scipy.special import fdtrc, fdtri
 
 from .._validation import _check_ratings
+from ..agreement import _pow2_scaled
 from ..exceptions import _warn_undefined
 
 __all__ = ["ICC_FORMS", "ICCResult", "icc", "icc_table"]
@@ -67,9 +68,11 @@ def _anova_sums(x: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, ...]:
     formed. ``cross`` is the sum of the centred cross products of distinct raters,
     ``sum_{j != l} C_jl = (k - 1)(n - 1)(MSB - MSE)``: the numerator of the forms 2 and 3
     without the cancellation of ``MSB - MSE`` (exactly 0 when one of two raters is
-    constant, as in :func:`affectmetrics.icc`).
+    constant, as in :func:`affectmetrics.icc`). The sums are in the units of ``x`` divided
+    by a power of two (exact), which leaves every ratio of them unchanged.
     """
     k = x.shape[1]
+    x = _pow2_scaled(x)[0]  # the ICC and F are unit-free; no overflow near 1e300
     xc = x - x.mean()
     rows = xc.mean(axis=1)
     d = xc - rows[:, None]  # within-item deviations
