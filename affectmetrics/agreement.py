@@ -31,6 +31,17 @@ def _pow2_scaled(x: np.ndarray) -> tuple[np.ndarray, int]:
     return np.ldexp(x, -e), e
 
 
+def _check_ratio_values(values: np.ndarray, name: str) -> None:
+    """Refuse negative values at the ratio level, whose difference ``(c - k) / (c + k)``
+    needs a scale starting at an absolute zero (a pair ``-1, 1`` would count as agreeing)."""
+    negative = values < 0
+    if negative.any():
+        raise ValueError(
+            f"{name} holds negative values (the first is {float(values[negative][0]):g}); "
+            "level='ratio' needs values >= 0, on a scale with an absolute zero (use "
+            "level='interval' for signed ratings)")
+
+
 def _delta2(level: str, values: np.ndarray, marginals: np.ndarray) -> np.ndarray:
     """Krippendorff's squared difference function for each pair of classes.
 
@@ -141,6 +152,11 @@ def krippendorff_alpha(
     float
         At most 1; 0 is chance agreement; negative is systematic disagreement.
 
+    Raises
+    ------
+    ValueError
+        For an unknown ``level``, or negative values at the ratio level.
+
     Warns
     -----
     UndefinedMetricWarning
@@ -166,4 +182,6 @@ def krippendorff_alpha(
     data = _check_classification(y_true, y_pred, labels=labels, nan_policy=nan_policy)
     if level not in _LEVELS:
         raise ValueError(f"level must be one of {_LEVELS}, got {level!r}")
+    if level == "ratio":
+        _check_ratio_values(data.classes, "y_true/y_pred (or labels)")
     return _alpha_from_cm(_confusion_of(data), data.classes, level)

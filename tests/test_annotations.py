@@ -92,7 +92,8 @@ def test_alpha_dense_and_pairwise_coincidence_matrices_agree(level, monkeypatch)
 def test_alpha_on_continuous_ratings_equals_the_package(level):
     rng = np.random.default_rng(7)
     truth = rng.uniform(1, 9, 40)
-    ratings = np.round(truth[:, None] + rng.normal(scale=0.8, size=(40, 4)), 1)
+    # Clipped at 0: ratio ratings cannot be negative.
+    ratings = np.clip(np.round(truth[:, None] + rng.normal(scale=0.8, size=(40, 4)), 1), 0, None)
     ratings[rng.random(ratings.shape) < 0.2] = nan
     expected = krippendorff.alpha(reliability_data=ratings.T, level_of_measurement=level)
     assert annotations.krippendorff_alpha(ratings, level=level) == pytest.approx(
@@ -550,3 +551,20 @@ def test_unit_free_measures_do_not_overflow_or_vanish_at_extreme_magnitudes(scal
         t, p = np.array([1, 2, 3, 3, 2, 1, 4, 1]), np.array([1, 2, 3, 2, 2, 2, 4, 3])
         assert am.krippendorff_alpha(t * scale, p * scale, level="interval") == (
             pytest.approx(0.625, rel=1e-12))  # the package's value on t, p
+
+
+def test_ratio_alpha_refuses_negative_ratings():
+    # delta = (c - k) / (c + k) counted the pair (-1, 1) as agreeing: alpha was 1.0 for
+    # ratings that disagree in every item. A ratio scale starts at an absolute zero.
+    with pytest.raises(ValueError, match=r"negative rating.*-1 at \(item, rater\) \(0, 0\)"):
+        annotations.krippendorff_alpha([[-1, 1], [2, -2], [1, 1]], level="ratio")
+    with pytest.raises(ValueError, match="level='ratio' needs values >= 0"):
+        am.krippendorff_alpha([-1, 2, 1], [1, -2, 1], level="ratio")
+    with pytest.raises(ValueError, match="negative rating"):
+        annotations.bootstrap_agreement([[-1, 1], [2, -2], [1, 1]], level="ratio",
+                                        n_resamples=10)
+    # Zero is a ratio value (Krippendorff's ratio metric is 1 for 0 against anything else).
+    ratings = np.array([[0, 1], [2, 2], [3, 0], [1, 1]])
+    assert annotations.krippendorff_alpha(ratings, level="ratio") == pytest.approx(
+        krippendorff.alpha(reliability_data=ratings.T, level_of_measurement="ratio"),
+        rel=1e-12)

@@ -6,11 +6,23 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import _check_ratings
+from .._validation import _check_ratings, _first_position, _fmt_value, _Ratings
 from ..agreement import _LEVELS, _alpha_from_coincidence, _alpha_value
 from ..exceptions import _warn_undefined
 
 __all__ = ["krippendorff_alpha"]
+
+
+def _check_ratio_ratings(data: _Ratings, name: str = "ratings") -> None:
+    """Refuse negative ratings at the ratio level, naming the first one's position."""
+    negative = data.present & (np.where(data.present, data.values, 0.0) < 0)
+    if negative.any():
+        pos = _first_position(negative)
+        raise ValueError(
+            f"{name} holds {int(negative.sum())} negative rating(s); the first is "
+            f"{_fmt_value(data.values[pos])} at (item, rater) {pos}. level='ratio' needs "
+            "ratings >= 0, on a scale with an absolute zero (use level='interval' for signed "
+            "ratings)")
 
 
 def _pair_cells(values: np.ndarray, present: np.ndarray
@@ -113,7 +125,7 @@ def krippendorff_alpha(ratings: Any, *, level: str = "nominal") -> float:
     ------
     ValueError
         If ``ratings`` is not 2-D with at least 2 rater columns, holds inf, or ``level``
-        is unknown.
+        is unknown; or a rating is negative at ``level="ratio"``.
 
     Warns
     -----
@@ -126,6 +138,7 @@ def krippendorff_alpha(ratings: Any, *, level: str = "nominal") -> float:
     Items with fewer than two ratings are not pairable and do not count. The coincidence
     matrix is C x C over the C distinct values, so for continuous ratings with very many
     distinct values the memory grows as C squared (as in the ``krippendorff`` package).
+    The ratio level needs ratings >= 0.
     The ``krippendorff`` package takes raters in rows (``reliability_data``); this function
     takes items in rows, like every ratings matrix in :mod:`affectmetrics.annotations`, and
     defaults to the nominal level (the package to interval).
@@ -148,6 +161,8 @@ def krippendorff_alpha(ratings: Any, *, level: str = "nominal") -> float:
     if level not in _LEVELS:
         raise ValueError(f"level must be one of {_LEVELS}, got {level!r}")
     data = _check_ratings(ratings)
+    if level == "ratio":
+        _check_ratio_ratings(data)
     if not (data.present.sum(axis=1) >= 2).any():
         _warn_undefined(
             "krippendorff_alpha is undefined: no item has two or more ratings (no pairable "
