@@ -83,10 +83,19 @@ def _alpha_from_coincidence(
     total = marginals.sum(axis=-1)
     d2 = _delta2(level, values, marginals)
     expected = (marginals[..., :, None] * marginals[..., None, :] * d2).sum(axis=(-2, -1))
+    return _alpha_from_sums(total, (coincidence * d2).sum(axis=(-2, -1)), expected)
+
+
+def _alpha_from_sums(total: np.ndarray, observed: np.ndarray, expected: np.ndarray
+                     ) -> np.ndarray:
+    """``1 - (n.. - 1) * observed / expected``, nan where ``expected`` is 0.
+
+    ``observed = sum(o * d2)`` and ``expected = sum(outer(n_c, n_c) * d2)``: the last line of
+    every path, whether the sums come from coincidence matrices or straight from the ratings.
+    """
     defined = expected > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        value = 1.0 - (total - 1.0) * (coincidence * d2).sum(axis=(-2, -1)) / np.where(
-            defined, expected, 1.0)
+        value = 1.0 - (total - 1.0) * observed / np.where(defined, expected, 1.0)
     return np.where(defined, value, np.nan)
 
 

@@ -568,3 +568,59 @@ def test_ratio_alpha_refuses_negative_ratings():
     assert annotations.krippendorff_alpha(ratings, level="ratio") == pytest.approx(
         krippendorff.alpha(reliability_data=ratings.T, level_of_measurement="ratio"),
         rel=1e-12)
+
+
+def test_interval_alpha_and_its_bootstrap_scale_with_the_ratings_not_their_values():
+    # Continuous ratings have about one distinct value per rating: the C x C coincidence
+    # matrix (and the bootstrap's b x C x C stack) took 10 GB for 300 items x 5 raters.
+    from affectmetrics.annotations import alpha as alpha_module
+
+    rng = np.random.default_rng(3)
+    truth = rng.uniform(-1, 1, 60)
+    ratings = truth[:, None] + rng.normal(scale=0.4, size=(60, 4))
+    ratings[rng.random(ratings.shape) < 0.25] = nan
+    expected = krippendorff.alpha(reliability_data=ratings.T, level_of_measurement="interval")
+    assert annotations.krippendorff_alpha(ratings, level="interval") == pytest.approx(
+        expected, rel=1e-12)
+    big = rng.uniform(-1, 1, (20_000, 1)) + rng.normal(scale=0.3, size=(20_000, 6))
+
+    def refuse(*args):
+        raise AssertionError("interval alpha built a coincidence matrix")
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("_coincidence", "_pair_cells", "_coincidence_by_item"):
+            patch.setattr(alpha_module, name, refuse)
+        value = annotations.krippendorff_alpha(big, level="interval")
+        result = annotations.bootstrap_agreement(big, level="interval", n_resamples=200,
+                                                 seed=0)
+    assert result.estimate["krippendorff_alpha"] == value
+    assert result.low["krippendorff_alpha"] < value < result.high["krippendorff_alpha"]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_alpha_bootstrap_weights_give_the_alpha_of_the_repeated_items(level):
+    rng = np.random.default_rng(12)
+    ratings = _random_ratings(12, n_items=30, n_raters=4)
+    continuous = np.round(rng.uniform(0, 9, (30, 4)), 2)
+    continuous[rng.random(continuous.shape) < 0.3] = nan
+    weights = rng.multinomial(30, np.full(30, 1 / 30), size=5).astype(float)
+    weights[0] = 0.0
+    weights[0, 0] = 30.0  # one item: a single value unless its raters differ
+    for data in (ratings, continuous):
+        got = _AlphaEngine(data, level)(weights)["krippendorff_alpha"]
+        for row, value in zip(weights, got, strict=True):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", am.UndefinedMetricWarning)
+                expected = annotations.krippendorff_alpha(
+                    np.repeat(data, row.astype(int), axis=0), level=level)
+            assert value == pytest.approx(expected, rel=1e-10, abs=1e-12, nan_ok=True)
+
+
+def test_bootstrap_agreement_with_no_pairable_item():
+    # Every rating missing: a NumPy reshape error came out of the engine.
+    for level in LEVELS:
+        with pytest.warns(am.UndefinedMetricWarning, match="^krippendorff_alpha is undefined"):
+            result = annotations.bootstrap_agreement(np.full((4, 3), nan), level=level,
+                                                     n_resamples=10, seed=0)
+        assert np.isnan(result.estimate["krippendorff_alpha"])
+        assert np.isnan(result.low["krippendorff_alpha"])

@@ -7,7 +7,13 @@ from typing import Any
 import numpy as np
 
 from .._validation import _check_ratings, _first_position, _fmt_value, _Ratings
-from ..agreement import _LEVELS, _alpha_from_coincidence, _alpha_value
+from ..agreement import (
+    _LEVELS,
+    _alpha_from_coincidence,
+    _alpha_from_sums,
+    _alpha_value,
+    _pow2_scaled,
+)
 from ..exceptions import _warn_undefined
 
 __all__ = ["krippendorff_alpha"]
@@ -92,6 +98,45 @@ def _coincidence_by_item(values: np.ndarray, present: np.ndarray) -> tuple[Any, 
     return by_item, domain
 
 
+def _interval_sums(values: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per-item sums from which interval alpha follows without a coincidence matrix.
+
+    With ``delta^2 = (c - k)^2``, ``sum(o * d2) = sum_u 2 m_u SS_u / (m_u - 1)`` (``SS_u``:
+    the item's sum of squared deviations from its mean) and ``sum(outer(n, n) * d2) =
+    2 (n.. Q - S^2)`` with ``S``, ``Q`` the sum and sum of squares of the pairable values.
+    Returns ``(m, s, q, observed, low, high)`` per item (zeros, and empty extremes, for the
+    items that are not pairable), on values scaled by a power of two and centred on their
+    mean, so memory and time are linear in the ratings, whatever the number of values.
+    """
+    m = present.sum(axis=1)
+    use = present & (m >= 2)[:, None]
+    m = np.where(m >= 2, m, 0)
+    x = _pow2_scaled(values)[0]
+    xc = np.where(use, x - x[use].mean(), 0.0)
+    s = xc.sum(axis=1)
+    mean = s / np.maximum(m, 1)
+    dev = np.where(use, xc - mean[:, None], 0.0)
+    ss = (dev * dev).sum(axis=1)
+    observed = 2.0 * m * ss / np.maximum(m - 1, 1)
+    low = np.where(use, x, np.inf).min(axis=1)
+    high = np.where(use, x, -np.inf).max(axis=1)
+    return m.astype(np.float64), s, ss + s * mean, observed, low, high
+
+
+def _interval_alpha(sums: tuple[np.ndarray, ...], weights: np.ndarray) -> np.ndarray:
+    """Interval alpha for rows of item weights (b, n) from :func:`_interval_sums`.
+
+    nan where the drawn items hold a single value (the expected disagreement is exactly 0).
+    """
+    m, s, q, observed, low, high = sums
+    total, s_w = weights @ m, weights @ s
+    expected = 2.0 * (total * (weights @ q) - s_w * s_w)
+    drawn = weights > 0
+    spread = (np.where(drawn, high, -np.inf).max(axis=1)
+              > np.where(drawn, low, np.inf).min(axis=1))
+    return _alpha_from_sums(total, weights @ observed, np.where(spread, expected, 0.0))
+
+
 def krippendorff_alpha(ratings: Any, *, level: str = "nominal") -> float:
     """Krippendorff's alpha for a ratings matrix: any number of raters, missing ratings allowed.
 
@@ -135,10 +180,13 @@ def krippendorff_alpha(ratings: Any, *, level: str = "nominal") -> float:
 
     Notes
     -----
-    Items with fewer than two ratings are not pairable and do not count. The coincidence
-    matrix is C x C over the C distinct values, so for continuous ratings with very many
-    distinct values the memory grows as C squared (as in the ``krippendorff`` package).
-    The ratio level needs ratings >= 0.
+    Items with fewer than two ratings are not pairable and do not count. At the interval
+    level the two sums come straight from each item's mean and squared deviations
+    (``sum(o * d2) = sum_u 2 m_u SS_u / (m_u - 1)``), in time and memory linear in the
+    ratings however many distinct values they hold. The other levels use the C x C
+    coincidence matrix over the C distinct values, whose memory grows as C squared (as in
+    the ``krippendorff`` package) for ratio ratings with very many distinct values. The
+    ratio level needs ratings >= 0.
     The ``krippendorff`` package takes raters in rows (``reliability_data``); this function
     takes items in rows, like every ratings matrix in :mod:`affectmetrics.annotations`, and
     defaults to the nominal level (the package to interval).
@@ -168,5 +216,8 @@ def krippendorff_alpha(ratings: Any, *, level: str = "nominal") -> float:
             "krippendorff_alpha is undefined: no item has two or more ratings (no pairable "
             "values); returning nan")
         return float("nan")
+    if level == "interval":
+        sums = _interval_sums(data.values, data.present)
+        return _alpha_value(float(_interval_alpha(sums, np.ones((1, data.values.shape[0])))[0]))
     coincidence, domain = _coincidence(data.values, data.present)
     return _alpha_value(float(_alpha_from_coincidence(coincidence, domain, level)))

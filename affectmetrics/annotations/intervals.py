@@ -9,10 +9,16 @@ from typing import Any
 import numpy as np
 
 from .._validation import _check_ratings
-from ..agreement import _LEVELS, _alpha_from_coincidence
+from ..agreement import _LEVELS, _alpha_from_coincidence, _alpha_from_sums, _delta2
 from ..bootstrap import BootstrapResult, _bootstrap, _check_options
 from ..exceptions import UndefinedMetricWarning
-from .alpha import _coincidence_by_item, krippendorff_alpha
+from .alpha import (
+    _coincidence_by_item,
+    _interval_alpha,
+    _interval_sums,
+    _pair_cells,
+    krippendorff_alpha,
+)
 from .fleiss import _fleiss_batch, _fleiss_table, fleiss_kappa
 from .icc import _anova_sums, _check_form, _icc_values, _mean_squares, icc
 
@@ -39,22 +45,57 @@ class _RatingsEngine:
 
 
 class _AlphaEngine(_RatingsEngine):
-    """Alpha for rows of item weights: the weighted sum of per-item coincidence matrices."""
+    """Alpha for rows of item weights: weighted sums of per-item statistics.
+
+    Interval: the per-item sums of :func:`_interval_sums` (linear in the ratings). Nominal
+    and ratio, whose ``delta^2`` does not depend on the marginals: the observed
+    disagreement is a weighted sum of per-item scalars and the expected one a quadratic
+    form of the resample's value counts (memory ``b x C``, not ``b x C^2``). Ordinal: the
+    weighted sum of per-item coincidence matrices.
+    """
 
     def __init__(self, ratings: Any, level: str) -> None:
         self._function = lambda: krippendorff_alpha(ratings, level=level)
         data = _check_ratings(ratings)
-        by_item, self._domain = _coincidence_by_item(data.values, data.present)
-        self._by_item_t = by_item.T.tocsr()  # (C*C, n_items)
+        values, present = data.values, data.present
         self._level = level
-        self.n = data.values.shape[0]
+        self.n = values.shape[0]
         self.keys = ["krippendorff_alpha"]
+        self._pairable = bool((present.sum(axis=1) >= 2).any())
+        if not self._pairable:  # alpha is undefined on every resample
+            return
+        if level == "interval":
+            self._sums = _interval_sums(values, present)
+        elif level == "ordinal":
+            by_item, self._domain = _coincidence_by_item(values, present)
+            self._by_item_t = by_item.T.tocsr()  # (C*C, n_items)
+        else:
+            from scipy import sparse
+
+            item, cell, weight, domain = _pair_cells(values, present)
+            self._d2 = _delta2(level, domain, np.zeros(domain.shape[0]))
+            self._observed = np.bincount(item, weights=weight * self._d2.reshape(-1)[cell],
+                                         minlength=self.n)
+            use = present & (present.sum(axis=1) >= 2)[:, None]
+            rows, _ = np.nonzero(use)
+            codes = np.searchsorted(domain, values[use])
+            self._counts_t = sparse.csr_matrix(  # (C, n_items): value counts per item
+                (np.ones(rows.shape[0]), (codes, rows)), shape=(domain.shape[0], self.n))
 
     def __call__(self, weights: np.ndarray) -> dict[str, np.ndarray]:
-        c = self._domain.shape[0]
-        coincidence = np.asarray(self._by_item_t @ weights.T).T.reshape(-1, c, c)
-        return {"krippendorff_alpha": _alpha_from_coincidence(coincidence, self._domain,
-                                                              self._level)}
+        if not self._pairable:
+            value = np.full(weights.shape[0], np.nan)
+        elif self._level == "interval":
+            value = _interval_alpha(self._sums, weights)
+        elif self._level == "ordinal":
+            c = self._domain.shape[0]
+            coincidence = np.asarray(self._by_item_t @ weights.T).T.reshape(-1, c, c)
+            value = _alpha_from_coincidence(coincidence, self._domain, self._level)
+        else:
+            marginals = np.asarray(self._counts_t @ weights.T).T  # (b, C)
+            value = _alpha_from_sums(marginals.sum(axis=1), weights @ self._observed,
+                                     ((marginals @ self._d2) * marginals).sum(axis=1))
+        return {"krippendorff_alpha": value}
 
 
 class _ICCEngine(_RatingsEngine):
