@@ -616,7 +616,7 @@ def test_alpha_bootstrap_weights_give_the_alpha_of_the_repeated_items(level):
             assert value == pytest.approx(expected, rel=1e-10, abs=1e-12, nan_ok=True)
 
 
-def test_bootstrap_agreement_with_no_pairable_item():
+def test_bootstrap_agreement_with_no_pairable_item_and_bad_nan_policy():
     # Every rating missing: a NumPy reshape error came out of the engine.
     for level in LEVELS:
         with pytest.warns(am.UndefinedMetricWarning, match="^krippendorff_alpha is undefined"):
@@ -624,3 +624,6 @@ def test_bootstrap_agreement_with_no_pairable_item():
                                                      n_resamples=10, seed=0)
         assert np.isnan(result.estimate["krippendorff_alpha"])
         assert np.isnan(result.low["krippendorff_alpha"])
+    # An unknown nan_policy was silently ignored for alpha.
+    with pytest.raises(ValueError, match="nan_policy must be 'raise' or 'omit'"):
+        annotations.bootstrap_agreement([[1, 2], [2, 2]], nan_policy="drop")

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import _check_ratings
+from .._validation import _check_nan_policy, _check_ratings
 from ..agreement import _LEVELS, _alpha_from_coincidence, _alpha_from_sums, _delta2
 from ..bootstrap import BootstrapResult, _bootstrap, _check_options
 from ..exceptions import UndefinedMetricWarning
@@ -221,6 +221,7 @@ def bootstrap_agreement(
     if metric not in _METRICS:
         raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
     _check_options(confidence_level, n_resamples, method)
+    _check_nan_policy(nan_policy)  # also for alpha, which keeps missing ratings
     engine: _RatingsEngine
     if metric == "krippendorff_alpha":
         if level not in _LEVELS:
