@@ -627,3 +627,23 @@ def test_bootstrap_agreement_with_no_pairable_item_and_bad_nan_policy():
     # An unknown nan_policy was silently ignored for alpha.
     with pytest.raises(ValueError, match="nan_policy must be 'raise' or 'omit'"):
         annotations.bootstrap_agreement([[1, 2], [2, 2]], nan_policy="drop")
+
+
+@pytest.mark.parametrize("ratings", [
+    [[1, 1], [2, 2], [3, 3]],                                 # perfect agreement
+    [[1, 1, 1], [2, 2, 2], [3, 3, 3], [5, 5, 5]],
+    [[1, 2], [2, 3], [3, 4], [4, 5]],                         # rater 2 = rater 1 + 1
+    [[1, 2, 4], [2, 3, 5], [3, 4, 6], [7, 8, 10], [0, 1, 3]],
+])
+def test_icc_interval_at_zero_residual_is_the_limit_not_nan(ratings):
+    # MSE = 0 makes F infinite: (F - 1) / (F + k - 1) gave inf / inf = nan for forms (1,1)
+    # and (3,1) while (1,k) and (3,k) gave 1, and Satterthwaite's df of form 2 was nan
+    # (pingouin prints nan too). The limits are continuous in the data: the interval equals
+    # pingouin's on ratings moved by 1e-7.
+    ratings = np.array(ratings, dtype=float)
+    moved = ratings + np.random.default_rng(0).normal(scale=1e-7, size=ratings.shape)
+    expected = _pingouin_icc(moved)
+    for form, result in annotations.icc_table(ratings).items():
+        low, high = expected.loc[PINGOUIN_TYPES[form], "CI95"]
+        assert result.low == pytest.approx(low, abs=1e-6), form
+        assert result.high == pytest.approx(high, abs=1e-6), form

@@ -149,14 +149,17 @@ def _icc_results(x: np.ndarray, confidence_level: float, n_omitted: int) -> dict
         a = k * icc2 * fj + n_items * (1 + (k - 1) * icc2) - k * icc2
         v = df_e * a**2 / (df1 * k**2 * icc2**2 * fj**2 + (n_items * (1 + (k - 1) * icc2)
                                                               - k * icc2) ** 2)
+        if mse == 0.0:  # inf / inf above; the limit as MSE -> 0 is df_e / df1
+            v = k - 1.0
         f2u, f2l = fdtri(df1, v, q), fdtri(v, df1, q)
         c = k * msj + (k * n_items - k - n_items) * mse
         l2 = n_items * (msb - f2u * mse) / (f2u * c + n_items * msb)
         u2 = n_items * (f2l * msb - mse) / (c + n_items * f2l * msb)
         limits = {
-            "1,1": ((f1l - 1) / (f1l + k - 1), (f1u - 1) / (f1u + k - 1)),
+            # (F - 1) / (F + k - 1), written to reach its limit 1 at F = inf (MSE = 0).
+            "1,1": (1 - k / (f1l + k - 1), 1 - k / (f1u + k - 1)),
             "2,1": (l2, u2),
-            "3,1": ((f3l - 1) / (f3l + k - 1), (f3u - 1) / (f3u + k - 1)),
+            "3,1": (1 - k / (f3l + k - 1), 1 - k / (f3u + k - 1)),
             "1,k": (1 - 1 / f1l, 1 - 1 / f1u),
             "2,k": (l2 * k / (1 + l2 * (k - 1)), u2 * k / (1 + u2 * (k - 1))),
             "3,k": (1 - 1 / f3l, 1 - 1 / f3u),
