@@ -647,3 +647,22 @@ def test_icc_interval_at_zero_residual_is_the_limit_not_nan(ratings):
         low, high = expected.loc[PINGOUIN_TYPES[form], "CI95"]
         assert result.low == pytest.approx(low, abs=1e-6), form
         assert result.high == pytest.approx(high, abs=1e-6), form
+
+
+def test_icc_never_exceeds_one_by_rounding():
+    # Raters that differ by a constant: ICC(3,1) = ICC(3,k) = 1 exactly (MSE = 0), but
+    # MSB - MSE and the denominator were rounded apart and gave 1 + 2e-16 (up to 1.6e-15).
+    ratings = np.array([[1, 2, 4], [2, 3, 5], [3, 4, 6], [7, 8, 10], [0, 1, 3]], dtype=float)
+    table = annotations.icc_table(ratings)
+    assert table["3,1"].value == 1.0 and table["3,k"].value == 1.0
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        n, k = int(rng.integers(2, 30)), int(rng.integers(2, 6))
+        shifts = rng.normal(size=(1, k)) * rng.choice([0, 1])
+        ratings = np.round(rng.normal(size=(n, 1)) * 10 + 1e6 + shifts, 2) + np.zeros((n, k))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", am.UndefinedMetricWarning)
+            values = [r.value for r in annotations.icc_table(ratings).values()]
+        assert np.nanmax(values) <= 1.0
+    boot = annotations.bootstrap_agreement(ratings, metric="icc", n_resamples=100, seed=0)
+    assert np.nanmax(boot.distribution["icc"]) <= 1.0

@@ -121,7 +121,12 @@ def _icc_values(n: np.ndarray, k: int, cross: np.ndarray, msb: np.ndarray, msw: 
     with np.errstate(invalid="ignore", divide="ignore"):
         for form, (num, den) in forms.items():
             defined = (n >= 2) & (den != 0)
-            out[form] = np.where(defined, num / np.where(defined, den, 1.0), np.nan)
+            value = num / np.where(defined, den, 1.0)
+            # den - num is a sum of non-negative mean squares, so value <= 1 where den > 0;
+            # the rounding of num and den must not put it above (1 + 1e-15 at MSE = 0).
+            # A negative den (form 2,k on tiny data) can give more than 1, as in pingouin.
+            value = np.where(den > 0, np.minimum(value, 1.0), value)
+            out[form] = np.where(defined, value, np.nan)
     return out
 
 
@@ -290,7 +295,9 @@ def icc(ratings: Any, *, form: str = "3,1", confidence_level: float = 0.95,
     -------
     ICCResult
         ``value`` is at most 1; it can be negative (down to about ``-1 / (k - 1)`` for the
-        single-rating forms) when items differ less than chance.
+        single-rating forms) when items differ less than chance. The one exception, as in
+        pingouin: when MSE > n MSB + MSJ (a few items ranked in opposite orders) the
+        denominator of ICC(2,k) is negative and its value can exceed 1.
 
     Raises
     ------
