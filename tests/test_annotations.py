@@ -666,3 +666,23 @@ def test_icc_never_exceeds_one_by_rounding():
         assert np.nanmax(values) <= 1.0
     boot = annotations.bootstrap_agreement(ratings, metric="icc", n_resamples=100, seed=0)
     assert np.nanmax(boot.distribution["icc"]) <= 1.0
+
+
+def test_pandas_nullable_missing_ratings_read_as_nan():
+    # A DataFrame of Int64 / Float64 columns marks a missing rating with pd.NA: it was
+    # refused ("found NAType <NA>") while None and NaN were missing ratings.
+    frame = pd.DataFrame({"a": pd.array([1, 2, None, 3, 4], dtype="Int64"),
+                          "b": pd.array([1.0, 2.0, 2.0, None, 4.0], dtype="Float64"),
+                          "c": [1.0, 3.0, 2.0, 3.0, 4.0]})
+    floats = np.array([[1, 1, 1], [2, 2, 3], [nan, 2, 2], [3, nan, 3], [4, 4, 4]])
+    for level in LEVELS:
+        assert annotations.krippendorff_alpha(frame, level=level) == (
+            annotations.krippendorff_alpha(floats, level=level))
+    assert annotations.icc(frame, nan_policy="omit") == annotations.icc(floats,
+                                                                        nan_policy="omit")
+    np.testing.assert_array_equal(annotations.evaluator_weighted_estimator(frame),
+                                  annotations.evaluator_weighted_estimator(floats))
+    with pytest.raises(ValueError, match=r"missing rating.*\(item, rater\) \(2, 0\)"):
+        annotations.fleiss_kappa(frame)
+    with pytest.raises(TypeError, match=r"found str 'x' at position \(0, 3\)"):
+        annotations.krippendorff_alpha(frame.assign(d=["x"] * 5))
