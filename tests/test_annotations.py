@@ -686,3 +686,27 @@ def test_pandas_nullable_missing_ratings_read_as_nan():
         annotations.fleiss_kappa(frame)
     with pytest.raises(TypeError, match=r"found str 'x' at position \(0, 3\)"):
         annotations.krippendorff_alpha(frame.assign(d=["x"] * 5))
+
+
+def test_option_types_are_refused_by_name_before_any_work():
+    # A string confidence level reached a bare comparison ('<' not supported between float
+    # and str) in icc, and in bootstrap_agreement passed the core's float() check and failed
+    # after the resampling; a bad seed came out of NumPy's SeedSequence.
+    ratings = np.random.default_rng(0).normal(size=(20, 3))
+    for level in ("0.95", None, [0.9]):
+        with pytest.raises(TypeError, match="confidence_level must be a number in"):
+            annotations.icc(ratings, confidence_level=level)
+        with pytest.raises(TypeError, match="confidence_level must be a number in"):
+            annotations.bootstrap_agreement(ratings, metric="icc", confidence_level=level)
+    assert annotations.icc(ratings, confidence_level=np.float32(0.9)).confidence_level == (
+        pytest.approx(0.9))
+    with pytest.raises(TypeError, match="seed must be None, a non-negative integer"):
+        annotations.bootstrap_agreement(ratings, metric="icc", seed="abc")
+    with pytest.raises(ValueError, match="seed must be None, a non-negative integer"):
+        annotations.bootstrap_agreement(ratings, metric="icc", seed=-1)
+    generator = np.random.default_rng(3)
+    result = annotations.bootstrap_agreement(ratings, metric="icc", seed=generator,
+                                             n_resamples=20)
+    again = annotations.bootstrap_agreement(ratings, metric="icc",
+                                            seed=np.random.default_rng(3), n_resamples=20)
+    assert result.low == again.low

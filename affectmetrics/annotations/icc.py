@@ -188,6 +188,10 @@ def _check_form(form: str) -> None:
 
 
 def _check_confidence_level(confidence_level: float) -> None:
+    if isinstance(confidence_level, bool) or not isinstance(confidence_level,
+                                                            (int, float, np.number)):
+        raise TypeError(f"confidence_level must be a number in (0, 1), got "
+                        f"{type(confidence_level).__name__} {confidence_level!r}")
     if not 0.0 < confidence_level < 1.0:
         raise ValueError(f"confidence_level must be in (0, 1), got {confidence_level!r}")
 

@@ -20,7 +20,14 @@ from .alpha import (
     krippendorff_alpha,
 )
 from .fleiss import _fleiss_batch, _fleiss_table, fleiss_kappa
-from .icc import _anova_sums, _check_form, _icc_values, _mean_squares, icc
+from .icc import (
+    _anova_sums,
+    _check_confidence_level,
+    _check_form,
+    _icc_values,
+    _mean_squares,
+    icc,
+)
 
 __all__ = ["bootstrap_agreement"]
 
@@ -185,6 +192,8 @@ def bootstrap_agreement(
     ValueError
         For an unknown metric, level, form or option, or invalid ratings (as the metric's
         function raises).
+    TypeError
+        For a ``confidence_level`` that is not a number or a ``seed`` NumPy cannot use.
 
     Warns
     -----
@@ -220,7 +229,13 @@ def bootstrap_agreement(
     """
     if metric not in _METRICS:
         raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+    _check_confidence_level(confidence_level)
     _check_options(confidence_level, n_resamples, method)
+    try:
+        np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"seed must be None, a non-negative integer or a NumPy Generator; "
+                        f"got {seed!r}") from None
     _check_nan_policy(nan_policy)  # also for alpha, which keeps missing ratings
     engine: _RatingsEngine
     if metric == "krippendorff_alpha":
