@@ -42,29 +42,37 @@ def _check_ratio_values(values: np.ndarray, name: str) -> None:
             "level='interval' for signed ratings)")
 
 
-def _delta2(level: str, values: np.ndarray, marginals: np.ndarray) -> np.ndarray:
+def _delta2(level: str, values: np.ndarray, marginals: np.ndarray,
+            pairs: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Krippendorff's squared difference function for each pair of classes.
 
-    ``marginals`` may be a stack (..., C); the result broadcasts to (..., C, C).
+    ``marginals`` may be a stack (..., C); the result broadcasts to (..., C, C). With
+    ``pairs = (i, j)``, arrays of class indices, only those pairs (shape of ``i`` and ``j``
+    broadcast; 1-D ``marginals``): a block of rows, or the cells a coincidence matrix uses.
     """
     if level not in _LEVELS:
         raise ValueError(f"level must be one of {_LEVELS}, got {level!r}")
     c = values.shape[0]
+    if pairs is None:
+        if level == "nominal":
+            return 1.0 - np.eye(c)
+        i, j = np.meshgrid(np.arange(c), np.arange(c), indexing="ij")
+    else:
+        i, j = pairs
     if level == "nominal":
-        return 1.0 - np.eye(c)
+        return (i != j).astype(np.float64)
     if level == "ordinal":
         # delta(c, k) = (sum of n_g for g from c to k) - (n_c + n_k) / 2, in class order.
-        i, j = np.meshgrid(np.arange(c), np.arange(c), indexing="ij")
         lo, hi = np.minimum(i, j), np.maximum(i, j)
         cum = np.cumsum(marginals, axis=-1)
         between = cum[..., hi] - cum[..., lo] + marginals[..., lo]
         d = between - (marginals[..., i] + marginals[..., j]) / 2.0
         return d * d
     v = _pow2_scaled(values.astype(np.float64))[0]  # both levels are unit-free
-    diff = v[:, None] - v[None, :]
+    diff = v[i] - v[j]
     if level == "interval":
         return diff * diff
-    total = v[:, None] + v[None, :]
+    total = v[i] + v[j]
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(total != 0, diff / np.where(total != 0, total, 1.0), 0.0)
     return ratio * ratio

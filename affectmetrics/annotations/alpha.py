@@ -12,6 +12,7 @@ from ..agreement import (
     _alpha_from_coincidence,
     _alpha_from_sums,
     _alpha_value,
+    _delta2,
     _pow2_scaled,
 )
 from ..exceptions import _warn_undefined
@@ -64,6 +65,8 @@ def _pair_cells(values: np.ndarray, present: np.ndarray
 
 # Item-by-value count tables up to this many cells are built densely (32 MB of float64).
 _DENSE_CELLS = 1 << 22
+# Beyond this many distinct values alpha's sums are taken in blocks, not as C x C arrays.
+_BLOCKED_VALUES = 2048
 
 
 def _coincidence(values: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,6 +89,28 @@ def _coincidence(values: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, n
     counts = counts[pairable]
     scaled = counts / (m[pairable] - 1.0)[:, None]
     return scaled.T @ counts - np.diag(scaled.sum(axis=0)), domain
+
+
+def _alpha_sums_pairwise(values: np.ndarray, present: np.ndarray, level: str
+                         ) -> tuple[float, float, float]:
+    """``(n.., sum(o * d2), sum(outer(n, n) * d2))`` without forming a C x C matrix.
+
+    For very many distinct values: the observed sum over the cells the items fill (the
+    triplets of :func:`_pair_cells`), the expected one over blocks of rows of ``d2``, so
+    memory stays near ``_DENSE_CELLS`` whatever C (time is still C squared).
+    """
+    _, cell, weight, domain = _pair_cells(values, present)
+    c = domain.shape[0]
+    left, right = cell // c, cell % c
+    marginals = np.bincount(left, weights=weight, minlength=c)
+    observed = float(weight @ _delta2(level, domain, marginals, (left, right)))
+    expected, columns = 0.0, np.arange(c)
+    block = max(1, _DENSE_CELLS // c)
+    for start in range(0, c, block):
+        rows = np.arange(start, min(start + block, c))
+        d2 = _delta2(level, domain, marginals, (rows[:, None], columns[None, :]))
+        expected += float(marginals[rows] @ (d2 @ marginals))
+    return float(marginals.sum()), observed, expected
 
 
 def _coincidence_by_item(values: np.ndarray, present: np.ndarray) -> tuple[Any, np.ndarray]:
@@ -184,9 +209,11 @@ def krippendorff_alpha(ratings: Any, *, level: str = "nominal") -> float:
     level the two sums come straight from each item's mean and squared deviations
     (``sum(o * d2) = sum_u 2 m_u SS_u / (m_u - 1)``), in time and memory linear in the
     ratings however many distinct values they hold. The other levels use the C x C
-    coincidence matrix over the C distinct values, whose memory grows as C squared (as in
-    the ``krippendorff`` package) for ratio ratings with very many distinct values. The
-    ratio level needs ratings >= 0.
+    coincidence matrix over the C distinct values (as the ``krippendorff`` package does);
+    beyond 2,048 values its cells are summed in blocks of rows instead, so memory stays
+    bounded while time grows as C squared (about 2 s for C = 5,000). The bootstrap of
+    ordinal alpha still forms one C x C matrix per resample. The ratio level needs
+    ratings >= 0.
     The ``krippendorff`` package takes raters in rows (``reliability_data``); this function
     takes items in rows, like every ratings matrix in :mod:`affectmetrics.annotations`, and
     defaults to the nominal level (the package to interval).
@@ -219,5 +246,9 @@ def krippendorff_alpha(ratings: Any, *, level: str = "nominal") -> float:
     if level == "interval":
         sums = _interval_sums(data.values, data.present)
         return _alpha_value(float(_interval_alpha(sums, np.ones((1, data.values.shape[0])))[0]))
+    if np.unique(data.values[data.present]).shape[0] > _BLOCKED_VALUES:
+        total, observed, expected = _alpha_sums_pairwise(data.values, data.present, level)
+        return _alpha_value(float(_alpha_from_sums(np.float64(total), np.float64(observed),
+                                                   np.float64(expected))))
     coincidence, domain = _coincidence(data.values, data.present)
     return _alpha_value(float(_alpha_from_coincidence(coincidence, domain, level)))
