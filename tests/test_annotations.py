@@ -732,3 +732,13 @@ def test_alpha_over_very_many_values_sums_in_blocks(level, monkeypatch):
     monkeypatch.setattr(alpha_module, "_coincidence", None)  # never a C x C matrix
     value = annotations.krippendorff_alpha(many, level=level)
     assert np.isfinite(value) and value <= 1.0
+
+
+def test_messages_read_as_sentences():
+    # "the mean of the others raters"; a count table of 1e300 printed 301 digits.
+    constant_rater = [[1, 2, 5], [2, 3, 5], [3, 3, 5]]
+    for reference, words in (("others", "the other raters"), ("all", "all raters")):
+        with pytest.warns(am.UndefinedMetricWarning, match=f"with the mean of {words}\\)"):
+            annotations.evaluator_weighted_estimator(constant_rater, reference=reference)
+    with pytest.raises(ValueError, match=r"item 0 has 3e\+300 and item 1 has 2e\+300 \("):
+        annotations.fleiss_kappa([[1e300, 2e300], [1e300, 1e300]], counts=True)

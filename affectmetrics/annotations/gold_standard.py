@@ -13,6 +13,7 @@ from ..exceptions import _warn_undefined
 __all__ = ["evaluator_weighted_estimator"]
 
 _REFERENCES = ("others", "all")
+_REFERENCE_WORDS = {"others": "the other raters", "all": "all raters"}
 
 
 def _rater_weights(values: np.ndarray, present: np.ndarray, reference: str
@@ -133,7 +134,7 @@ def evaluator_weighted_estimator(
         j = int(undefined[0])
         _warn_undefined(
             f"evaluator_weighted_estimator is undefined: the weight of rater column {j} "
-            f"(its correlation with the mean of the {reference} raters) cannot be computed "
+            f"(its correlation with the mean of {_REFERENCE_WORDS[reference]}) cannot be computed "
             f"from {int(n_pairs[j])} paired item(s) (fewer than 2, or constant ratings); "
             "returning nan for every item")
         ewe = np.full(values.shape[0], np.nan)
