@@ -698,8 +698,9 @@ def test_option_types_are_refused_by_name_before_any_work():
             annotations.icc(ratings, confidence_level=level)
         with pytest.raises(TypeError, match="confidence_level must be a number in"):
             annotations.bootstrap_agreement(ratings, metric="icc", confidence_level=level)
-    assert annotations.icc(ratings, confidence_level=np.float32(0.9)).confidence_level == (
-        pytest.approx(0.9))
+    for level in (np.float32(0.9), np.array(0.9), 0.9):
+        assert annotations.icc(ratings, confidence_level=level).low == pytest.approx(
+            annotations.icc(ratings, confidence_level=0.9).low, rel=1e-5)  # float32(0.9)
     with pytest.raises(TypeError, match="seed must be None, a non-negative integer"):
         annotations.bootstrap_agreement(ratings, metric="icc", seed="abc")
     with pytest.raises(ValueError, match="seed must be None, a non-negative integer"):

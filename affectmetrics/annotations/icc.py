@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -188,8 +189,10 @@ def _check_form(form: str) -> None:
 
 
 def _check_confidence_level(confidence_level: float) -> None:
-    if isinstance(confidence_level, bool) or not isinstance(confidence_level,
-                                                            (int, float, np.number)):
+    numeric = isinstance(confidence_level, Real) or (
+        isinstance(confidence_level, np.ndarray) and confidence_level.ndim == 0
+        and confidence_level.dtype.kind in "iuf")
+    if isinstance(confidence_level, (bool, np.bool_)) or not numeric:
         raise TypeError(f"confidence_level must be a number in (0, 1), got "
                         f"{type(confidence_level).__name__} {confidence_level!r}")
     if not 0.0 < confidence_level < 1.0:
