@@ -743,3 +743,24 @@ def test_messages_read_as_sentences():
             annotations.evaluator_weighted_estimator(constant_rater, reference=reference)
     with pytest.raises(ValueError, match=r"item 0 has 3e\+300 and item 1 has 2e\+300 \("):
         annotations.fleiss_kappa([[1e300, 2e300], [1e300, 1e300]], counts=True)
+
+
+@pytest.mark.parametrize("metric", ["icc", "fleiss_kappa"])
+def test_bootstrap_groups_follow_the_items_that_nan_policy_omit_keeps(metric):
+    # Group ids are naturally given per item of the ratings passed in; with
+    # nan_policy="omit" that was refused ("groups has 60 entries but there are 54
+    # samples") unless the caller re-did the omission.
+    ratings = _random_ratings(6, n_items=60, n_raters=3, missing=0.03)
+    groups = np.repeat(np.arange(12), 5)
+    kept = ~np.isnan(ratings).any(axis=1)
+    assert 0 < (~kept).sum()
+    by_item = annotations.bootstrap_agreement(ratings, metric=metric, nan_policy="omit",
+                                              groups=groups, n_resamples=100, seed=2)
+    by_kept = annotations.bootstrap_agreement(ratings[kept], metric=metric, groups=groups[kept],
+                                              n_resamples=100, seed=2)
+    same = annotations.bootstrap_agreement(ratings, metric=metric, nan_policy="omit",
+                                           groups=groups[kept], n_resamples=100, seed=2)
+    assert by_item.low == by_kept.low == same.low and by_item.high == by_kept.high
+    with pytest.raises(ValueError, match="groups has 7 entries"):
+        annotations.bootstrap_agreement(ratings, metric=metric, nan_policy="omit",
+                                        groups=groups[:7], n_resamples=10)

@@ -135,6 +135,15 @@ class _FleissEngine(_RatingsEngine):
         return {"fleiss_kappa": _fleiss_batch(self._table, weights)}
 
 
+def _groups_of_kept_items(ratings: Any, groups: Any, n_kept: int) -> Any:
+    """The group ids of the items ``nan_policy="omit"`` kept, when given for every item."""
+    ids = np.asarray(groups)
+    data = _check_ratings(ratings)
+    if ids.ndim == 1 and ids.shape[0] == data.values.shape[0] != n_kept:
+        return ids[data.present.all(axis=1)]
+    return groups
+
+
 def bootstrap_agreement(
     ratings: Any,
     *,
@@ -178,8 +187,9 @@ def bootstrap_agreement(
     method : {"percentile", "bca"}, default "percentile"
     seed : int or numpy Generator, optional
     groups : array-like of shape (n_items,), optional
-        Group ids of the items (after ``nan_policy="omit"`` for ICC and kappa, the kept
-        items): resample whole groups.
+        Group ids of the items: resample whole groups. Under ``nan_policy="omit"`` (ICC
+        and kappa) the ids of the dropped items are dropped with them; ids for the kept
+        items only are accepted too.
 
     Returns
     -------
@@ -247,6 +257,8 @@ def bootstrap_agreement(
         engine = _ICCEngine(ratings, form, nan_policy)
     else:
         engine = _FleissEngine(ratings, counts, nan_policy)
+    if groups is not None and metric != "krippendorff_alpha" and not counts:
+        groups = _groups_of_kept_items(ratings, groups, engine.n)
     return _bootstrap(engine, confidence_level=confidence_level,  # type: ignore[arg-type]
                       n_resamples=n_resamples, method=method, seed=seed, groups=groups,
                       progress=False)
