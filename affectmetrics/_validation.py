@@ -71,6 +71,11 @@ def _as_numeric(x: Any, name: str) -> np.ndarray:
             "encode class names as integers 0..C-1 first"
         )
     if kind == "O":
+        if hasattr(x, "to_numpy"):  # pandas nullable dtypes: pd.NA is missing, like None
+            try:
+                return np.asarray(x.to_numpy(dtype=np.float64, na_value=np.nan))
+            except (TypeError, ValueError):
+                pass  # non-numeric entries: named below
         try:
             return arr.astype(np.float64)
         except (TypeError, ValueError):

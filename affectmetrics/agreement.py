@@ -15,29 +15,64 @@ __all__ = ["krippendorff_alpha"]
 _LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 
-def _delta2(level: str, values: np.ndarray, marginals: np.ndarray) -> np.ndarray:
+def _pow2_scaled(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """``x / 2**e`` with ``2**e`` just above its largest finite magnitude, and ``e``.
+
+    Interval and ratio alpha, the ICC and correlations do not depend on the ratings' unit,
+    but their squares overflow near 1e300 and underflow to 0 near 1e-300. Dividing by a
+    power of two is exact (no rounding), so results on ordinary magnitudes are unchanged;
+    NaN stays NaN. ``np.ldexp(y, e)`` maps a result in the scaled units back.
+    """
+    finite = np.abs(x[np.isfinite(x)])
+    amax = float(finite.max()) if finite.size else 0.0
+    if amax == 0.0:
+        return x, 0
+    e = int(np.frexp(amax)[1])
+    return np.ldexp(x, -e), e
+
+
+def _check_ratio_values(values: np.ndarray, name: str) -> None:
+    """Refuse negative values at the ratio level, whose difference ``(c - k) / (c + k)``
+    needs a scale starting at an absolute zero (a pair ``-1, 1`` would count as agreeing)."""
+    negative = values < 0
+    if negative.any():
+        raise ValueError(
+            f"{name} holds negative values (the first is {float(values[negative][0]):g}); "
+            "level='ratio' needs values >= 0, on a scale with an absolute zero (use "
+            "level='interval' for signed ratings)")
+
+
+def _delta2(level: str, values: np.ndarray, marginals: np.ndarray,
+            pairs: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Krippendorff's squared difference function for each pair of classes.
 
-    ``marginals`` may be a stack (..., C); the result broadcasts to (..., C, C).
+    ``marginals`` may be a stack (..., C); the result broadcasts to (..., C, C). With
+    ``pairs = (i, j)``, arrays of class indices, only those pairs (shape of ``i`` and ``j``
+    broadcast; 1-D ``marginals``): a block of rows, or the cells a coincidence matrix uses.
     """
     if level not in _LEVELS:
         raise ValueError(f"level must be one of {_LEVELS}, got {level!r}")
     c = values.shape[0]
+    if pairs is None:
+        if level == "nominal":
+            return 1.0 - np.eye(c)
+        i, j = np.meshgrid(np.arange(c), np.arange(c), indexing="ij")
+    else:
+        i, j = pairs
     if level == "nominal":
-        return 1.0 - np.eye(c)
+        return (i != j).astype(np.float64)
     if level == "ordinal":
         # delta(c, k) = (sum of n_g for g from c to k) - (n_c + n_k) / 2, in class order.
-        i, j = np.meshgrid(np.arange(c), np.arange(c), indexing="ij")
         lo, hi = np.minimum(i, j), np.maximum(i, j)
         cum = np.cumsum(marginals, axis=-1)
         between = cum[..., hi] - cum[..., lo] + marginals[..., lo]
         d = between - (marginals[..., i] + marginals[..., j]) / 2.0
         return d * d
-    v = values.astype(np.float64)
-    diff = v[:, None] - v[None, :]
+    v = _pow2_scaled(values.astype(np.float64))[0]  # both levels are unit-free
+    diff = v[i] - v[j]
     if level == "interval":
         return diff * diff
-    total = v[:, None] + v[None, :]
+    total = v[i] + v[j]
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(total != 0, diff / np.where(total != 0, total, 1.0), 0.0)
     return ratio * ratio
@@ -56,10 +91,19 @@ def _alpha_from_coincidence(
     total = marginals.sum(axis=-1)
     d2 = _delta2(level, values, marginals)
     expected = (marginals[..., :, None] * marginals[..., None, :] * d2).sum(axis=(-2, -1))
+    return _alpha_from_sums(total, (coincidence * d2).sum(axis=(-2, -1)), expected)
+
+
+def _alpha_from_sums(total: np.ndarray, observed: np.ndarray, expected: np.ndarray
+                     ) -> np.ndarray:
+    """``1 - (n.. - 1) * observed / expected``, nan where ``expected`` is 0.
+
+    ``observed = sum(o * d2)`` and ``expected = sum(outer(n_c, n_c) * d2)``: the last line of
+    every path, whether the sums come from coincidence matrices or straight from the ratings.
+    """
     defined = expected > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        value = 1.0 - (total - 1.0) * (coincidence * d2).sum(axis=(-2, -1)) / np.where(
-            defined, expected, 1.0)
+        value = 1.0 - (total - 1.0) * observed / np.where(defined, expected, 1.0)
     return np.where(defined, value, np.nan)
 
 
@@ -125,6 +169,11 @@ def krippendorff_alpha(
     float
         At most 1; 0 is chance agreement; negative is systematic disagreement.
 
+    Raises
+    ------
+    ValueError
+        For an unknown ``level``, or negative values at the ratio level.
+
     Warns
     -----
     UndefinedMetricWarning
@@ -150,4 +199,6 @@ def krippendorff_alpha(
     data = _check_classification(y_true, y_pred, labels=labels, nan_policy=nan_policy)
     if level not in _LEVELS:
         raise ValueError(f"level must be one of {_LEVELS}, got {level!r}")
+    if level == "ratio":
+        _check_ratio_values(data.classes, "y_true/y_pred (or labels)")
     return _alpha_from_cm(_confusion_of(data), data.classes, level)

@@ -92,7 +92,8 @@ def test_alpha_dense_and_pairwise_coincidence_matrices_agree(level, monkeypatch)
 def test_alpha_on_continuous_ratings_equals_the_package(level):
     rng = np.random.default_rng(7)
     truth = rng.uniform(1, 9, 40)
-    ratings = np.round(truth[:, None] + rng.normal(scale=0.8, size=(40, 4)), 1)
+    # Clipped at 0: ratio ratings cannot be negative.
+    ratings = np.clip(np.round(truth[:, None] + rng.normal(scale=0.8, size=(40, 4)), 1), 0, None)
     ratings[rng.random(ratings.shape) < 0.2] = nan
     expected = krippendorff.alpha(reliability_data=ratings.T, level_of_measurement=level)
     assert annotations.krippendorff_alpha(ratings, level=level) == pytest.approx(
@@ -518,3 +519,248 @@ def test_annotations_is_importable_from_the_package():
     assert "annotations" in am.__all__
     for name in annotations.__all__:
         assert hasattr(annotations, name)
+
+
+# -- faults found by a new user's tests ---------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300, 2.0**1020])
+def test_unit_free_measures_do_not_overflow_or_vanish_at_extreme_magnitudes(scale):
+    # Interval and ratio alpha, every ICC form with its F test and interval, and the EWE's
+    # weights do not depend on the ratings' unit; at 1e300 their squares overflowed (nan
+    # with NumPy warnings) and at 1e-300 underflowed to 0 (nan, "undefined").
+    ratings = np.array([[1, 2, 4], [3, 1, 2], [2, 2, 3], [5, 4, 5], [0, 1, 1], [4, nan, 3]])
+    complete = ratings[:5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for level in ("interval", "ratio"):
+            expected = krippendorff.alpha(reliability_data=ratings.T,
+                                          level_of_measurement=level)
+            assert annotations.krippendorff_alpha(ratings * scale, level=level) == (
+                pytest.approx(expected, rel=1e-12))
+        table, scaled = annotations.icc_table(complete), annotations.icc_table(complete * scale)
+        for form in annotations.ICC_FORMS:
+            for field in ("value", "f", "pvalue", "low", "high"):
+                assert getattr(scaled[form], field) == pytest.approx(
+                    getattr(table[form], field), rel=1e-12), (form, field)
+        ewe, weights = annotations.evaluator_weighted_estimator(ratings, return_weights=True)
+        ewe_s, weights_s = annotations.evaluator_weighted_estimator(ratings * scale,
+                                                                    return_weights=True)
+        np.testing.assert_allclose(weights_s, weights, rtol=1e-12)
+        np.testing.assert_allclose(ewe_s / scale, ewe, rtol=1e-12)
+        t, p = np.array([1, 2, 3, 3, 2, 1, 4, 1]), np.array([1, 2, 3, 2, 2, 2, 4, 3])
+        assert am.krippendorff_alpha(t * scale, p * scale, level="interval") == (
+            pytest.approx(0.625, rel=1e-12))  # the package's value on t, p
+
+
+def test_ratio_alpha_refuses_negative_ratings():
+    # delta = (c - k) / (c + k) counted the pair (-1, 1) as agreeing: alpha was 1.0 for
+    # ratings that disagree in every item. A ratio scale starts at an absolute zero.
+    with pytest.raises(ValueError, match=r"negative rating.*-1 at \(item, rater\) \(0, 0\)"):
+        annotations.krippendorff_alpha([[-1, 1], [2, -2], [1, 1]], level="ratio")
+    with pytest.raises(ValueError, match="level='ratio' needs values >= 0"):
+        am.krippendorff_alpha([-1, 2, 1], [1, -2, 1], level="ratio")
+    with pytest.raises(ValueError, match="negative rating"):
+        annotations.bootstrap_agreement([[-1, 1], [2, -2], [1, 1]], level="ratio",
+                                        n_resamples=10)
+    # Zero is a ratio value (Krippendorff's ratio metric is 1 for 0 against anything else).
+    ratings = np.array([[0, 1], [2, 2], [3, 0], [1, 1]])
+    assert annotations.krippendorff_alpha(ratings, level="ratio") == pytest.approx(
+        krippendorff.alpha(reliability_data=ratings.T, level_of_measurement="ratio"),
+        rel=1e-12)
+
+
+def test_interval_alpha_and_its_bootstrap_scale_with_the_ratings_not_their_values():
+    # Continuous ratings have about one distinct value per rating: the C x C coincidence
+    # matrix (and the bootstrap's b x C x C stack) took 10 GB for 300 items x 5 raters.
+    from affectmetrics.annotations import alpha as alpha_module
+
+    rng = np.random.default_rng(3)
+    truth = rng.uniform(-1, 1, 60)
+    ratings = truth[:, None] + rng.normal(scale=0.4, size=(60, 4))
+    ratings[rng.random(ratings.shape) < 0.25] = nan
+    expected = krippendorff.alpha(reliability_data=ratings.T, level_of_measurement="interval")
+    assert annotations.krippendorff_alpha(ratings, level="interval") == pytest.approx(
+        expected, rel=1e-12)
+    big = rng.uniform(-1, 1, (20_000, 1)) + rng.normal(scale=0.3, size=(20_000, 6))
+
+    def refuse(*args):
+        raise AssertionError("interval alpha built a coincidence matrix")
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("_coincidence", "_pair_cells", "_coincidence_by_item"):
+            patch.setattr(alpha_module, name, refuse)
+        value = annotations.krippendorff_alpha(big, level="interval")
+        result = annotations.bootstrap_agreement(big, level="interval", n_resamples=200,
+                                                 seed=0)
+    assert result.estimate["krippendorff_alpha"] == value
+    assert result.low["krippendorff_alpha"] < value < result.high["krippendorff_alpha"]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_alpha_bootstrap_weights_give_the_alpha_of_the_repeated_items(level):
+    rng = np.random.default_rng(12)
+    ratings = _random_ratings(12, n_items=30, n_raters=4)
+    continuous = np.round(rng.uniform(0, 9, (30, 4)), 2)
+    continuous[rng.random(continuous.shape) < 0.3] = nan
+    weights = rng.multinomial(30, np.full(30, 1 / 30), size=5).astype(float)
+    weights[0] = 0.0
+    weights[0, 0] = 30.0  # one item: a single value unless its raters differ
+    for data in (ratings, continuous):
+        got = _AlphaEngine(data, level)(weights)["krippendorff_alpha"]
+        for row, value in zip(weights, got, strict=True):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", am.UndefinedMetricWarning)
+                expected = annotations.krippendorff_alpha(
+                    np.repeat(data, row.astype(int), axis=0), level=level)
+            assert value == pytest.approx(expected, rel=1e-10, abs=1e-12, nan_ok=True)
+
+
+def test_bootstrap_agreement_with_no_pairable_item_and_bad_nan_policy():
+    # Every rating missing: a NumPy reshape error came out of the engine.
+    for level in LEVELS:
+        with pytest.warns(am.UndefinedMetricWarning, match="^krippendorff_alpha is undefined"):
+            result = annotations.bootstrap_agreement(np.full((4, 3), nan), level=level,
+                                                     n_resamples=10, seed=0)
+        assert np.isnan(result.estimate["krippendorff_alpha"])
+        assert np.isnan(result.low["krippendorff_alpha"])
+    # An unknown nan_policy was silently ignored for alpha.
+    with pytest.raises(ValueError, match="nan_policy must be 'raise' or 'omit'"):
+        annotations.bootstrap_agreement([[1, 2], [2, 2]], nan_policy="drop")
+
+
+@pytest.mark.parametrize("ratings", [
+    [[1, 1], [2, 2], [3, 3]],                                 # perfect agreement
+    [[1, 1, 1], [2, 2, 2], [3, 3, 3], [5, 5, 5]],
+    [[1, 2], [2, 3], [3, 4], [4, 5]],                         # rater 2 = rater 1 + 1
+    [[1, 2, 4], [2, 3, 5], [3, 4, 6], [7, 8, 10], [0, 1, 3]],
+])
+def test_icc_interval_at_zero_residual_is_the_limit_not_nan(ratings):
+    # MSE = 0 makes F infinite: (F - 1) / (F + k - 1) gave inf / inf = nan for forms (1,1)
+    # and (3,1) while (1,k) and (3,k) gave 1, and Satterthwaite's df of form 2 was nan
+    # (pingouin prints nan too). The limits are continuous in the data: the interval equals
+    # pingouin's on ratings moved by 1e-7.
+    ratings = np.array(ratings, dtype=float)
+    moved = ratings + np.random.default_rng(0).normal(scale=1e-7, size=ratings.shape)
+    expected = _pingouin_icc(moved)
+    for form, result in annotations.icc_table(ratings).items():
+        low, high = expected.loc[PINGOUIN_TYPES[form], "CI95"]
+        assert result.low == pytest.approx(low, abs=1e-6), form
+        assert result.high == pytest.approx(high, abs=1e-6), form
+
+
+def test_icc_never_exceeds_one_by_rounding():
+    # Raters that differ by a constant: ICC(3,1) = ICC(3,k) = 1 exactly (MSE = 0), but
+    # MSB - MSE and the denominator were rounded apart and gave 1 + 2e-16 (up to 1.6e-15).
+    ratings = np.array([[1, 2, 4], [2, 3, 5], [3, 4, 6], [7, 8, 10], [0, 1, 3]], dtype=float)
+    table = annotations.icc_table(ratings)
+    assert table["3,1"].value == 1.0 and table["3,k"].value == 1.0
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        n, k = int(rng.integers(2, 30)), int(rng.integers(2, 6))
+        shifts = rng.normal(size=(1, k)) * rng.choice([0, 1])
+        ratings = np.round(rng.normal(size=(n, 1)) * 10 + 1e6 + shifts, 2) + np.zeros((n, k))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", am.UndefinedMetricWarning)
+            values = [r.value for r in annotations.icc_table(ratings).values()]
+        assert np.nanmax(values) <= 1.0
+    boot = annotations.bootstrap_agreement(ratings, metric="icc", n_resamples=100, seed=0)
+    assert np.nanmax(boot.distribution["icc"]) <= 1.0
+
+
+def test_pandas_nullable_missing_ratings_read_as_nan():
+    # A DataFrame of Int64 / Float64 columns marks a missing rating with pd.NA: it was
+    # refused ("found NAType <NA>") while None and NaN were missing ratings.
+    frame = pd.DataFrame({"a": pd.array([1, 2, None, 3, 4], dtype="Int64"),
+                          "b": pd.array([1.0, 2.0, 2.0, None, 4.0], dtype="Float64"),
+                          "c": [1.0, 3.0, 2.0, 3.0, 4.0]})
+    floats = np.array([[1, 1, 1], [2, 2, 3], [nan, 2, 2], [3, nan, 3], [4, 4, 4]])
+    for level in LEVELS:
+        assert annotations.krippendorff_alpha(frame, level=level) == (
+            annotations.krippendorff_alpha(floats, level=level))
+    assert annotations.icc(frame, nan_policy="omit") == annotations.icc(floats,
+                                                                        nan_policy="omit")
+    np.testing.assert_array_equal(annotations.evaluator_weighted_estimator(frame),
+                                  annotations.evaluator_weighted_estimator(floats))
+    with pytest.raises(ValueError, match=r"missing rating.*\(item, rater\) \(2, 0\)"):
+        annotations.fleiss_kappa(frame)
+    with pytest.raises(TypeError, match=r"found str 'x' at position \(0, 3\)"):
+        annotations.krippendorff_alpha(frame.assign(d=["x"] * 5))
+
+
+def test_option_types_are_refused_by_name_before_any_work():
+    # A string confidence level reached a bare comparison ('<' not supported between float
+    # and str) in icc, and in bootstrap_agreement passed the core's float() check and failed
+    # after the resampling; a bad seed came out of NumPy's SeedSequence.
+    ratings = np.random.default_rng(0).normal(size=(20, 3))
+    for level in ("0.95", None, [0.9]):
+        with pytest.raises(TypeError, match="confidence_level must be a number in"):
+            annotations.icc(ratings, confidence_level=level)
+        with pytest.raises(TypeError, match="confidence_level must be a number in"):
+            annotations.bootstrap_agreement(ratings, metric="icc", confidence_level=level)
+    for level in (np.float32(0.9), np.array(0.9), 0.9):
+        assert annotations.icc(ratings, confidence_level=level).low == pytest.approx(
+            annotations.icc(ratings, confidence_level=0.9).low, rel=1e-5)  # float32(0.9)
+    with pytest.raises(TypeError, match="seed must be None, a non-negative integer"):
+        annotations.bootstrap_agreement(ratings, metric="icc", seed="abc")
+    with pytest.raises(ValueError, match="seed must be None, a non-negative integer"):
+        annotations.bootstrap_agreement(ratings, metric="icc", seed=-1)
+    generator = np.random.default_rng(3)
+    result = annotations.bootstrap_agreement(ratings, metric="icc", seed=generator,
+                                             n_resamples=20)
+    again = annotations.bootstrap_agreement(ratings, metric="icc",
+                                            seed=np.random.default_rng(3), n_resamples=20)
+    assert result.low == again.low
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_alpha_over_very_many_values_sums_in_blocks(level, monkeypatch):
+    # Beyond _BLOCKED_VALUES distinct values the C x C arrays (1.6 GB and 8 s for 1,000
+    # items x 5 raters of ratio ratings) are replaced by sums over blocks of rows.
+    from affectmetrics.annotations import alpha as alpha_module
+
+    rng = np.random.default_rng(4)
+    ratings = np.round(rng.uniform(1, 5, (80, 1)) + rng.normal(scale=0.3, size=(80, 5)), 2)
+    ratings[rng.random(ratings.shape) < 0.2] = nan
+    ratings[:20, 1] = ratings[:20, 0]  # some exact agreement for the nominal level
+    expected = krippendorff.alpha(reliability_data=ratings.T, level_of_measurement=level)
+    monkeypatch.setattr(alpha_module, "_BLOCKED_VALUES", 0)
+    monkeypatch.setattr(alpha_module, "_DENSE_CELLS", 1000)  # blocks of 4 rows
+    assert annotations.krippendorff_alpha(ratings, level=level) == pytest.approx(
+        expected, rel=1e-12)
+    monkeypatch.undo()
+    many = np.abs(rng.uniform(1, 5, (600, 1)) + rng.normal(scale=0.3, size=(600, 5)))
+    monkeypatch.setattr(alpha_module, "_coincidence", None)  # never a C x C matrix
+    value = annotations.krippendorff_alpha(many, level=level)
+    assert np.isfinite(value) and value <= 1.0
+
+
+def test_messages_read_as_sentences():
+    # "the mean of the others raters"; a count table of 1e300 printed 301 digits.
+    constant_rater = [[1, 2, 5], [2, 3, 5], [3, 3, 5]]
+    for reference, words in (("others", "the other raters"), ("all", "all raters")):
+        with pytest.warns(am.UndefinedMetricWarning, match=f"with the mean of {words}\\)"):
+            annotations.evaluator_weighted_estimator(constant_rater, reference=reference)
+    with pytest.raises(ValueError, match=r"item 0 has 3e\+300 and item 1 has 2e\+300 \("):
+        annotations.fleiss_kappa([[1e300, 2e300], [1e300, 1e300]], counts=True)
+
+
+@pytest.mark.parametrize("metric", ["icc", "fleiss_kappa"])
+def test_bootstrap_groups_follow_the_items_that_nan_policy_omit_keeps(metric):
+    # Group ids are naturally given per item of the ratings passed in; with
+    # nan_policy="omit" that was refused ("groups has 60 entries but there are 54
+    # samples") unless the caller re-did the omission.
+    ratings = _random_ratings(6, n_items=60, n_raters=3, missing=0.03)
+    groups = np.repeat(np.arange(12), 5)
+    kept = ~np.isnan(ratings).any(axis=1)
+    assert 0 < (~kept).sum()
+    by_item = annotations.bootstrap_agreement(ratings, metric=metric, nan_policy="omit",
+                                              groups=groups, n_resamples=100, seed=2)
+    by_kept = annotations.bootstrap_agreement(ratings[kept], metric=metric, groups=groups[kept],
+                                              n_resamples=100, seed=2)
+    same = annotations.bootstrap_agreement(ratings, metric=metric, nan_policy="omit",
+                                           groups=groups[kept], n_resamples=100, seed=2)
+    assert by_item.low == by_kept.low == same.low and by_item.high == by_kept.high
+    with pytest.raises(ValueError, match="groups has 7 entries"):
+        annotations.bootstrap_agreement(ratings, metric=metric, nan_policy="omit",
+                                        groups=groups[:7], n_resamples=10)

@@ -8,8 +8,8 @@ dimensions, a gold standard built with the evaluator weighted estimator (Grimm &
 (``_validation._check_ratings``); :func:`bootstrap_agreement` gives intervals over items.
 
 The two-coder alpha of a model against the truth, :func:`affectmetrics.krippendorff_alpha`,
-and :func:`krippendorff_alpha` here end in the same final step (a coincidence matrix to
-alpha), so they agree on two complete columns.
+and :func:`krippendorff_alpha` here share the difference functions and the last line
+(``_alpha_from_sums``), so they agree on two complete columns.
 """
 
 from .alpha import krippendorff_alpha

@@ -64,12 +64,12 @@ def _check_count_table(table: Any) -> np.ndarray:
         i = int(np.argmax(uneven))
         raise ValueError(
             f"every item must have the same number of ratings for Fleiss' kappa; item 0 has "
-            f"{per_item[0]:.0f} and item {i} has {per_item[i]:.0f} (drop or complete those "
+            f"{per_item[0]:.15g} and item {i} has {per_item[i]:.15g} (drop or complete those "
             "items first)")
     if per_item[0] < 2:
         raise ValueError(
             f"Fleiss' kappa needs at least 2 ratings per item; the count table has "
-            f"{per_item[0]:.0f}")
+            f"{per_item[0]:.15g}")
     return values
 
 

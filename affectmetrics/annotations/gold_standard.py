@@ -7,11 +7,13 @@ from typing import Any
 import numpy as np
 
 from .._validation import _check_ratings
+from ..agreement import _pow2_scaled
 from ..exceptions import _warn_undefined
 
 __all__ = ["evaluator_weighted_estimator"]
 
 _REFERENCES = ("others", "all")
+_REFERENCE_WORDS = {"others": "the other raters", "all": "all raters"}
 
 
 def _rater_weights(values: np.ndarray, present: np.ndarray, reference: str
@@ -122,14 +124,17 @@ def evaluator_weighted_estimator(
     if reference not in _REFERENCES:
         raise ValueError(f"reference must be one of {_REFERENCES}, got {reference!r}")
     data = _check_ratings(ratings)
-    values, present = data.values, data.present
+    # Weights are unit-free and the estimate is linear in the ratings: work in units scaled
+    # by a power of two (exact), so ratings near 1e300 or 1e-300 neither overflow nor vanish.
+    values, exponent = _pow2_scaled(data.values)
+    present = data.present
     weights, n_pairs = _rater_weights(values, present, reference)
     undefined = np.flatnonzero(np.isnan(weights))
     if undefined.size:
         j = int(undefined[0])
         _warn_undefined(
             f"evaluator_weighted_estimator is undefined: the weight of rater column {j} "
-            f"(its correlation with the mean of the {reference} raters) cannot be computed "
+            f"(its correlation with the mean of {_REFERENCE_WORDS[reference]}) cannot be computed "
             f"from {int(n_pairs[j])} paired item(s) (fewer than 2, or constant ratings); "
             "returning nan for every item")
         ewe = np.full(values.shape[0], np.nan)
@@ -138,7 +143,7 @@ def evaluator_weighted_estimator(
         num = (w * np.where(present, values, 0.0)).sum(axis=1)
         den = w.sum(axis=1)
         ok = den != 0
-        ewe = np.where(ok, num / np.where(ok, den, 1.0), np.nan)
+        ewe = np.ldexp(np.where(ok, num / np.where(ok, den, 1.0), np.nan), exponent)
         if not ok.all():
             i = int(np.argmin(ok))
             _warn_undefined(

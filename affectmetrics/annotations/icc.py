@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
 import numpy as np
 from scipy.special import fdtrc, fdtri
 
 from .._validation import _check_ratings
+from ..agreement import _pow2_scaled
 from ..exceptions import _warn_undefined
 
 __all__ = ["ICC_FORMS", "ICCResult", "icc", "icc_table"]
@@ -67,9 +69,11 @@ def _anova_sums(x: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, ...]:
     formed. ``cross`` is the sum of the centred cross products of distinct raters,
     ``sum_{j != l} C_jl = (k - 1)(n - 1)(MSB - MSE)``: the numerator of the forms 2 and 3
     without the cancellation of ``MSB - MSE`` (exactly 0 when one of two raters is
-    constant, as in :func:`affectmetrics.icc`).
+    constant, as in :func:`affectmetrics.icc`). The sums are in the units of ``x`` divided
+    by a power of two (exact), which leaves every ratio of them unchanged.
     """
     k = x.shape[1]
+    x = _pow2_scaled(x)[0]  # the ICC and F are unit-free; no overflow near 1e300
     xc = x - x.mean()
     rows = xc.mean(axis=1)
     d = xc - rows[:, None]  # within-item deviations
@@ -118,7 +122,12 @@ def _icc_values(n: np.ndarray, k: int, cross: np.ndarray, msb: np.ndarray, msw: 
     with np.errstate(invalid="ignore", divide="ignore"):
         for form, (num, den) in forms.items():
             defined = (n >= 2) & (den != 0)
-            out[form] = np.where(defined, num / np.where(defined, den, 1.0), np.nan)
+            value = num / np.where(defined, den, 1.0)
+            # den - num is a sum of non-negative mean squares, so value <= 1 where den > 0;
+            # the rounding of num and den must not put it above (1 + 1e-15 at MSE = 0).
+            # A negative den (form 2,k on tiny data) can give more than 1, as in pingouin.
+            value = np.where(den > 0, np.minimum(value, 1.0), value)
+            out[form] = np.where(defined, value, np.nan)
     return out
 
 
@@ -146,14 +155,17 @@ def _icc_results(x: np.ndarray, confidence_level: float, n_omitted: int) -> dict
         a = k * icc2 * fj + n_items * (1 + (k - 1) * icc2) - k * icc2
         v = df_e * a**2 / (df1 * k**2 * icc2**2 * fj**2 + (n_items * (1 + (k - 1) * icc2)
                                                               - k * icc2) ** 2)
+        if mse == 0.0:  # inf / inf above; the limit as MSE -> 0 is df_e / df1
+            v = k - 1.0
         f2u, f2l = fdtri(df1, v, q), fdtri(v, df1, q)
         c = k * msj + (k * n_items - k - n_items) * mse
         l2 = n_items * (msb - f2u * mse) / (f2u * c + n_items * msb)
         u2 = n_items * (f2l * msb - mse) / (c + n_items * f2l * msb)
         limits = {
-            "1,1": ((f1l - 1) / (f1l + k - 1), (f1u - 1) / (f1u + k - 1)),
+            # (F - 1) / (F + k - 1), written to reach its limit 1 at F = inf (MSE = 0).
+            "1,1": (1 - k / (f1l + k - 1), 1 - k / (f1u + k - 1)),
             "2,1": (l2, u2),
-            "3,1": ((f3l - 1) / (f3l + k - 1), (f3u - 1) / (f3u + k - 1)),
+            "3,1": (1 - k / (f3l + k - 1), 1 - k / (f3u + k - 1)),
             "1,k": (1 - 1 / f1l, 1 - 1 / f1u),
             "2,k": (l2 * k / (1 + l2 * (k - 1)), u2 * k / (1 + u2 * (k - 1))),
             "3,k": (1 - 1 / f3l, 1 - 1 / f3u),
@@ -177,6 +189,12 @@ def _check_form(form: str) -> None:
 
 
 def _check_confidence_level(confidence_level: float) -> None:
+    numeric = isinstance(confidence_level, Real) or (
+        isinstance(confidence_level, np.ndarray) and confidence_level.ndim == 0
+        and confidence_level.dtype.kind in "iuf")
+    if isinstance(confidence_level, (bool, np.bool_)) or not numeric:
+        raise TypeError(f"confidence_level must be a number in (0, 1), got "
+                        f"{type(confidence_level).__name__} {confidence_level!r}")
     if not 0.0 < confidence_level < 1.0:
         raise ValueError(f"confidence_level must be in (0, 1), got {confidence_level!r}")
 
@@ -284,7 +302,9 @@ def icc(ratings: Any, *, form: str = "3,1", confidence_level: float = 0.95,
     -------
     ICCResult
         ``value`` is at most 1; it can be negative (down to about ``-1 / (k - 1)`` for the
-        single-rating forms) when items differ less than chance.
+        single-rating forms) when items differ less than chance. The one exception, as in
+        pingouin: when MSE > n MSB + MSJ (a few items ranked in opposite orders) the
+        denominator of ICC(2,k) is negative and its value can exceed 1.
 
     Raises
     ------

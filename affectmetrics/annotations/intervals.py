@@ -8,13 +8,26 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import _check_ratings
-from ..agreement import _LEVELS, _alpha_from_coincidence
+from .._validation import _check_nan_policy, _check_ratings
+from ..agreement import _LEVELS, _alpha_from_coincidence, _alpha_from_sums, _delta2
 from ..bootstrap import BootstrapResult, _bootstrap, _check_options
 from ..exceptions import UndefinedMetricWarning
-from .alpha import _coincidence_by_item, krippendorff_alpha
+from .alpha import (
+    _coincidence_by_item,
+    _interval_alpha,
+    _interval_sums,
+    _pair_cells,
+    krippendorff_alpha,
+)
 from .fleiss import _fleiss_batch, _fleiss_table, fleiss_kappa
-from .icc import _anova_sums, _check_form, _icc_values, _mean_squares, icc
+from .icc import (
+    _anova_sums,
+    _check_confidence_level,
+    _check_form,
+    _icc_values,
+    _mean_squares,
+    icc,
+)
 
 __all__ = ["bootstrap_agreement"]
 
@@ -39,22 +52,57 @@ class _RatingsEngine:
 
 
 class _AlphaEngine(_RatingsEngine):
-    """Alpha for rows of item weights: the weighted sum of per-item coincidence matrices."""
+    """Alpha for rows of item weights: weighted sums of per-item statistics.
+
+    Interval: the per-item sums of :func:`_interval_sums` (linear in the ratings). Nominal
+    and ratio, whose ``delta^2`` does not depend on the marginals: the observed
+    disagreement is a weighted sum of per-item scalars and the expected one a quadratic
+    form of the resample's value counts (memory ``b x C``, not ``b x C^2``). Ordinal: the
+    weighted sum of per-item coincidence matrices.
+    """
 
     def __init__(self, ratings: Any, level: str) -> None:
         self._function = lambda: krippendorff_alpha(ratings, level=level)
         data = _check_ratings(ratings)
-        by_item, self._domain = _coincidence_by_item(data.values, data.present)
-        self._by_item_t = by_item.T.tocsr()  # (C*C, n_items)
+        values, present = data.values, data.present
         self._level = level
-        self.n = data.values.shape[0]
+        self.n = values.shape[0]
         self.keys = ["krippendorff_alpha"]
+        self._pairable = bool((present.sum(axis=1) >= 2).any())
+        if not self._pairable:  # alpha is undefined on every resample
+            return
+        if level == "interval":
+            self._sums = _interval_sums(values, present)
+        elif level == "ordinal":
+            by_item, self._domain = _coincidence_by_item(values, present)
+            self._by_item_t = by_item.T.tocsr()  # (C*C, n_items)
+        else:
+            from scipy import sparse
+
+            item, cell, weight, domain = _pair_cells(values, present)
+            self._d2 = _delta2(level, domain, np.zeros(domain.shape[0]))
+            self._observed = np.bincount(item, weights=weight * self._d2.reshape(-1)[cell],
+                                         minlength=self.n)
+            use = present & (present.sum(axis=1) >= 2)[:, None]
+            rows, _ = np.nonzero(use)
+            codes = np.searchsorted(domain, values[use])
+            self._counts_t = sparse.csr_matrix(  # (C, n_items): value counts per item
+                (np.ones(rows.shape[0]), (codes, rows)), shape=(domain.shape[0], self.n))
 
     def __call__(self, weights: np.ndarray) -> dict[str, np.ndarray]:
-        c = self._domain.shape[0]
-        coincidence = np.asarray(self._by_item_t @ weights.T).T.reshape(-1, c, c)
-        return {"krippendorff_alpha": _alpha_from_coincidence(coincidence, self._domain,
-                                                              self._level)}
+        if not self._pairable:
+            value = np.full(weights.shape[0], np.nan)
+        elif self._level == "interval":
+            value = _interval_alpha(self._sums, weights)
+        elif self._level == "ordinal":
+            c = self._domain.shape[0]
+            coincidence = np.asarray(self._by_item_t @ weights.T).T.reshape(-1, c, c)
+            value = _alpha_from_coincidence(coincidence, self._domain, self._level)
+        else:
+            marginals = np.asarray(self._counts_t @ weights.T).T  # (b, C)
+            value = _alpha_from_sums(marginals.sum(axis=1), weights @ self._observed,
+                                     ((marginals @ self._d2) * marginals).sum(axis=1))
+        return {"krippendorff_alpha": value}
 
 
 class _ICCEngine(_RatingsEngine):
@@ -85,6 +133,15 @@ class _FleissEngine(_RatingsEngine):
 
     def __call__(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         return {"fleiss_kappa": _fleiss_batch(self._table, weights)}
+
+
+def _groups_of_kept_items(ratings: Any, groups: Any, n_kept: int) -> Any:
+    """The group ids of the items ``nan_policy="omit"`` kept, when given for every item."""
+    ids = np.asarray(groups)
+    data = _check_ratings(ratings)
+    if ids.ndim == 1 and ids.shape[0] == data.values.shape[0] != n_kept:
+        return ids[data.present.all(axis=1)]
+    return groups
 
 
 def bootstrap_agreement(
@@ -130,8 +187,9 @@ def bootstrap_agreement(
     method : {"percentile", "bca"}, default "percentile"
     seed : int or numpy Generator, optional
     groups : array-like of shape (n_items,), optional
-        Group ids of the items (after ``nan_policy="omit"`` for ICC and kappa, the kept
-        items): resample whole groups.
+        Group ids of the items: resample whole groups. Under ``nan_policy="omit"`` (ICC
+        and kappa) the ids of the dropped items are dropped with them; ids for the kept
+        items only are accepted too.
 
     Returns
     -------
@@ -144,6 +202,8 @@ def bootstrap_agreement(
     ValueError
         For an unknown metric, level, form or option, or invalid ratings (as the metric's
         function raises).
+    TypeError
+        For a ``confidence_level`` that is not a number or a ``seed`` NumPy cannot use.
 
     Warns
     -----
@@ -179,7 +239,14 @@ def bootstrap_agreement(
     """
     if metric not in _METRICS:
         raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+    _check_confidence_level(confidence_level)
     _check_options(confidence_level, n_resamples, method)
+    try:
+        np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"seed must be None, a non-negative integer or a NumPy Generator; "
+                        f"got {seed!r}") from None
+    _check_nan_policy(nan_policy)  # also for alpha, which keeps missing ratings
     engine: _RatingsEngine
     if metric == "krippendorff_alpha":
         if level not in _LEVELS:
@@ -190,6 +257,8 @@ def bootstrap_agreement(
         engine = _ICCEngine(ratings, form, nan_policy)
     else:
         engine = _FleissEngine(ratings, counts, nan_policy)
+    if groups is not None and metric != "krippendorff_alpha" and not counts:
+        groups = _groups_of_kept_items(ratings, groups, engine.n)
     return _bootstrap(engine, confidence_level=confidence_level,  # type: ignore[arg-type]
                       n_resamples=n_resamples, method=method, seed=seed, groups=groups,
                       progress=False)
