@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ._columns import _score_order
 from ._optional import _import_optional
 from .accumulators import ClassificationAccumulator, ContinuousAccumulator
 
@@ -64,6 +65,7 @@ def evaluate_table(
     *,
     expression_column: str | None = "expression",
     score_prefix: str = "score_",
+    class_names: Sequence[str] | None = None,
     va_columns: Sequence[str] = ("valence", "arousal"),
     va_pred_columns: Sequence[str] = ("valence_pred", "arousal_pred"),
     bins: int | None = None,
@@ -81,7 +83,13 @@ def evaluate_table(
     expression_column : str or None, default "expression"
         None skips the expression metrics.
     score_prefix : str, default "score_"
-        Prefix of the per-class score columns (in table order).
+        Prefix of the per-class score columns. They are matched to the classes by name,
+        whatever their order in the table, by the command line's rule: ``score_0`` ... in
+        integer order; names matched case-insensitively to ``class_names``; without
+        ``class_names``, AffectNet's eight names in AffectNet's code order, other names in
+        table order.
+    class_names : sequence of str, optional
+        The class of each label code (code ``i`` is ``class_names[i]``).
     va_columns, va_pred_columns : sequences of str
         Continuous truth and prediction columns; empty to skip them.
     bins : int, optional
@@ -117,15 +125,24 @@ def evaluate_table(
     if len(va_columns) != len(va_pred_columns):
         raise ValueError(f"va_columns has {len(va_columns)} names but va_pred_columns has "
                          f"{len(va_pred_columns)}")
-    score_columns = [c for c in columns if str(c).startswith(score_prefix)] \
-        if expression_column is not None else []
     wanted = ([expression_column] if expression_column is not None else []) + va_columns \
         + va_pred_columns
+    if expression_column is not None and not score_prefix:
+        raise ValueError("score_prefix='' would take every column as a class score")
+    score_columns = [c for c in columns if str(c).startswith(score_prefix)
+                     and len(str(c)) > len(score_prefix)] if expression_column is not None else []
+    captured = [c for c in score_columns if c in wanted]
+    if captured:
+        raise ValueError(f"score_prefix={score_prefix!r} also takes the column(s) {captured}")
     missing = [c for c in wanted if c not in columns]
     if missing:
         raise ValueError(f"the table has no column(s) {missing}; it has {columns}")
     if expression_column is not None and not score_columns:
         raise ValueError(f"the table has no score columns starting with {score_prefix!r}")
+    if score_columns:
+        names = None if class_names is None else tuple(str(n) for n in class_names)
+        score_columns, _ = _score_order("the table", score_columns, score_prefix, names,
+                                        "class_names")
     if not wanted:
         raise ValueError("nothing to evaluate: no expression column and no va_columns")
     states = [dask.delayed(_partition_state)(part, expression_column, score_columns,

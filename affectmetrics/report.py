@@ -9,8 +9,6 @@ model, as in the study.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import warnings
 from collections.abc import Mapping
@@ -20,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ._csv import _csv_text
 from ._moments import _moments
 from ._optional import _import_optional
 from ._validation import (
@@ -159,19 +158,22 @@ class Report:
         return text
 
     def to_csv(self, path: str | Path | None = None) -> str:
-        """Long format: ``model,metric,value,low,high``; also written to ``path`` if given."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["model", "metric", "value", "low", "high"])
+        """Long format: ``model,metric,value,low,high``; also written to ``path`` if given.
+
+        Cells a spreadsheet would run as a formula (a model named ``=cmd()``) are prefixed
+        with ``'``; numbers stay numbers.
+        """
+        rows: list[list[object]] = [["model", "metric", "value", "low", "high"]]
         for key, value in self.metrics.items():
             interval = self.interval(key) or ("", "")
-            writer.writerow([self.model, key, repr(value), *(repr(v) if v != "" else ""
-                                                             for v in interval)])
+            rows.append([self.model, key, repr(value),
+                         *(repr(v) if v != "" else "" for v in interval)])
         for key, value, low, high in _subgroup_rows(self.subgroups):
-            writer.writerow([self.model, key, repr(value), low, high])
+            rows.append([self.model, key, repr(value), low, high])
+        text = _csv_text(rows)
         if path is not None:
-            Path(path).write_text(buffer.getvalue())
-        return buffer.getvalue()
+            Path(path).write_text(text)
+        return text
 
     def to_dataframe(self) -> Any:
         """A pandas DataFrame, one row per metric (needs pandas)."""

@@ -492,7 +492,7 @@ def test_csv_cells_are_escaped_against_formulas(tmp_path):
     ("-0.25", "-0.25"), ("+1e-3", "+1e-3"), ("-x", "'-x"), ("@SUM(A1)", "'@SUM(A1)"),
     ("\tcmd", "'\tcmd"), ("\r1", "'\r1"), ("plain", "plain"), ("", "")])
 def test_formula_escape_keeps_numbers(cell, written):
-    from affectmetrics.cli._outputs import _escape_cell
+    from affectmetrics._csv import _escape_cell
 
     assert _escape_cell(cell) == written
 

@@ -70,3 +70,39 @@ def test_column_errors(parquet_folder):
         evaluate_table(folder, score_prefix="p_")
     with pytest.raises(ValueError, match="va_columns has 1 names"):
         evaluate_table(folder, va_columns=["valence"])
+
+
+def test_score_columns_are_matched_by_name_not_table_order():
+    """Alphabetical AffectNet score columns (as pandas or a dict writes them) with AffectNet's
+    codes 0-7: a perfect model scores 1.0, as in the command line (issue 11's first example)."""
+    import dask.dataframe as dd
+
+    labels = np.tile(np.arange(8), 5)
+    scores = np.eye(8)[labels]
+    columns = {f"score_{name}": scores[:, k] for k, name in enumerate(am.AFFECTNET_CLASSES)}
+    frame = pd.DataFrame({"expression": labels, **dict(sorted(columns.items()))})
+    assert list(frame.columns)[1] == "score_Anger"  # not AffectNet's code order
+    result = evaluate_table(dd.from_pandas(frame, npartitions=3), va_columns=(),
+                            va_pred_columns=())
+    assert result["accuracy"] == 1.0
+    assert result["auc"] == 1.0
+    # Named classes of another data set: given order wins over table order.
+    named = pd.DataFrame({"expression": [0, 1, 1, 0], "score_sad": [0.1, 0.8, 0.7, 0.2],
+                          "score_happy": [0.9, 0.2, 0.3, 0.8]})
+    result = evaluate_table(dd.from_pandas(named, npartitions=2), va_columns=(),
+                            va_pred_columns=(), class_names=["happy", "sad"])
+    assert result["accuracy"] == 1.0
+
+
+def test_score_prefix_that_captures_other_columns_is_refused():
+    import dask.dataframe as dd
+
+    frame = pd.DataFrame({"expression": [0, 1], "score_0": [0.9, 0.2], "score_1": [0.1, 0.8]})
+    table = dd.from_pandas(frame, npartitions=1)
+    with pytest.raises(ValueError, match="score_prefix=''"):
+        evaluate_table(table, score_prefix="", va_columns=(), va_pred_columns=())
+    with pytest.raises(ValueError, match="also takes the column"):
+        evaluate_table(table, score_prefix="e", va_columns=(), va_pred_columns=())
+    with pytest.raises(ValueError, match="not the class names"):
+        evaluate_table(table.rename(columns={"score_0": "score_a", "score_1": "score_b"}),
+                       va_columns=(), va_pred_columns=(), class_names=["a", "c"])

@@ -207,3 +207,18 @@ def test_ccc_per_group_differs_from_pooled():
 def test_abaw_scores_needs_two_outputs():
     with pytest.raises(ValueError, match="two columns"):
         am.abaw_scores(va=[0.1, 0.2, 0.3], va_pred=[0.1, 0.2, 0.4])
+
+
+def test_to_csv_escapes_spreadsheet_formulas_and_keeps_numbers():
+    """A model name a spreadsheet would run is shown as text; negative values stay numbers."""
+    import csv
+    import io
+
+    truth, pred = [0.1, 0.5, -0.3, 0.8], [-0.2, 0.4, -0.1, 0.6]
+    report = am.evaluate(va=truth, va_pred=pred, model='=HYPERLINK("http://x")',
+                         output_names=("valence",))
+    rows = list(csv.reader(io.StringIO(report.to_csv())))[1:]
+    assert {row[0] for row in rows} == {"'=HYPERLINK(\"http://x\")"}
+    values = {row[1]: row[2] for row in rows}
+    assert float(values["pearson_valence"]) == am.pearson(truth, pred)
+    assert not any(row[2].startswith("'") for row in rows)

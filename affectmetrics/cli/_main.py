@@ -19,7 +19,7 @@ from ..exceptions import DiagnosticWarning, UndefinedMetricWarning
 from ..presets import PRESETS
 from ..report import Report, evaluate, side_by_side
 from ._errors import _CliError
-from ._outputs import _csv_text, _escape_csv, _RunFolder
+from ._outputs import _csv_text, _RunFolder
 from ._schema import _Columns, _Predictions, _read, _Scan
 from ._stream import _streamable, _streamed_report
 
@@ -274,7 +274,7 @@ def _add_reports(run: _RunFolder, reports: list[Report], extra_markdown: str = "
     for report in reports:
         stem = "report" if len(reports) == 1 else f"report_{_slug(report.model)}"
         run.add(f"{stem}.json", report.to_json() + "\n")
-        run.add(f"{stem}.csv", _escape_csv(report.to_csv()))
+        run.add(f"{stem}.csv", report.to_csv())
 
 
 def _evaluate(args: argparse.Namespace) -> str:

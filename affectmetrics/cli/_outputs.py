@@ -13,11 +13,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
-import re
 from pathlib import Path
 
 from ._errors import _CliError
@@ -25,35 +22,6 @@ from ._errors import _CliError
 __all__: list[str] = []
 
 MANIFEST = ".affectmetrics-manifest.json"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# A plain decimal literal, the only text starting with + or - a spreadsheet reads as data.
-_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-
-
-def _is_number(text: str) -> bool:
-    return _DECIMAL.fullmatch(text) is not None
-
-
-def _escape_cell(text: str) -> str:
-    """A CSV cell a spreadsheet shows as text, never runs (numbers stay numbers)."""
-    if text.startswith(_FORMULA_START) and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _csv_text(rows: list[list[object]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for row in rows:
-        writer.writerow([_escape_cell("" if v is None else str(v)) for v in row])
-    return buffer.getvalue()
-
-
-def _escape_csv(text: str) -> str:
-    """Re-escape CSV text written elsewhere (e.g. :meth:`Report.to_csv`)."""
-    return _csv_text([list(row) for row in csv.reader(io.StringIO(text))])
-
-
 class _RunFolder:
     """The output folder of one run: checked first, written last, recorded in a manifest."""
 

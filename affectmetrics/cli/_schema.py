@@ -10,14 +10,14 @@ score columns and in string labels alike; two names that differ only in case are
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from ..examples import AFFECTNET_CLASSES
+from .._columns import _casefold_map, _score_order
 from ..presets import _DATASETS
 from ._errors import _CliError
 from ._reader import _open_table, _pyarrow, _SlowPath, _Table
@@ -52,43 +52,6 @@ class _Predictions:
     kwargs: dict[str, Any]
     dropped: dict[str, int] = field(default_factory=dict)
     group_ids: np.ndarray | None = None  # the distinct group ids, indexed by the codes
-
-
-def _casefold_map(names: Sequence[str], what: str) -> dict[str, int]:
-    folded = [n.casefold() for n in names]
-    clash = sorted({n for n in names if folded.count(n.casefold()) > 1})
-    if clash:
-        raise _CliError(f"{what} differ only in case: {', '.join(clash)}")
-    return {n: i for i, n in enumerate(folded)}
-
-
-def _score_order(table: _Table, scores: list[str], prefix: str, names: tuple[str, ...] | None,
-                 source: str) -> tuple[list[str], tuple[str, ...] | None]:
-    """The score columns in class order, and the class names (None: evaluate's default)."""
-    suffixes = [c[len(prefix):] for c in scores]
-    if all(s.strip().lstrip("+-").isdigit() for s in suffixes):
-        values = [int(s) for s in suffixes]
-        if sorted(values) != list(range(len(values))):
-            raise _CliError(f"{table.path}: numbered score columns must be {prefix}0 .. "
-                            f"{prefix}{len(values) - 1}; found {', '.join(scores)}")
-        ordered = [scores[values.index(i)] for i in range(len(values))]
-        if names is not None and len(names) != len(values):
-            raise _CliError(f"{table.path}: {len(values)} score columns but {len(names)} class "
-                            f"names ({source})")
-        return ordered, names
-    if names is None:
-        folded = _casefold_map(suffixes, f"{table.path}: score columns")
-        if set(folded) == {n.casefold() for n in AFFECTNET_CLASSES}:
-            names = AFFECTNET_CLASSES
-        else:
-            return scores, tuple(suffixes)
-        source = "AffectNet's classes"
-    by_name = _casefold_map(suffixes, f"{table.path}: score columns")
-    wanted = _casefold_map(names, "class names")
-    if set(by_name) != set(wanted):
-        raise _CliError(f"{table.path}: the score columns ({', '.join(suffixes)}) are not the "
-                        f"class names ({', '.join(names)}, from {source})")
-    return [scores[by_name[n.casefold()]] for n in names], tuple(names)
 
 
 @dataclass
@@ -140,8 +103,8 @@ def _resolve(table: _Table, cols: _Columns) -> _Schema:
         schema.expression = cols.expression
         scores = [c for c in header if c.startswith(prefix) and len(c) > len(prefix)]
         if scores:
-            schema.scores, schema.class_names = _score_order(table, scores, prefix, names,
-                                                             source)
+            schema.scores, schema.class_names = _score_order(str(table.path), scores, prefix,
+                                                             names, source)
         elif cols.expression_pred in header:
             schema.expression_pred = cols.expression_pred
             schema.class_names = names
