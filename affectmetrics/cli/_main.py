@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from .._csv import _csv_text
 from ..bootstrap import PairedComparison, paired_comparison
 from ..exceptions import DiagnosticWarning, UndefinedMetricWarning
 from ..presets import PRESETS
 from ..report import Report, evaluate, side_by_side
 from ._errors import _CliError
-from ._outputs import _csv_text, _RunFolder
+from ._outputs import _RunFolder
 from ._schema import _Columns, _Predictions, _read, _Scan
 from ._stream import _streamable, _streamed_report
 
