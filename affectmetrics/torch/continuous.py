@@ -106,7 +106,9 @@ def _omitted(checked: _Checked, batch_bad: Tensor) -> Tensor:
 
 def _add_moments(metric: _DeviceMetric, checked: _Checked, weight: Tensor, k: int) -> None:
     batch = _steps.batch_moments(checked.x[:, :k], checked.x[:, k:], weight)
-    metric.moments = _steps.merge_moments(torch.stack((metric.moments, batch)))
+    merged = _steps.merge_moments(torch.stack((metric.moments, batch)))
+    # Nothing accepted: the state stays exactly as it was (a merge with n = 0 would round).
+    metric.moments = torch.where(batch[0] > 0, merged, metric.moments)
 
 
 def _add_moment_states(metric: _DeviceMetric, num_outputs: int) -> None:
