@@ -117,7 +117,7 @@ def test_update_never_reads_on_the_host(cls, flush_rows, no_host):
         metric.update(bad_preds, bad_target)
         with pytest.raises(HostAccess):  # the guard is on: compute() does read the host
             metric.compute()
-    with pytest.raises(ValueError, match="index 2|position|NaN"):
+    with pytest.raises(ValueError, match=r"index 2|position|NaN"):
         metric.compute()
 
 
