@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ._moments import _ccc_from_moments, _moments
-from ._validation import _check_continuous, _check_lengths
+from ._validation import _check_continuous, _group_codes
 from .classification import f1_score
 from .continuous import ccc
 from .exceptions import UndefinedMetricWarning, _warn_undefined
@@ -95,7 +95,8 @@ def ccc_per_group(y_true: Any, y_pred: Any, groups: Any) -> float | np.ndarray:
     ----------
     y_true, y_pred : array-like of shape (n,) or (n, k)
     groups : array-like of shape (n,)
-        Recording (video, subject) id of each sample.
+        Recording (video, subject) id of each sample: any hashable ids (integers, strings,
+        objects); None or NaN is refused.
 
     Returns
     -------
@@ -120,10 +121,7 @@ def ccc_per_group(y_true: Any, y_pred: Any, groups: Any) -> float | np.ndarray:
     t, p, _ = _check_continuous(y_true, y_pred)
     was_1d = t.ndim == 1
     t, p = (t[:, None], p[:, None]) if was_1d else (t, p)
-    ids = np.asarray(groups)
-    if ids.ndim != 1:
-        raise ValueError(f"groups must be 1-D (one id per sample); got shape {ids.shape}")
-    _check_lengths(y_true=t, groups=ids)
+    ids, _ = _group_codes(groups, t.shape[0])
     order = np.argsort(ids, kind="stable")
     sorted_ids = ids[order]
     starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])

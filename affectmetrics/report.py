@@ -21,7 +21,13 @@ import numpy as np
 
 from ._moments import _moments
 from ._optional import _import_optional
-from ._validation import _as_labels, _as_numeric, _check_classification, _check_continuous
+from ._validation import (
+    _as_labels,
+    _as_numeric,
+    _check_classification,
+    _check_continuous,
+    _group_codes,
+)
 from .accumulators import _continuous_results
 from .agreement import _alpha_from_cm
 from .bootstrap import BootstrapResult, _bootstrap, _check_options, _prepare_engine
@@ -316,7 +322,12 @@ def diagnose(
 
 
 def _complete_rows(nan_policy: str, **arrays: Any) -> tuple[dict[str, np.ndarray], int]:
-    """Convert the given arrays and drop rows with NaN in any of them (policy "omit")."""
+    """Convert the given arrays and drop rows with NaN in any of them (policy "omit").
+
+    ``groups`` (any hashable ids) is encoded as integer codes; a missing id is an error, not
+    a row to omit.
+    """
+    groups = arrays.pop("groups", None)
     converted = {name: _as_numeric(value, name) for name, value in arrays.items()
                  if value is not None}
     lengths = {name: arr.shape[0] if arr.ndim else 0 for name, arr in converted.items()}
@@ -325,6 +336,8 @@ def _complete_rows(nan_policy: str, **arrays: Any) -> tuple[dict[str, np.ndarray
         other, n_other = next((k, v) for k, v in rest if v != n_first)
         raise ValueError(f"{first} has {n_first} samples, {other} has {n_other}; they must "
                          "have the same length")
+    if groups is not None and converted:
+        converted["groups"] = _group_codes(groups, next(iter(lengths.values())))[0]
     if nan_policy != "omit" or not converted:
         return converted, 0
     drop = None
@@ -380,7 +393,8 @@ def evaluate(
     ci : float, optional
         Confidence level (e.g. 0.95) for bootstrap intervals of every metric.
     n_resamples, ci_method, seed, groups :
-        As for :func:`affectmetrics.bootstrap_ci`. ``groups`` (video or subject ids) also
+        As for :func:`affectmetrics.bootstrap_ci`. ``groups`` (video or subject ids of any
+        hashable type; None or NaN is refused) also
         adds the per-group mean CCC (``ccc_valence_per_group``...).
     nan_policy : {"raise", "omit"}, default "raise"
         ``"omit"`` drops every row with a NaN in any argument, for every metric alike.
@@ -448,13 +462,10 @@ def evaluate(
         per_class = {"precision": precision, "recall": recall,
                      "f1": _f1_from_cm(cm, None), "support": cm.sum(axis=1)}
         if data.y_score is not None:
-            with warnings.catch_warnings():
-                # Absent classes are reported once, as a diagnostic.
-                warnings.simplefilter("ignore")
-                per_class["auc"] = roc_auc(codes, data.y_score, labels=np.arange(c),
-                                           average=None)
-                per_class["auc_pr"] = pr_auc(codes, data.y_score, labels=np.arange(c),
-                                             average=None)
+            # A class without positives warns by the metric's name, as the functions do.
+            per_class["auc"] = roc_auc(codes, data.y_score, labels=np.arange(c), average=None)
+            per_class["auc_pr"] = pr_auc(codes, data.y_score, labels=np.arange(c),
+                                         average=None)
             metrics["auc"] = _nanmean(per_class["auc"])
             metrics["auc_pr"] = _nanmean(per_class["auc_pr"])
         else:
@@ -492,7 +503,7 @@ def evaluate(
             va_2d, va_pred_2d, output_names, len(names) if names else None, "raise")
         intervals = _bootstrap(engine, confidence_level=ci, n_resamples=n_resamples,
                                method=ci_method, seed=seed, groups=arrays.get("groups"),
-                               progress=progress)
+                               progress=progress, warn=False)
     return Report(model, metrics, per_class, cm, names, output_names if va is not None else (),
                   intervals, found, n_samples, n_omitted)
 
