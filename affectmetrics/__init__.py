@@ -10,7 +10,13 @@ keyword-only. Undefined values are returned as nan with an :class:`UndefinedMetr
 from .accumulators import ClassificationAccumulator, ContinuousAccumulator
 from .agreement import krippendorff_alpha
 from .bootstrap import BootstrapResult, PairedComparison, bootstrap_ci, paired_comparison
-from .classification import accuracy, cohen_kappa, confusion_matrix, f1_score
+from .classification import (
+    accuracy,
+    classification_scores,
+    cohen_kappa,
+    confusion_matrix,
+    f1_score,
+)
 from .continuous import ccc, pearson, rmse, sagr
 from .examples import AFFECTNET_CLASSES
 from .exceptions import DiagnosticWarning, UndefinedMetricWarning
@@ -36,6 +42,7 @@ __all__ = [
     "bootstrap_ci",
     "ccc",
     "ccc_per_group",
+    "classification_scores",
     "cohen_kappa",
     "confusion_matrix",
     "diagnose",

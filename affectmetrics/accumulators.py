@@ -34,7 +34,7 @@ from ._validation import (
     _fmt_value,
 )
 from .agreement import _alpha_from_cm
-from .classification import _accuracy_from_cm, _confusion, _f1_from_cm, _kappa_from_cm
+from .classification import _confusion, _confusion_results
 from .ranking import _class_counts, _RankCounts, _score_from_counts
 
 __all__ = ["ClassificationAccumulator", "ContinuousAccumulator"]
@@ -257,10 +257,8 @@ def _empty_counts(n_classes: int) -> list[_RankCounts]:
 def _classification_results(cm: np.ndarray, counts: list[_RankCounts] | None,
                             labels: np.ndarray) -> dict[str, float]:
     """The final step shared by the accumulator and the adapters (counts None: no AUC)."""
-    results = {
-        "accuracy": _accuracy_from_cm(cm),
-        "f1": _f1_from_cm(cm, "macro"),
-        "kappa": _kappa_from_cm(cm),
+    results: dict[str, float] = {
+        **_confusion_results(cm),
         "krippendorff_alpha": _alpha_from_cm(cm, labels, "nominal"),
     }
     if counts is not None:

@@ -2,12 +2,14 @@
 
 Accuracy, F1 and Cohen's kappa are each a final step over the confusion matrix, the
 statistics step shared with :class:`~affectmetrics.ClassificationAccumulator` (which merges
-confusion matrices by addition). ``y_pred`` may be labels ``(n,)`` or an ``(n, C)`` score
+confusion matrices by addition); :func:`classification_scores` returns the three from one
+validated matrix. ``y_pred`` may be labels ``(n,)`` or an ``(n, C)`` score
 matrix whose arg-max (first maximum on ties) is the prediction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,7 @@ import numpy as np
 from ._validation import _check_classification, _ClassData
 from .exceptions import _warn_undefined
 
-__all__ = ["accuracy", "cohen_kappa", "confusion_matrix", "f1_score"]
+__all__ = ["accuracy", "classification_scores", "cohen_kappa", "confusion_matrix", "f1_score"]
 
 _AVERAGES = ("macro", "micro", "weighted", None)
 _KAPPA_WEIGHTS = (None, "linear", "quadratic")
@@ -129,6 +131,76 @@ def _kappa_from_cm(cm: np.ndarray, weights: str | None = None) -> float:
             "raters used a single and the same class); returning nan"
         )
     return value
+
+
+#: The metrics of one confusion matrix, by key: final steps with their defaults (macro F1,
+#: unweighted kappa). Shared by :func:`classification_scores`, the accumulator and the
+#: adapters; a new confusion-matrix metric (e.g. UAR) is one entry here.
+_CONFUSION_STEPS: dict[str, Callable[[np.ndarray], float]] = {
+    "accuracy": _accuracy_from_cm,
+    "f1": _f1_from_cm,
+    "kappa": _kappa_from_cm,
+}
+
+
+def _confusion_results(cm: np.ndarray) -> dict[str, float]:
+    """Every metric of :data:`_CONFUSION_STEPS` from one confusion matrix."""
+    return {key: step(cm) for key, step in _CONFUSION_STEPS.items()}
+
+
+def classification_scores(
+    y_true: Any, y_pred: Any, *, labels: Any = None, nan_policy: str = "raise"
+) -> dict[str, float]:
+    """Accuracy, macro F1 and Cohen's kappa from one validated confusion matrix.
+
+    The input is validated and counted once; each metric is then a final step over the
+    same ``C x C`` matrix, so the values are those of :func:`accuracy`, :func:`f1_score`
+    (``average="macro"``) and :func:`cohen_kappa` to the last digit, at the cost of one.
+
+    .. math::
+
+        \\mathrm{accuracy} = \\frac{\\operatorname{tr} O}{n}, \\quad
+        F_1 = \\frac{1}{C} \\sum_c \\frac{2 O_{cc}}{r_c + k_c}, \\quad
+        \\kappa = 1 - \\frac{n \\sum_{i \\ne j} O_{ij}}{\\sum_{i \\ne j} r_i k_j}
+
+    with ``O`` the confusion matrix, ``r`` its row sums (truth) and ``k`` its column sums
+    (predictions).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        True class labels.
+    y_pred : array-like of shape (n,) or (n, C)
+        Predicted labels, or a score matrix whose arg-max is the prediction.
+    labels : array-like of shape (C,), optional
+        The class set and its order; every class in it takes part in the macro F1.
+    nan_policy : {"raise", "omit"}, default "raise"
+
+    Returns
+    -------
+    dict of str to float
+        ``{"accuracy", "f1", "kappa"}`` (the keys of the accumulator's ``compute()``).
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`accuracy`, naming the argument.
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        Under each metric's own name, where :func:`f1_score` or :func:`cohen_kappa` would.
+
+    Examples
+    --------
+    >>> import affectmetrics as am
+    >>> # O = [[1, 1], [0, 2]]: accuracy 3/4; F1 (2/3 + 4/5) / 2; kappa 1/2
+    >>> scores = am.classification_scores([0, 0, 1, 1], [0, 1, 1, 1])
+    >>> scores["accuracy"], round(scores["f1"], 6), scores["kappa"]
+    (0.75, 0.733333, 0.5)
+    """
+    data = _check_classification(y_true, y_pred, labels=labels, nan_policy=nan_policy)
+    return _confusion_results(_confusion_of(data))
 
 
 def confusion_matrix(
