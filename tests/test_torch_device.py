@@ -264,14 +264,22 @@ def test_deferred_messages_are_the_cores():
         metric.compute()
     assert str(adapter.value).startswith(str(core.value).replace("y_pred", "preds"))
     scores = np.full((3, 4), 0.25)
-    scores[2, 1] = 1.5
+    scores[2, 1] = 1.5  # a score outside [0, 1] under scores="raw" (not a logit row)
     with pytest.raises(ValueError) as core:
-        am.ClassificationAccumulator(num_classes=4, bins=10).update([0, 1, 2], scores)
-    binned = AUROC(num_classes=4, bins=10)
+        am.ClassificationAccumulator(num_classes=4, bins=10, scores="raw").update([0, 1, 2],
+                                                                                 scores)
+    binned = AUROC(num_classes=4, bins=10, scores="raw")
     binned.update(torch.from_numpy(scores), torch.tensor([0, 1, 2]))
     with pytest.raises(ValueError) as adapter:
         binned.compute()
     assert str(core.value).replace("y_score", "preds") in str(adapter.value)
+    with pytest.raises(ValueError) as core:
+        am.roc_auc([0, 1, 2], scores, scores="probabilities")
+    strict = AUROC(num_classes=4, scores="probabilities")
+    strict.update(torch.from_numpy(scores), torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError) as adapter:
+        strict.compute()
+    assert str(adapter.value).startswith(str(core.value).replace("y_score", "preds"))
 
 
 def test_summaries_in_update_equal_one_summary_at_compute():
@@ -292,3 +300,35 @@ def test_inputs_are_moved_to_the_metric_device_and_states_stay_there():
     assert all(value.device == torch.device("cpu")
                for value in metric.metric_state.values() if isinstance(value, torch.Tensor))
     assert metric.moments.dtype == torch.float64 and metric.confusion.dtype == torch.int64
+
+
+@pytest.mark.parametrize("cls", [AUROC, AveragePrecision], ids=lambda c: c.__name__)
+def test_logits_and_probabilities_give_one_value_like_torchmetrics_and_sklearn(cls):
+    from sklearn.metrics import average_precision_score, roc_auc_score
+    from torchmetrics.classification import MulticlassAUROC, MulticlassAveragePrecision
+
+    rng = np.random.default_rng(8)
+    labels = rng.integers(0, 5, 300)
+    logits = rng.normal(size=(300, 5)) * 2.0 + 1.5 * np.eye(5)[labels]
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    values = []
+    for scores in (logits, probabilities):
+        metric = cls(num_classes=5)
+        for lo in range(0, 300, 64):
+            batch = slice(lo, lo + 64)
+            metric.update(torch.from_numpy(scores[batch]), torch.from_numpy(labels[batch]))
+        values.append(metric.compute().item())
+    onehot = np.eye(5)[labels]
+    if cls is AUROC:
+        reference = roc_auc_score(labels, probabilities, multi_class="ovr", average="macro")
+        theirs = MulticlassAUROC(5, average="macro", thresholds=None)
+    else:
+        reference = average_precision_score(onehot, probabilities, average="macro")
+        theirs = MulticlassAveragePrecision(5, average="macro", thresholds=None)
+    theirs.update(torch.from_numpy(logits), torch.from_numpy(labels))
+    assert values[0] == pytest.approx(values[1], rel=1e-12)
+    assert values[1] == pytest.approx(reference, rel=1e-12)
+    assert values[0] == pytest.approx(theirs.compute().item(), rel=1e-6)  # float32 inside
+    raw = cls(num_classes=5, scores="raw")
+    raw.update(torch.from_numpy(logits), torch.from_numpy(labels))
+    assert raw.compute().item() != pytest.approx(values[0], rel=1e-6)  # the rule matters here

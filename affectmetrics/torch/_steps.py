@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import array_api_compat.torch as _xp
 import torch
 from torch import Tensor
+
+from .._moments import _batch_packed, _merge_packed_xp
 
 __all__: list[str] = []
 
 _F64 = torch.float64
 
 # Refusal codes (the first entry of a refusal record); their messages are in ``_base.py``.
-INF, NAN, LABEL, OUT_OF_RANGE = 1, 2, 3, 4
+INF, NAN, LABEL, OUT_OF_RANGE, NOT_PROBABILITY = 1, 2, 3, 4, 5
 # A refusal record: [code, argument (0 target, 1 preds), row, column, value, count, batch].
 RECORD = 7
 
@@ -92,57 +95,17 @@ def reduce_refusals(stacked: Tensor) -> Tensor:
     return stacked[first]
 
 
-# -- continuous: the packed (13, k) moments of affectmetrics._moments ------------------------
+# -- continuous: the core's statistics step and merge, on torch tensors ----------------------
 
 
 def batch_moments(t: Tensor, p: Tensor, weight: Tensor) -> Tensor:
-    """Packed moments (13, k) of the rows of float64 ``t``, ``p`` (N, k) with ``weight`` True.
+    """Packed moments (13, k) of the rows of float64 ``t``, ``p`` (N, k) where ``weight``.
 
-    Rows with weight False may hold anything (NaN included): they are zeroed first. The
-    layout is ``affectmetrics._moments._pack``'s: n, means of truth, prediction and
-    difference, centred sums of squares and cross products (two-pass), SSE, sign agreements,
-    and min/max that record exact constancy (the value where max == min, else -inf/+inf;
-    +inf/-inf for no rows).
+    The core's array-API step (``affectmetrics._moments._batch_packed``) on the device.
     """
-    k = t.shape[1]
-    w = weight[:, None]
-    x = torch.where(w, torch.cat((t, p, t - p), 1), 0.0)
-    n = w.sum(dtype=_F64)
-    mean = x.sum(0) / n.clamp(min=1.0)
-    d = torch.where(w, x - mean, 0.0)
-    m2 = (d * d).sum(0)
-    cross = (d[:, :k] * d[:, k:2 * k]).sum(0)
-    sse = m2[2 * k:] + n * mean[2 * k:] * mean[2 * k:]
-    signs = torch.sign(x[:, :2 * k])
-    agree = ((signs[:, :k] == signs[:, k:]) & w).sum(0, dtype=_F64)
-    lo = torch.where(w, x[:, :2 * k], torch.inf).amin(0)
-    hi = torch.where(w, x[:, :2 * k], -torch.inf).amax(0)
-    exact = (lo == hi) | (n == 0)  # constant: the value; no rows: +inf / -inf (neutral)
-    low = torch.where(exact, lo, -torch.inf)
-    high = torch.where(exact, hi, torch.inf)
-    return torch.stack([
-        n.expand(k), mean[:k], mean[k:2 * k], mean[2 * k:], m2[:k], m2[k:2 * k], cross, sse,
-        agree, low[:k], high[:k], low[k:], high[k:],
-    ])
+    return _batch_packed(t, p, _xp, weight)
 
 
 def merge_moments(stacked: Tensor) -> Tensor:
-    """Chan's multi-way merge of packed states stacked along axis 0, (parts, 13, k).
-
-    The same formulas as ``affectmetrics._moments._combine``; empty parts weigh 0.
-    """
-    counts = stacked[:, 0]
-    n = counts.sum(0)
-    safe = n.clamp(min=1.0)
-    means = (counts[:, None] * stacked[:, 1:4]).sum(0) / safe
-    dt = stacked[:, 1] - means[0]
-    dp = stacked[:, 2] - means[1]
-    return torch.stack([
-        n, means[0], means[1], means[2],
-        stacked[:, 4].sum(0) + (counts * dt * dt).sum(0),
-        stacked[:, 5].sum(0) + (counts * dp * dp).sum(0),
-        stacked[:, 6].sum(0) + (counts * dt * dp).sum(0),
-        stacked[:, 7].sum(0), stacked[:, 8].sum(0),
-        stacked[:, 9].amin(0), stacked[:, 10].amax(0),
-        stacked[:, 11].amin(0), stacked[:, 12].amax(0),
-    ])
+    """The core's Chan merge of packed states stacked along axis 0, (parts, 13, k)."""
+    return _merge_packed_xp(stacked, _xp)

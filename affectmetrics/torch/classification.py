@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import array_api_compat.torch as _xp
 import numpy as np
 import torch
 from torch import Tensor
 
+from .._scores import _SUM_TOLERANCE, _check_score_kind, _normalised_scores, _probability_rows
 from .._validation import _check_nan_policy, _fmt_value
 from ..accumulators import _check_positive_int, _check_score_options, _histogram_counts
 from ..agreement import _alpha_from_cm
@@ -73,6 +75,7 @@ class _ClassificationBase(_DeviceMetric):
 
     num_classes: int
     nan_policy: str
+    scores: str
     bins: int | None
     score_range: tuple[float, float]
     _keep_scores = False
@@ -109,12 +112,23 @@ class _ClassificationBase(_DeviceMetric):
             bad = _label_problems(values, self.num_classes, checked.omit)
             checks.append(_steps.Check(_steps.LABEL, argument, bad, values))
             refuse = refuse | bad.any(1)
-        if self._keep_scores and self.bins is not None and not labels:
-            lo, hi = self.score_range
-            bad = ((s < lo) | (s > hi)) & ~checked.omit[:, None]
-            checks.append(_steps.Check(_steps.OUT_OF_RANGE, 3, bad, s))
-            refuse = refuse | bad.any(1)
-        return checked._replace(checks=checks, refuse=refuse)
+        ranked = None
+        if self._keep_scores and not labels:
+            # The core's score rule, row by row on the device (_scores.py); rows that will
+            # not count (NaN, inf) are zeroed first so that nothing spills into others.
+            usable = torch.where(torch.isfinite(s).all(1, keepdim=True), s, 0.0)
+            ranked = _normalised_scores(_xp, usable, self.scores)
+            if self.scores == "probabilities":
+                bad = (~_probability_rows(_xp, usable) & ~checked.omit)[:, None]
+                checks.append(_steps.Check(_steps.NOT_PROBABILITY, 1, bad,
+                                           usable.sum(1, keepdim=True)))
+                refuse = refuse | bad[:, 0]
+            if self.bins is not None:
+                lo, hi = self.score_range
+                bad = ((ranked < lo) | (ranked > hi)) & ~checked.omit[:, None]
+                checks.append(_steps.Check(_steps.OUT_OF_RANGE, 3, bad, ranked))
+                refuse = refuse | bad.any(1)
+        return checked._replace(checks=checks, refuse=refuse, ranked=ranked)
 
     def _add_classification(self, checked: _Checked, weight: Tensor, labels: bool) -> None:
         c = self.num_classes
@@ -129,6 +143,7 @@ class _ClassificationBase(_DeviceMetric):
         self.confusion = self.confusion + flat.view(c, c)
         if not self._keep_scores or labels:
             return
+        s = checked.ranked
         if self.bins is None:
             record = torch.cat((torch.where(weight, t, -1.0)[:, None], s), 1)
             self.records.append(record.reshape(-1))
@@ -153,6 +168,11 @@ class _ClassificationBase(_DeviceMetric):
         self._add_classification(checked, weight, labels)
 
     def _describe(self, code: int, argument: int, value: float) -> str:
+        if code == _steps.NOT_PROBABILITY:
+            return (f"{{name}} row {{pos}} is not a probability vector (entries in [0, 1] "
+                    f"summing to 1 within {_SUM_TOLERANCE}; its sum is {value:.6g}); "
+                    "scores='probabilities' needs one per row (pass scores='logits' or 'auto' "
+                    "for logits)")
         if code == _steps.LABEL:
             c = self.num_classes
             shown = ", ".join(str(i) for i in range(min(c, 10))) + (", ..." if c > 10 else "")
@@ -193,11 +213,12 @@ class _ClassificationMetric(_ClassificationBase):
     _pending_names = ("pending_scores", "pending_labels")
 
     def __init__(self, num_classes: int, *, bins: int | None = None,
-                 score_range: Sequence[float] = (0.0, 1.0), nan_policy: str = "raise",
-                 **kwargs: Any) -> None:
+                 score_range: Sequence[float] = (0.0, 1.0), scores: str = "auto",
+                 nan_policy: str = "raise", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.num_classes = _check_positive_int(num_classes, "num_classes")
         self.bins, self.score_range = _check_score_options(bins, score_range)
+        self.scores = _check_score_kind(scores)
         _check_nan_policy(nan_policy)
         self.nan_policy = nan_policy
         self._add_classification_states()
@@ -397,6 +418,9 @@ class AUROC(_RankingMetric):
 
     ``bins=N`` keeps per-class histograms over ``score_range`` instead of the scores (memory
     O(C·bins)); the error bound is in :class:`affectmetrics.ClassificationAccumulator`.
+    ``scores`` is the core's score rule (``"auto"``: each row that is a probability vector is
+    ranked as given, any other row is taken as logits and softmaxed, on the device), so
+    logits and their probabilities give the same AUC however the batches fall.
 
     Examples
     --------

@@ -64,6 +64,7 @@ class _Checked(NamedTuple):
     refuse: Tensor  # (N,) rows that refuse their batch
     omit: Tensor  # (N,) rows dropped under nan_policy="omit"
     checks: list[_steps.Check]
+    ranked: Tensor | None = None  # scores after the score rule (classification)
 
 
 def _check_pieces(pieces: list[Tensor], nan_policy: str, widths: tuple[int, int],

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .._scores import _check_score_kind
 from .._validation import _check_nan_policy
 from ..accumulators import _check_positive_int, _check_score_options, _continuous_results
 from ..agreement import _alpha_from_cm
@@ -41,7 +42,7 @@ class AffectMetrics(_ClassificationBase):
         Continuous outputs (valence and arousal).
     output_names : sequence of str, default ("valence", "arousal")
         Suffixes of the continuous metrics' keys.
-    bins, score_range : optional
+    bins, score_range, scores : optional
         As for :class:`AUROC`.
     nan_policy : {"raise", "omit"}, default "raise"
 
@@ -74,7 +75,7 @@ class AffectMetrics(_ClassificationBase):
     def __init__(self, num_classes: int = 8, num_outputs: int = 2, *,
                  output_names: Sequence[str] = ("valence", "arousal"),
                  bins: int | None = None, score_range: Sequence[float] = (0.0, 1.0),
-                 nan_policy: str = "raise", **kwargs: Any) -> None:
+                 scores: str = "auto", nan_policy: str = "raise", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.num_classes = _check_positive_int(num_classes, "num_classes")
         self.num_outputs = _check_positive_int(num_outputs, "num_outputs")
@@ -83,6 +84,7 @@ class AffectMetrics(_ClassificationBase):
             raise ValueError(f"output_names has {len(self.output_names)} names but "
                              f"num_outputs is {self.num_outputs}")
         self.bins, self.score_range = _check_score_options(bins, score_range)
+        self.scores = _check_score_kind(scores)
         _check_nan_policy(nan_policy)
         self.nan_policy = nan_policy
         self._add_classification_states()
