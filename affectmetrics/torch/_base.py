@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 import torchmetrics
 from torch import Tensor
@@ -26,15 +27,16 @@ from . import _steps
 __all__: list[str] = []
 
 _F64 = torch.float64
-_REAL = (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
-         torch.float16, torch.bfloat16, torch.float32, torch.float64)
+_REAL = (torch.bool, torch.uint8, torch.uint16, torch.uint32, torch.uint64, torch.int8,
+         torch.int16, torch.int32, torch.int64, torch.float16, torch.bfloat16, torch.float32,
+         torch.float64)
 
 
 def _as_tensor(x: Any, name: str, device: torch.device) -> Tensor:
     """``x`` as a detached tensor on ``device`` (a no-op for a tensor already there)."""
     if not isinstance(x, Tensor):
-        try:
-            x = torch.as_tensor(x)
+        try:  # through NumPy, so that Python floats stay float64 (not torch's float32)
+            x = torch.as_tensor(np.asarray(x))
         except (TypeError, ValueError, RuntimeError) as exc:
             raise TypeError(f"{name} must be a tensor of numbers, got "
                             f"{type(x).__name__}: {exc}") from None
@@ -98,9 +100,8 @@ class _DeviceMetric(torchmetrics.Metric):
     def _flush(self) -> None:
         """Summarise the pending batches into the states (no host copy, no sync)."""
         pieces = {name: _pieces(getattr(self, name)) for name in self._pending_names}
-        if not any(pieces.values()):
-            return
-        self._consume(pieces)
+        if any(piece.shape[0] for batches in pieces.values() for piece in batches):
+            self._consume(pieces)
         for name in self._pending_names:
             setattr(self, name, [])
 

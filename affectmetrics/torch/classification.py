@@ -60,7 +60,7 @@ def _classification_piece(preds: Any, target: Any, num_classes: int, scores_only
         raise ValueError(f"{names[1]} has {p.shape[1]} columns but num_classes is "
                          f"{num_classes}; they must match (one column per class)")
     if p.ndim == 1:
-        return "labels", torch.stack((t, p), 1).to(_F64)
+        return "labels", torch.stack((t.to(_F64), p.to(_F64)), 1)
     return "scores", torch.cat((t[:, None].to(_F64), p.to(_F64)), 1)
 
 

@@ -54,6 +54,8 @@ def _continuous_piece(preds: Any, target: Any, num_outputs: int, device: torch.d
         raise ValueError(f"{names[0]} has {t.shape[1]} columns (shape {tuple(t.shape)}) but "
                          f"num_outputs={num_outputs}")
     n = t.shape[0]
+    if t.dtype != p.dtype:  # torch does not promote every pair (uint16 with int8): float64
+        t, p = t.to(torch.float64), p.to(torch.float64)
     return torch.cat((t.reshape(n, num_outputs), p.reshape(n, num_outputs)), 1)
 
 
