@@ -99,7 +99,9 @@ class _DeviceMetric(torchmetrics.Metric):
 
     def _flush(self) -> None:
         """Summarise the pending batches into the states (no host copy, no sync)."""
-        pieces = {name: _pieces(getattr(self, name)) for name in self._pending_names}
+        device = self._state_device()  # compute_on_cpu may have moved the list states
+        pieces = {name: [piece.to(device) for piece in _pieces(getattr(self, name))]
+                  for name in self._pending_names}
         if any(piece.shape[0] for batches in pieces.values() for piece in batches):
             self._consume(pieces)
         for name in self._pending_names:
