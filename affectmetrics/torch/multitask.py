@@ -11,10 +11,12 @@ from torch import Tensor
 
 from .._scores import _check_score_kind
 from .._validation import _check_nan_policy
-from ..accumulators import _check_positive_int, _check_score_options, _continuous_results
-from ..agreement import _alpha_from_cm
-from ..classification import _accuracy_from_cm, _f1_from_cm, _kappa_from_cm
-from ..ranking import _score_from_counts
+from ..accumulators import (
+    _check_positive_int,
+    _check_score_options,
+    _classification_results,
+    _continuous_results,
+)
 from . import _steps
 from ._base import _check_length
 from .classification import _classification_piece, _ClassificationBase
@@ -134,17 +136,8 @@ class AffectMetrics(_ClassificationBase):
         """Every metric over every sample seen (and every rank)."""
         self._flush()
         self._raise_if_refused()
-        labels = np.arange(self.num_classes)
-        cm = self._confusion_of()
-        counts = self._rank_counts_of()
-        values = {
-            "accuracy": _accuracy_from_cm(cm),
-            "f1": _f1_from_cm(cm, "macro"),
-            "kappa": _kappa_from_cm(cm),
-            "krippendorff_alpha": _alpha_from_cm(cm, labels, "nominal"),
-            "auc": _score_from_counts("roc_auc", counts, labels, "macro"),
-            "auc_pr": _score_from_counts("pr_auc", counts, labels, "macro"),
-        }
+        values = _classification_results(self._confusion_of(), self._rank_counts_of(),
+                                         np.arange(self.num_classes))
         device = self.confusion.device
         results = {key: torch.as_tensor(value, dtype=torch.float64).to(device)
                    for key, value in values.items()}
