@@ -119,6 +119,25 @@ def test_update_never_reads_on_the_host(cls, flush_rows, no_host):
             metric.compute()
     with pytest.raises(ValueError, match=r"index 2|position|NaN"):
         metric.compute()
+    if torch.cuda.is_available():  # where a GPU exists: no synchronisation in update()
+        gpu = make(cls).to("cuda")
+        gpu.flush_rows = flush_rows
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            for preds, target in batches:
+                moved = [[x.cuda() for x in v] if isinstance(v, tuple) else v.cuda()
+                         for v in (preds, target)]
+                gpu.update(*moved)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+        value, reference = gpu.compute(), make(cls)
+        for preds, target in batches:
+            reference.update(preds, target)
+        expected = reference.compute()
+        if isinstance(value, dict):
+            assert all(torch.allclose(value[k].cpu(), expected[k]) for k in value)
+        else:
+            assert torch.allclose(value.cpu(), expected)
 
 
 def reference_state(cls, batches):

@@ -43,6 +43,12 @@ def per_batch_any(rows: Tensor, ids: Tensor, n_batches: int) -> Tensor:
     return counts.index_add_(0, ids, rows.to(torch.int64)) > 0
 
 
+def _pick(values: Tensor, index: Tensor) -> Tensor:
+    """``values[index]`` for a 0-d index tensor, as a gather: indexing with a 0-d integer
+    tensor reads it on the host (a synchronisation on CUDA)."""
+    return values.index_select(0, index.reshape(1))[0]
+
+
 class Check(NamedTuple):
     """One kind of refusal: its element mask (rows, columns) over one argument."""
 
@@ -70,7 +76,7 @@ def first_refusal(checks: list[Check], batch_bad: Tensor, ids: Tensor) -> Tensor
         width = mask.shape[1]
         where = torch.argmax(flat.to(torch.uint8))
         row, col = where // width, where % width
-        value = check.values.reshape(-1)[where].to(_F64)
+        value = _pick(check.values.reshape(-1), where).to(_F64)
         count = flat.sum().to(_F64)
         rows.append(torch.stack([
             torch.full((), float(check.code), dtype=_F64, device=device),
@@ -80,8 +86,8 @@ def first_refusal(checks: list[Check], batch_bad: Tensor, ids: Tensor) -> Tensor
         present.append(flat.any())
     table = torch.stack(rows)
     chosen = torch.argmax(torch.stack(present).to(torch.uint8))
-    return torch.where(batch_bad.any(), table[chosen], torch.zeros(RECORD, dtype=_F64,
-                                                                    device=device))
+    return torch.where(batch_bad.any(), _pick(table, chosen),
+                       torch.zeros(RECORD, dtype=_F64, device=device))
 
 
 def keep_first_refusal(old: Tensor, new: Tensor) -> Tensor:
@@ -92,7 +98,7 @@ def keep_first_refusal(old: Tensor, new: Tensor) -> Tensor:
 def reduce_refusals(stacked: Tensor) -> Tensor:
     """Reduction of stacked refusal records (ranks or forward's parts): the first one set."""
     first = torch.argmax((stacked[:, 0] != 0).to(torch.uint8))
-    return stacked[first]
+    return _pick(stacked, first)
 
 
 # -- continuous: the core's statistics step and merge, on torch tensors ----------------------

@@ -152,7 +152,7 @@ class _ClassificationBase(_DeviceMetric):
         scaled = (torch.where(weight[:, None], s, lo) - lo) * (self.bins / (hi - lo))
         index = scaled.to(torch.int64).clamp(max=self.bins - 1)
         index = index + (torch.arange(c, device=t.device) * self.bins)[None, :]
-        positive = torch.nn.functional.one_hot(codes_t, c).to(torch.bool)
+        positive = codes_t[:, None] == torch.arange(c, device=t.device)[None, :]
         for name, mask in (("pos_hist", positive), ("neg_hist", ~positive)):
             counts = torch.zeros(c * self.bins, dtype=torch.int64, device=t.device)
             counts.index_add_(0, index.reshape(-1), (mask & weight[:, None]).reshape(-1)
