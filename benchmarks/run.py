@@ -115,7 +115,7 @@ def _targets(stats: dict) -> list[tuple[str, str, str]]:
     check("4. update 256: ClassificationAccumulator / torchmetrics AUROC (<= 0.5)",
           m("test_bench_streaming.py::test_classification_accumulator")
           / m("test_bench_streaming.py::test_torchmetrics_auroc"), 0.5, True, "{:.2f}x")
-    check("12. torch CCC.update 256x2 / torchmetrics ConcordanceCorrCoef (<= 0.8)",
+    check("12. torch CCC.update 256x2 (32 per round) / torchmetrics ConcordanceCorrCoef (<= 0.8)",
           m("test_bench_adapters.py::test_affectmetrics_torch_ccc")
           / m("test_bench_adapters.py::test_torchmetrics_ccc"), 0.8, True, "{:.2f}x")
     check("12. torch AffectMetrics.update / torchmetrics MetricCollection (<= 0.8)",

@@ -62,28 +62,28 @@ def first_refusal(checks: list[Check], batch_bad: Tensor, ids: Tensor) -> Tensor
     """The record of the first refused batch's first problem (all zeros when none).
 
     The batch is the earliest one refused; within it, the checks are taken in the order
-    given (the core's validation order) and the first position in row-major order.
+    given (the core's validation order) and the first position in row-major order. One pass
+    over each check's mask; the rest works on (N,) row vectors and single rows.
     """
     device = ids.device
     first_batch = torch.argmax(batch_bad.to(torch.uint8))
-    in_batch = (ids == first_batch)[:, None]
-    start = torch.argmax(in_batch[:, 0].to(torch.uint8))
+    in_batch = ids == first_batch
+    start = torch.argmax(in_batch.to(torch.uint8))
     rows = []
     present = []
     for check in checks:
-        mask = check.mask & in_batch
-        flat = mask.reshape(-1)
-        width = mask.shape[1]
-        where = torch.argmax(flat.to(torch.uint8))
-        row, col = where // width, where % width
-        value = _pick(check.values.reshape(-1), where).to(_F64)
-        count = flat.sum().to(_F64)
+        per_row = torch.where(in_batch, check.mask.sum(1), 0)
+        hit = per_row > 0
+        row = torch.argmax(hit.to(torch.uint8))
+        col = torch.argmax(_pick(check.mask, row).to(torch.uint8))
+        value = _pick(_pick(check.values, row), col).to(_F64)
         rows.append(torch.stack([
             torch.full((), float(check.code), dtype=_F64, device=device),
             torch.full((), float(check.argument), dtype=_F64, device=device),
-            (row - start).to(_F64), col.to(_F64), value, count, first_batch.to(_F64),
+            (row - start).to(_F64), col.to(_F64), value, per_row.sum().to(_F64),
+            first_batch.to(_F64),
         ]))
-        present.append(flat.any())
+        present.append(hit.any())
     table = torch.stack(rows)
     chosen = torch.argmax(torch.stack(present).to(torch.uint8))
     return torch.where(batch_bad.any(), _pick(table, chosen),

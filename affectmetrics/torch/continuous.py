@@ -81,15 +81,15 @@ def _check_pieces(pieces: list[Tensor], nan_policy: str, widths: tuple[int, int]
     x = torch.cat(pieces).to(_F64)
     wt = widths[0]
     checks = []
-    refuse = torch.zeros(x.shape[0], dtype=torch.bool, device=device)
-    nan_rows = torch.isnan(x).any(1)
-    for argument, part in enumerate((x[:, :wt], x[:, wt:])):
+    nan, inf = torch.isnan(x), torch.isinf(x)
+    nan_rows = nan.any(1)
+    refuse = inf.any(1)
+    for argument, columns in enumerate((slice(0, wt), slice(wt, None))):
+        part = x[:, columns]
         argument += 2 * two_d[argument]
-        inf = torch.isinf(part)
-        checks.append(_steps.Check(_steps.INF, argument, inf, part))
-        refuse = refuse | inf.any(1)
+        checks.append(_steps.Check(_steps.INF, argument, inf[:, columns], part))
         if nan_policy == "raise":
-            checks.append(_steps.Check(_steps.NAN, argument, torch.isnan(part), part))
+            checks.append(_steps.Check(_steps.NAN, argument, nan[:, columns], part))
     if nan_policy == "raise":
         refuse = refuse | nan_rows
         omit = torch.zeros_like(refuse)
