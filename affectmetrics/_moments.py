@@ -228,7 +228,8 @@ def _batch_packed(t: Any, p: Any, xp: Any, weight: Any = None) -> Any:
     else:
         zero = xp.zeros_like(t)
         t, p = xp.where(keep, t, zero), xp.where(keep, p, zero)
-        n = xp.sum(xp.astype(weight, t.dtype))
+        w = xp.astype(keep, t.dtype)  # 0/1: deviations of the rows not counted become 0
+        n = xp.sum(w)
         inf = xp.full_like(t, xp.inf)
         lo_t, hi_t = xp.min(xp.where(keep, t, inf), axis=0), xp.max(xp.where(keep, t, -inf), axis=0)
         lo_p, hi_p = xp.min(xp.where(keep, p, inf), axis=0), xp.max(xp.where(keep, p, -inf), axis=0)
@@ -240,7 +241,7 @@ def _batch_packed(t: Any, p: Any, xp: Any, weight: Any = None) -> Any:
     stats = []
     for z in (ts, ps, ds):
         mean = xp.mean(z, axis=0) if keep is None else xp.sum(z, axis=0) / safe_n
-        dev = z - mean if keep is None else xp.where(keep, z - mean, xp.zeros_like(z))
+        dev = z - mean if keep is None else (z - mean) * w
         correction = xp.sum(dev, axis=0)
         stats.append((mean + correction / safe_n, correction, dev))
     (mt, ct, dt), (mp, cp, dp), (md, _, _) = stats

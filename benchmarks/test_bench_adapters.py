@@ -20,7 +20,7 @@ from affectmetrics.torch import AffectMetrics
 
 pytestmark = pytest.mark.benchmark(group="adapter update, 256 x 2 batch")
 # The torch metrics summarise pending batches every 8,192 rows: a round is 32 updates (one
-# such cycle, 8,192 samples) for them and for their anchors, so the cost is amortised.
+# such cycle) for them and for their anchors, so the summaries' cost is in the figures.
 TORCH = pytest.mark.benchmark(group="torch update, 256 x 2 batch, 32 updates per round")
 MULTITASK = pytest.mark.benchmark(
     group="torch multi-task update, 256 samples, 8 classes + 2 outputs, 32 updates per round")
@@ -28,7 +28,7 @@ CYCLE = 32
 
 
 def cycle(update, *args):
-    """32 updates: one round."""
+    """CYCLE updates: one round."""
     def run():
         for _ in range(CYCLE):
             update(*args)
