@@ -65,8 +65,8 @@ class _DeviceMetric(torchmetrics.Metric):
 
     full_state_update = False
     is_differentiable = False
-    #: Rows kept pending before they are summarised into the states: a summary has a fixed
-    #: cost (a few dozen small operations) that this many rows share.
+    #: Rows kept pending before they are summarised into the states: enough to share a
+    #: summary's fixed cost (a few dozen operations), few enough to stay in cache.
     flush_rows = 1 << 13
     _pending_names: tuple[str, ...] = ()
     _names = ("target", "preds")
