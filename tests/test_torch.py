@@ -185,7 +185,7 @@ def test_inputs_that_require_grad_and_inference_mode():
     np.testing.assert_allclose(value.numpy(), expected, rtol=1e-12)
 
 
-def test_float16_and_bfloat16_inputs_are_read_in_float32():
+def test_float16_and_bfloat16_inputs_are_read_exactly():
     truth = torch.linspace(-1, 1, 50)
     metric = CCC()
     metric.update(truth.to(torch.bfloat16), truth)
