@@ -19,12 +19,12 @@ from affectmetrics.torch import CCC as TorchCCC
 from affectmetrics.torch import AffectMetrics
 
 pytestmark = pytest.mark.benchmark(group="adapter update, 256 x 2 batch")
-# The torch metrics summarise pending batches every 8,192 rows: a round is 32 updates (one
+# The torch metrics summarise pending batches every 2,048 rows: a round is 8 updates (one
 # such cycle) for them and for their anchors, so the summaries' cost is in the figures.
-TORCH = pytest.mark.benchmark(group="torch update, 256 x 2 batch, 32 updates per round")
+TORCH = pytest.mark.benchmark(group="torch update, 256 x 2 batch, 8 updates per round")
 MULTITASK = pytest.mark.benchmark(
-    group="torch multi-task update, 256 samples, 8 classes + 2 outputs, 32 updates per round")
-CYCLE = 32
+    group="torch multi-task update, 256 samples, 8 classes + 2 outputs, 8 updates per round")
+CYCLE = 8
 
 
 def cycle(update, *args):

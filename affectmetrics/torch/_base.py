@@ -66,8 +66,10 @@ class _DeviceMetric(torchmetrics.Metric):
     full_state_update = False
     is_differentiable = False
     #: Rows kept pending before they are summarised into the states: enough to share a
-    #: summary's fixed cost (a few dozen operations), few enough to stay in cache.
-    flush_rows = 1 << 13
+    #: summary's fixed cost (a few dozen operations), few enough that each operation stays
+    #: under torch's intra-op parallel grain (32,768 elements) on the CPU, where a busy
+    #: machine makes parallel regions many times slower.
+    flush_rows = 1 << 11
     _pending_names: tuple[str, ...] = ()
     _names = ("target", "preds")
 
