@@ -2,7 +2,7 @@
 
 An ``update`` checks what Python knows (types, shapes, lengths) at once and raises there;
 the batch is then appended, as one copy on its device, to a pending list. Every
-``flush_rows`` rows, and before ``compute``, a sync, ``forward``'s merge or a
+``flush_elements`` pending values, and before ``compute``, a sync, ``forward``'s merge or a
 ``state_dict``, the pending batches are checked and summarised together in torch
 operations (``_steps.py``) and merged into the states. A batch that fails a value check
 (NaN under ``nan_policy="raise"``, inf, a label out of range, a score outside
@@ -65,11 +65,13 @@ class _DeviceMetric(torchmetrics.Metric):
 
     full_state_update = False
     is_differentiable = False
-    #: Rows kept pending before they are summarised into the states: enough to share a
-    #: summary's fixed cost (a few dozen operations), few enough that each operation stays
-    #: under torch's intra-op parallel grain (32,768 elements) on the CPU, where a busy
-    #: machine makes parallel regions many times slower.
-    flush_rows = 1 << 11
+    #: Rows kept pending before they are summarised into the states; None (the default):
+    #: as many as make ``flush_elements`` values, enough to share a summary's fixed cost (a
+    #: few dozen operations), few enough that each operation stays under torch's intra-op
+    #: parallel grain (32,768 elements) on the CPU, where a busy machine makes parallel
+    #: regions many times slower.
+    flush_rows: int | None = None
+    flush_elements = 1 << 14
     _pending_names: tuple[str, ...] = ()
     _names = ("target", "preds")
 
@@ -92,13 +94,15 @@ class _DeviceMetric(torchmetrics.Metric):
     def _state_device(self) -> torch.device:
         return self.refusal.device
 
-    def _pending_rows(self) -> int:
-        return max(sum(piece.shape[0] for piece in _pieces(getattr(self, name)))
-                   for name in self._pending_names)
-
     def _maybe_flush(self) -> None:
-        if self._pending_rows() >= self.flush_rows:
-            self._flush()
+        for name in self._pending_names:
+            batches = _pieces(getattr(self, name))
+            if not batches:
+                continue
+            limit = self.flush_rows or max(1, self.flush_elements // batches[0].shape[1])
+            if sum(piece.shape[0] for piece in batches) >= limit:
+                self._flush()
+                return
 
     def _flush(self) -> None:
         """Summarise the pending batches into the states (no host copy, no sync)."""
