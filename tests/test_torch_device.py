@@ -282,6 +282,17 @@ def test_deferred_messages_are_the_cores():
     with pytest.raises(ValueError) as adapter:
         metric.compute()
     assert str(adapter.value).startswith(str(core.value).replace("y_pred", "preds"))
+    # Several problems: the core's order (target's inf, target's NaN, preds' inf, ...)
+    truth = np.array([[0.1, 0.2], [0.3, 0.4], [0.5, np.nan], [np.nan, 0.1]])
+    pred = np.array([[np.inf, 0.2], [0.3, 0.4], [0.5, 0.6], [0.1, 0.1]])
+    with pytest.raises(ValueError) as core:
+        am.ccc(truth, pred)
+    metric = CCC(num_outputs=2)
+    metric.update(torch.zeros(3, 2), torch.ones(3, 2))
+    metric.update(torch.from_numpy(pred), torch.from_numpy(truth))
+    with pytest.raises(ValueError) as adapter:
+        metric.compute()
+    assert str(adapter.value).startswith(str(core.value).replace("y_true", "target"))
     scores = np.full((3, 4), 0.25)
     scores[2, 1] = 1.5  # a score outside [0, 1] under scores="raw" (not a logit row)
     with pytest.raises(ValueError) as core:

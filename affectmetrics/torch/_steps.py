@@ -58,36 +58,41 @@ class Check(NamedTuple):
     values: Tensor  # (N, w) the values, for the message
 
 
+def _constants(values: list[float], device: torch.device) -> Tensor:
+    """A small float64 tensor of Python numbers on ``device`` (an asynchronous copy)."""
+    return torch.tensor(values, dtype=_F64).to(device, non_blocking=True)
+
+
 def first_refusal(checks: list[Check], batch_bad: Tensor, ids: Tensor) -> Tensor:
     """The record of the first refused batch's first problem (all zeros when none).
 
     The batch is the earliest one refused; within it, the checks are taken in the order
-    given (the core's validation order) and the first position in row-major order. One pass
-    over each check's mask; the rest works on (N,) row vectors and single rows.
+    given (the core's validation order) and the first position in row-major order. The
+    checks' masks are laid side by side, so the work is a fixed number of operations.
     """
     device = ids.device
+    widths = [check.mask.shape[1] for check in checks]
     first_batch = torch.argmax(batch_bad.to(torch.uint8))
     in_batch = ids == first_batch
     start = torch.argmax(in_batch.to(torch.uint8))
-    rows = []
-    present = []
-    for check in checks:
-        per_row = torch.where(in_batch, check.mask.sum(1), 0)
-        hit = per_row > 0
-        row = torch.argmax(hit.to(torch.uint8))
-        col = torch.argmax(_pick(check.mask, row).to(torch.uint8))
-        value = _pick(_pick(check.values, row), col).to(_F64)
-        rows.append(torch.stack([
-            torch.full((), float(check.code), dtype=_F64, device=device),
-            torch.full((), float(check.argument), dtype=_F64, device=device),
-            (row - start).to(_F64), col.to(_F64), value, per_row.sum().to(_F64),
-            first_batch.to(_F64),
-        ]))
-        present.append(hit.any())
-    table = torch.stack(rows)
-    chosen = torch.argmax(torch.stack(present).to(torch.uint8))
-    return torch.where(batch_bad.any(), _pick(table, chosen),
-                       torch.zeros(RECORD, dtype=_F64, device=device))
+    masks = torch.cat([check.mask for check in checks], 1) & in_batch[:, None]  # (N, W)
+    owner = torch.cat([torch.full((w,), i, device=device) for i, w in enumerate(widths)])
+    per_check = torch.zeros(masks.shape[0], len(checks), dtype=torch.int64, device=device)
+    per_check.index_add_(1, owner, masks.to(torch.int64))  # (N, K) problems per row
+    hit = per_check > 0
+    chosen = torch.argmax(hit.any(0).to(torch.uint8))
+    row = torch.argmax(hit.index_select(1, chosen.reshape(1))[:, 0].to(torch.uint8))
+    mine = owner == chosen
+    column = torch.argmax((_pick(masks, row) & mine).to(torch.uint8))
+    values = _pick(torch.cat([check.values.to(_F64) for check in checks], 1), row)
+    codes = _constants([float(check.code) for check in checks], device)
+    arguments = _constants([float(check.argument) for check in checks], device)
+    record = torch.stack([
+        _pick(codes, chosen), _pick(arguments, chosen), (row - start).to(_F64),
+        (column - torch.argmax(mine.to(torch.uint8))).to(_F64), _pick(values, column),
+        _pick(per_check.sum(0), chosen).to(_F64), first_batch.to(_F64),
+    ])
+    return torch.where(batch_bad.any(), record, torch.zeros(RECORD, dtype=_F64, device=device))
 
 
 def keep_first_refusal(old: Tensor, new: Tensor) -> Tensor:
