@@ -15,10 +15,11 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 # torch is pinned to the CPU build that installs in seconds here; an unpinned torch pulls a
-# multi-GB CUDA build.
+# multi-GB CUDA build. It is named again with the extras so that resolving lightning,
+# accelerate or torchmetrics can never replace it.
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test,torch,keras,dask]'
+	$(BIN)/python -m pip install --quiet torch==2.13.0 -e '.[test,torch,keras,dask]'
 	touch $@
 
 # The study's comparison on the embedded synthetic face set (ImageNet weights cannot be

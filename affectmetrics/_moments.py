@@ -210,35 +210,53 @@ def _scale(low: Any, high: Any, xp: Any) -> Any:
     return xp.where(tiny, one * 2.0**-600, xp.where(amax > _LARGE, one * 2.0**600, one))
 
 
-def _batch_packed(t: Any, p: Any, xp: Any) -> Any:
+def _batch_packed(t: Any, p: Any, xp: Any, weight: Any = None) -> Any:
     """The packed state ``(13, k)`` of one batch of float64 arrays ``(n, k)``, ``n >= 1``.
 
     Array-API generic: the corrected two-pass algorithm on scaled values (the mean, then
     ``M2 = sum(d**2) - sum(d)**2 / n`` of the deviations ``d``), with the extremes taken on the
     raw data. Every operation is a whole-array reduction, so the arrays stay on their device.
+
+    ``weight``, a boolean array ``(n,)``, counts only the rows where it is True (the others
+    may hold anything, NaN included; none gives the empty state): a device drops rows this
+    way, without an array whose shape depends on the data (the torch adapter's refused
+    batches and ``nan_policy="omit"`` rows).
     """
-    n = t.shape[0]
-    lo_t, hi_t = xp.min(t, axis=0), xp.max(t, axis=0)
-    lo_p, hi_p = xp.min(p, axis=0), xp.max(p, axis=0)
+    keep = None if weight is None else weight[:, None]
+    if keep is None:
+        n: Any = float(t.shape[0])
+        lo_t, hi_t = xp.min(t, axis=0), xp.max(t, axis=0)
+        lo_p, hi_p = xp.min(p, axis=0), xp.max(p, axis=0)
+    else:
+        zero = xp.zeros_like(t)
+        t, p = xp.where(keep, t, zero), xp.where(keep, p, zero)
+        w = xp.astype(keep, t.dtype)  # 0/1: deviations of the rows not counted become 0
+        n = xp.sum(w)
+        inf = xp.full_like(t, xp.inf)
+        lo_t, hi_t = xp.min(xp.where(keep, t, inf), axis=0), xp.max(xp.where(keep, t, -inf), axis=0)
+        lo_p, hi_p = xp.min(xp.where(keep, p, inf), axis=0), xp.max(xp.where(keep, p, -inf), axis=0)
+    safe_n = n if keep is None else xp.where(n > 0, n, xp.ones_like(n))
     s_t, s_p = _scale(lo_t, hi_t, xp), _scale(lo_p, hi_p, xp)
     s_d = xp.maximum(s_t, s_p)
     ts, ps = t / s_t, p / s_p
     ds = t / s_d - p / s_d
     stats = []
     for z in (ts, ps, ds):
-        mean = xp.mean(z, axis=0)
-        dev = z - mean
+        mean = xp.mean(z, axis=0) if keep is None else xp.sum(z, axis=0) / safe_n
+        dev = z - mean if keep is None else (z - mean) * w
         correction = xp.sum(dev, axis=0)
-        stats.append((mean + correction / n, correction, dev))
+        stats.append((mean + correction / safe_n, correction, dev))
     (mt, ct, dt), (mp, cp, dp), (md, _, _) = stats
-    m2_t = xp.sum(dt * dt, axis=0) - ct * ct / n
-    m2_p = xp.sum(dp * dp, axis=0) - cp * cp / n
-    cross = xp.sum(dt * dp, axis=0) - ct * cp / n
+    m2_t = xp.sum(dt * dt, axis=0) - ct * ct / safe_n
+    m2_p = xp.sum(dp * dp, axis=0) - cp * cp / safe_n
+    cross = xp.sum(dt * dp, axis=0) - ct * cp / safe_n
     sse = xp.sum(ds * ds, axis=0)
-    agree = xp.sum(xp.astype(xp.sign(t) == xp.sign(p), t.dtype), axis=0)
+    same = xp.sign(t) == xp.sign(p)
+    agree = xp.sum(xp.astype(same if keep is None else same & keep, t.dtype), axis=0)
+    count = xp.full_like(mt, float(n)) if keep is None else xp.zeros_like(mt) + n
     mean_t, mean_p, m2_t, m2_p, cross = _exact_constants(mt * s_t, mp * s_p, m2_t, m2_p,
                                                          cross, lo_t, hi_t, lo_p, hi_p, xp)
-    return xp.stack([xp.full_like(mt, float(n)), mean_t, mean_p, md, m2_t, m2_p, cross, sse,
+    return xp.stack([count, mean_t, mean_p, md, m2_t, m2_p, cross, sse,
                      agree, lo_t, hi_t, lo_p, hi_p])
 
 

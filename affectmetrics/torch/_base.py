@@ -1,0 +1,186 @@
+"""The machinery every metric of the torch adapter shares.
+
+An ``update`` checks what Python knows (types, shapes, lengths) at once and raises there;
+the batch is then appended, as one copy on its device, to a pending list. Every
+``flush_elements`` pending values, and before ``compute``, a sync, ``forward``'s merge or a
+``state_dict``, the pending batches are checked and summarised together in torch
+operations (``_steps.py``) and merged into the states. A batch that fails a value check
+(NaN under ``nan_policy="raise"``, inf, a label out of range, a score outside
+``score_range``) is given weight 0, so the states are exactly as if it had never been
+passed, and its first problem is kept in the ``refusal`` state, which ``compute()`` turns
+into the ``ValueError`` the core would have raised. Value checks are deferred because
+raising at ``update`` would need the device to tell the host, a synchronisation per step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torchmetrics
+from torch import Tensor
+
+from .._validation import _fmt_value
+from . import _steps
+
+__all__: list[str] = []
+
+_F64 = torch.float64
+_REAL = (torch.bool, torch.uint8, torch.uint16, torch.uint32, torch.uint64, torch.int8,
+         torch.int16, torch.int32, torch.int64, torch.float16, torch.bfloat16, torch.float32,
+         torch.float64)
+
+
+def _as_tensor(x: Any, name: str, device: torch.device) -> Tensor:
+    """``x`` as a detached tensor on ``device`` (a no-op for a tensor already there)."""
+    if not isinstance(x, Tensor):
+        try:  # through NumPy, so that Python floats stay float64 (not torch's float32)
+            x = torch.as_tensor(np.asarray(x))
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise TypeError(f"{name} must be a tensor of numbers, got "
+                            f"{type(x).__name__}: {exc}") from None
+    if x.dtype not in _REAL:
+        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+    return x.detach().to(device)
+
+
+def _check_length(n_true: int, n_pred: int, names: tuple[str, str]) -> None:
+    if n_true != n_pred:
+        raise ValueError(f"{names[0]} has {n_true} samples, {names[1]} has {n_pred}; they "
+                         "must have the same length")
+
+
+def _pieces(value: list[Tensor] | Tensor) -> list[Tensor]:
+    """The pending batches of a list state (after a sync torchmetrics leaves a tensor)."""
+    if isinstance(value, Tensor):
+        if value.numel():  # pragma: no cover - pending batches are flushed before any sync
+            raise RuntimeError("pending batches were synced before being summarised")
+        return []
+    return value
+
+
+class _DeviceMetric(torchmetrics.Metric):
+    """Base of the adapter's metrics: pending batches, deferred checks, atomic forward."""
+
+    full_state_update = False
+    is_differentiable = False
+    #: Rows kept pending before they are summarised into the states; None (the default):
+    #: as many as make ``flush_elements`` values, enough to share a summary's fixed cost (a
+    #: few dozen operations), few enough that each operation stays under torch's intra-op
+    #: parallel grain (32,768 elements) on the CPU, where a busy machine makes parallel
+    #: regions many times slower.
+    flush_rows: int | None = None
+    flush_elements = 1 << 14
+    _pending_names: tuple[str, ...] = ()
+    _names = ("target", "preds")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_state("refusal", default=torch.zeros(_steps.RECORD, dtype=_F64),
+                       dist_reduce_fx=_steps.reduce_refusals)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The states are float64 whatever torch's default dtype.
+
+        torchmetrics stands in ``torch.tensor([], dtype=self.dtype)`` for the list state
+        of a rank that saw no data; it must have the states' dtype for the gather.
+        """
+        return _F64
+
+    # -- pending batches -------------------------------------------------------------------
+
+    def _state_device(self) -> torch.device:
+        return self.refusal.device
+
+    def _maybe_flush(self) -> None:
+        for name in self._pending_names:
+            batches = _pieces(getattr(self, name))
+            if not batches:
+                continue
+            limit = self.flush_rows or max(1, self.flush_elements // batches[0].shape[1])
+            if sum(piece.shape[0] for piece in batches) >= limit:
+                self._flush()
+                return
+
+    def _flush(self) -> None:
+        """Summarise the pending batches into the states (no host copy, no sync)."""
+        device = self._state_device()  # compute_on_cpu may have moved the list states
+        pieces = {name: [piece.to(device) for piece in _pieces(getattr(self, name))]
+                  for name in self._pending_names}
+        if any(piece.shape[0] for batches in pieces.values() for piece in batches):
+            self._consume(pieces)
+        for name in self._pending_names:
+            setattr(self, name, [])
+
+    def _consume(self, pieces: dict[str, list[Tensor]]) -> None:
+        raise NotImplementedError
+
+    def _sync_dist(self, *args: Any, **kwargs: Any) -> None:
+        self._flush()  # whole states travel, never unchecked batches
+        super()._sync_dist(*args, **kwargs)
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The module's state dict, with the pending batches summarised first."""
+        self._flush()
+        return super().state_dict(*args, **kwargs)
+
+    # -- refusals ----------------------------------------------------------------------------
+
+    def _record_refusal(self, checks: list[_steps.Check], batch_bad: Tensor,
+                        ids: Tensor) -> None:
+        record = _steps.first_refusal(checks, batch_bad, ids)
+        self.refusal = _steps.keep_first_refusal(self.refusal, record)
+
+    def _describe(self, code: int, argument: int, value: float) -> str:
+        """Subclasses: the message of a label or score-range refusal."""
+        raise NotImplementedError
+
+    def _raise_if_refused(self) -> None:
+        """Raise the core's ValueError for the first batch refused (host read of 7 numbers)."""
+        record = self.refusal.detach().cpu().tolist()
+        code, argument, row, col, value, count, _ = record
+        if code == 0:
+            return
+        code, argument, row, col, count = (int(v) for v in (code, argument, row, col, count))
+        name = self._names[argument % 2]
+        pos = (row, col) if argument >= 2 else row
+        if code == _steps.INF:
+            message = (f"{name} contains {count} infinite value(s); the first is "
+                       f"{_fmt_value(value)} at position {pos}")
+        elif code == _steps.NAN:
+            message = (f"{name} contains {count} NaN value(s); the first is at position {pos} "
+                       "(nan_policy='raise'; pass nan_policy='omit' to drop the samples that "
+                       "have a NaN)")
+        else:
+            message = self._describe(code, argument, value).format(name=name, pos=pos)
+        raise ValueError(f"{message} [in a batch given to update(); that batch was left out "
+                         "of the state, which holds the others]")
+
+    # -- forward -----------------------------------------------------------------------------
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The batch's value, accumulating the batch; a refused batch changes nothing.
+
+        torchmetrics' ``forward`` resets the state before it updates and computes on the
+        batch; if the batch is refused, the state saved before is put back.
+        """
+        self._flush()
+        saved = {name: list(value) if isinstance(value, list) else value
+                 for name, value in self.metric_state.items()}
+        count, on_cpu = self._update_count, self.compute_on_cpu
+        try:
+            return super().forward(*args, **kwargs)
+        except BaseException:
+            for name, value in saved.items():
+                setattr(self, name, value)
+            self._update_count, self.compute_on_cpu = count, on_cpu
+            self._computed = self._forward_cache = None
+            self._is_synced, self._should_unsync = False, True
+            self._to_sync, self._enable_grad = self.sync_on_compute, False
+            raise
+
+    def plot(self, val: Any = None, ax: Any = None) -> Any:
+        """Plot a single or multiple values from the metric (torchmetrics' convention)."""
+        return self._plot(val, ax)
