@@ -31,6 +31,7 @@ _import_optional("torchmetrics", "torch", purpose="affectmetrics.torch")
 
 from .classification import (  # noqa: E402 - after the optional imports, for their message
     AUROC,
+    UAR,
     Accuracy,
     AveragePrecision,
     CohenKappa,
@@ -46,6 +47,7 @@ __all__ = [
     "CCC",
     "RMSE",
     "SAGR",
+    "UAR",
     "Accuracy",
     "AffectMetrics",
     "AveragePrecision",

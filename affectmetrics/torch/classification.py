@@ -28,6 +28,7 @@ from ..classification import (
     _f1_from_cm,
     _kappa_from_cm,
     _kappa_weight_matrix,
+    _uar_from_cm,
 )
 from ..ranking import _check_average, _class_counts, _micro_counts, _score_from_counts
 from . import _steps
@@ -324,6 +325,36 @@ class F1Score(_ClassificationMetric):
         """F1 over every sample seen."""
         return self._scalar(_f1_from_cm(self._checked_confusion(), self.average,
                                         self.zero_division))
+
+
+class UAR(_ClassificationMetric):
+    """Unweighted average recall of the arg-max predictions (see :func:`affectmetrics.uar`).
+
+    .. math::
+
+        \\mathrm{UAR} = \\frac{1}{C} \\sum_{c=1}^{C} \\frac{M_{cc}}{\\sum_j M_{cj}}
+
+    from the on-device confusion matrix :math:`M`; a class without true samples has recall
+    ``zero_division`` (nan leaves it out of the mean, as scikit-learn's balanced accuracy).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from affectmetrics.torch import UAR
+    >>> metric = UAR(num_classes=2)
+    >>> metric.update(torch.tensor([0, 0, 0, 1]), torch.tensor([0, 0, 1, 1]))
+    >>> metric.compute().item()  # recalls 1 and 1/2
+    0.75
+    """
+
+    def __init__(self, num_classes: int, *, zero_division: float = 0.0,
+                 **kwargs: Any) -> None:
+        super().__init__(num_classes, **kwargs)
+        self.zero_division = _check_zero_division(zero_division)
+
+    def compute(self) -> Tensor:
+        """UAR over every sample seen."""
+        return self._scalar(_uar_from_cm(self._checked_confusion(), self.zero_division))
 
 
 class CohenKappa(_ClassificationMetric):

@@ -22,9 +22,10 @@ from .registry import Case, path
 CONTINUOUS = {"ccc": amt.CCC, "pearson": amt.Pearson, "rmse": amt.RMSE, "sagr": amt.SAGR}
 CLASSIFICATION = {"accuracy": amt.Accuracy, "f1_score": amt.F1Score,
                   "cohen_kappa": amt.CohenKappa, "krippendorff_alpha": amt.KrippendorffAlpha,
-                  "roc_auc": amt.AUROC, "pr_auc": amt.AveragePrecision}
+                  "roc_auc": amt.AUROC, "pr_auc": amt.AveragePrecision, "uar": amt.UAR}
 # The keyword options each class takes (the function's names).
 OPTIONS = {"f1_score": {"average", "zero_division"}, "cohen_kappa": {"weights"},
+           "uar": {"zero_division"},
            "roc_auc": {"average", "scores"}, "pr_auc": {"average", "scores"}}
 
 
