@@ -234,7 +234,7 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match=r"column must be in 0\.\.1"):
         CCC(num_outputs=2, column=2)
     metric = CCC(num_outputs=2)
-    with pytest.raises(ValueError, match="expected 2 output column"):
+    with pytest.raises(ValueError, match="expected num_outputs=2"):
         metric.update_state(np.zeros((4, 3)), np.zeros((4, 3)))
 
 
