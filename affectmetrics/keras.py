@@ -124,6 +124,24 @@ def _host(value: Any) -> Any:
         else ops.convert_to_numpy(value)
 
 
+def _host_statistics(t: np.ndarray, p: np.ndarray, w: np.ndarray | None, pivot: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """A validated float64 batch's Gram matrix (width, 5, 5) and extremes (2, width, 5).
+
+    Rows per column: ``(1, t - c, p - c, t - p, [sign t = sign p])``; the extremes are the
+    maxima of the unshifted rows and of their negatives (so constancy is exact).
+    """
+    t, p = t.T, p.T
+    raw = np.stack([np.ones_like(t), t, p, t - p,
+                    (np.sign(t) == np.sign(p)).astype(np.float64)], axis=1)
+    rows = raw
+    if pivot:
+        rows = raw - np.array([0.0, pivot, pivot, 0.0, 0.0])[:, None]
+    weighted = rows if w is None else rows * w
+    gram = np.einsum("kan,kbn->kab", weighted, rows)
+    return gram, np.stack([raw.max(axis=2), -raw.min(axis=2)])
+
+
 def _state_moments(gram: np.ndarray, maxima: np.ndarray, minima: np.ndarray,
                    pivot: float) -> _Moments:
     """The core's moments from the Keras state (float64 NumPy arrays).
@@ -188,12 +206,10 @@ class _MomentMetric(keras.metrics.Metric):
         width = num_outputs if column is None else 1
         self._gram = self.add_variable(shape=(width, _WIDTH, _WIDTH), initializer="zeros",
                                        dtype=state_dtype, aggregation="sum", name="gram")
-        self._maxima = self.add_variable(
-            shape=(width, _WIDTH), initializer=keras.initializers.Constant(-np.inf),
-            dtype=state_dtype, aggregation="only_first_replica", name="maxima")
-        self._minima = self.add_variable(
-            shape=(width, _WIDTH), initializer=keras.initializers.Constant(np.inf),
-            dtype=state_dtype, aggregation="only_first_replica", name="minima")
+        # Running maxima of the rows and of their negatives: [max, -min] (2, width, 5).
+        self._extremes = self.add_variable(
+            shape=(2, width, _WIDTH), initializer=keras.initializers.Constant(-np.inf),
+            dtype=state_dtype, aggregation="only_first_replica", name="extremes")
         self._refused = self.add_variable(shape=(), initializer="zeros", dtype=state_dtype,
                                           aggregation="sum", name="refused")
         if self._compensated:
@@ -306,9 +322,7 @@ class _MomentMetric(keras.metrics.Metric):
         if _is_concrete(y_pred) and _on_host(y_true) and _on_host(y_pred):
             t, p, w = self._host_batch(y_true, y_pred, sample_weight)
             if t.shape[0]:
-                dtype = self._state_dtype
-                self._add(ops.convert_to_tensor(t, dtype), ops.convert_to_tensor(p, dtype),
-                          None if w is None else ops.convert_to_tensor(w, dtype), None)
+                self._accumulate(*_host_statistics(t, p, w, self.pivot))
             return
         t = self._traced_columns(y_true, "y_true")
         p = self._traced_columns(y_pred, "y_pred")
@@ -328,7 +342,7 @@ class _MomentMetric(keras.metrics.Metric):
             # Eager, on an accelerator: one finiteness check on device; details on failure.
             if not bool(ops.convert_to_numpy(self._finite(t, p, w))):
                 self._host_batch(y_true, y_pred, sample_weight)  # raises the core's error
-        self._add(t, p, w, mask, gate=not _is_concrete(t))
+        self._accumulate(*self._traced_statistics(t, p, w, mask, gate=not _is_concrete(t)))
 
     def _finite(self, t: Any, p: Any, w: Any) -> Any:
         ok = ops.logical_and(ops.all(ops.isfinite(t)), ops.all(ops.isfinite(p)))
@@ -336,32 +350,40 @@ class _MomentMetric(keras.metrics.Metric):
             ok = ops.logical_and(ok, ops.all(ops.logical_and(ops.isfinite(w), w >= 0)))
         return ok
 
-    def _add(self, t: Any, p: Any, w: Any, mask: Any, gate: bool = False) -> None:
-        """Add validated float (n, width) columns: one Gram product and two extrema."""
+    def _traced_statistics(self, t: Any, p: Any, w: Any, mask: Any, gate: bool
+                           ) -> tuple[Any, Any]:
+        """:func:`_host_statistics` in ``keras.ops``, for traced or on-device batches."""
+        t, p = ops.transpose(t), ops.transpose(p)  # (width, n): rows stay contiguous
         agree = ops.cast(ops.equal(ops.sign(t), ops.sign(p)), t.dtype)
-        raw = ops.stack([ops.ones_like(t), t, p, t - p, agree], axis=-1)  # (n, width, 5)
+        raw = ops.stack([ops.ones_like(t), t, p, t - p, agree], axis=1)  # (width, 5, n)
         rows = raw
         if self.pivot:
-            shift = np.array([0.0, self.pivot, self.pivot, 0.0, 0.0])
+            shift = np.array([0.0, self.pivot, self.pivot, 0.0, 0.0])[:, None]
             rows = raw - ops.convert_to_tensor(shift, t.dtype)
-        weighted = rows if w is None else rows * ops.reshape(w, (-1, 1, 1))
-        gram = ops.einsum("nka,nkb->kab", weighted, rows)
-        if mask is None:
-            maxima, minima = ops.max(raw, axis=0), ops.min(raw, axis=0)
+        weighted = rows if w is None else rows * ops.reshape(w, (1, 1, -1))
+        # A broadcast product and one sum: torch's float64 batched matmul of these thin
+        # matrices is slower by orders of magnitude on a loaded CPU.
+        gram = ops.sum(weighted[:, :, None, :] * rows[:, None, :, :], axis=-1)
+        if mask is not None:
+            omitted = ops.reshape(mask, (1, 1, -1))
+            extremes = ops.stack([ops.max(ops.where(omitted, -np.inf, raw), axis=2),
+                                  ops.max(ops.where(omitted, -np.inf, -raw), axis=2)])
         else:
-            omitted = ops.reshape(mask, (-1, 1, 1))
-            maxima = ops.max(ops.where(omitted, -np.inf, raw), axis=0)
-            minima = ops.min(ops.where(omitted, np.inf, raw), axis=0)
+            extremes = ops.stack([ops.max(raw, axis=2), -ops.min(raw, axis=2)])
         if gate:
             # Traced: a batch with NaN or inf (after omission) or a negative weight is not
             # added; it is counted, and result() is nan.
             ok = self._finite(t, p, w)
             gram = ops.where(ok, gram, 0.0)
-            maxima = ops.where(ok, maxima, -np.inf)
-            minima = ops.where(ok, minima, np.inf)
+            extremes = ops.where(ok, extremes, -np.inf)
             self._refused.assign_add(1.0 - ops.cast(ok, self._state_dtype))
-        self._maxima.assign(ops.maximum(self._maxima, maxima))
-        self._minima.assign(ops.minimum(self._minima, minima))
+        return gram, extremes
+
+    def _accumulate(self, gram: Any, extremes: Any) -> None:
+        """Add a batch's Gram matrix and fold in its extremes (three variable ops)."""
+        self._extremes.assign(ops.maximum(self._extremes,
+                                          ops.convert_to_tensor(extremes, self._state_dtype)))
+        gram = ops.convert_to_tensor(gram, self._state_dtype)
         if not self._compensated:
             self._gram.assign_add(gram)
             return
@@ -383,8 +405,9 @@ class _MomentMetric(keras.metrics.Metric):
         gram = ops.convert_to_tensor(source._gram)
         if source._compensated:
             gram = gram - ops.convert_to_tensor(source._carry)
-        return (self._columns_of(gram), self._columns_of(_read_extreme(source._maxima, max)),
-                self._columns_of(_read_extreme(source._minima, min)),
+        extremes = _read_extremes(source._extremes)
+        return (self._columns_of(gram), self._columns_of(extremes[0]),
+                self._columns_of(-extremes[1]),
                 ops.convert_to_tensor(source._refused))
 
     def result(self) -> Any:
@@ -441,7 +464,7 @@ class _MomentMetric(keras.metrics.Metric):
         if self._owner is not None:
             return
         for var in self.variables:
-            fill = -np.inf if var is self._maxima else np.inf if var is self._minima else 0.0
+            fill = -np.inf if var is self._extremes else 0.0
             var.assign(ops.full(var.shape, fill, dtype=var.dtype))
 
     def get_config(self) -> dict[str, Any]:
@@ -455,19 +478,15 @@ def _nonnegative(constant: Any, m2: Any) -> Any:
     return ops.where(ops.logical_or(constant, m2 < 0), 0.0, m2)
 
 
-def _read_extreme(variable: Any, reduce: Callable[..., Any]) -> Any:
-    """A running extremum, reduced over the replicas of a ``tf.distribute`` strategy."""
-    value = getattr(variable, "value", variable)
+def _read_extremes(variable: Any) -> Any:
+    """The running extremes, reduced over the replicas of a ``tf.distribute`` strategy."""
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         if tf.distribute.has_strategy() and tf.distribute.in_cross_replica_context():
-            strategy = tf.distribute.get_strategy()
-            parts = [ops.convert_to_tensor(part) for part in
-                     strategy.experimental_local_results(variable.value)]
-            stacked = ops.stack(parts)
-            return ops.max(stacked, axis=0) if reduce is max else ops.min(stacked, axis=0)
-    return ops.convert_to_tensor(value)
+            parts = tf.distribute.get_strategy().experimental_local_results(variable.value)
+            return ops.max(ops.stack([ops.convert_to_tensor(part) for part in parts]), axis=0)
+    return ops.convert_to_tensor(variable)
 
 
 @keras.saving.register_keras_serializable(package="affectmetrics")
