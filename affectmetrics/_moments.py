@@ -1,27 +1,67 @@
 """Mergeable moments of (truth, prediction) pairs: the statistics step of the continuous metrics.
 
-Each column of the data is summarised by
+Each column of the data is summarised by 13 numbers, the rows of the packed state
+(:func:`_pack`, shape ``(13, k)``):
 
-* ``n`` (shared by all columns), the means of truth and prediction, and the mean of their
-  difference (the CCC's bias term: ``mean(t - p)`` is exact for data far from zero, where
-  ``mean(t) - mean(p)`` loses the digits the offset takes),
-* the centred sums of squares ``m2_true = sum((t - mean_t)**2)`` and ``m2_pred``,
-* the centred cross product ``cross = sum((t - mean_t) * (p - mean_p))``,
-* ``sse = sum((t - p)**2)`` (kept apart because deriving it from the others cancels
-  catastrophically when the predictions are good),
-* the number of sign agreements, and for each side its value if it is constant (so that
-  "constant" is decided exactly, never by comparing a rounded variance with zero).
+=====  ============  ==========================================================================
+row    name          meaning
+=====  ============  ==========================================================================
+0      n             the number of samples (shared by all columns; exact to 2**53)
+1, 2   mean_true,    the means of truth and prediction
+       mean_pred
+3      mean_diff     the mean of ``t - p``, in units of ``S_d`` (below); the CCC's bias term:
+                     exact for data far from zero, where ``mean(t) - mean(p)`` loses the
+                     digits the offset takes
+4, 5   m2_true,      the centred sums of squares ``sum((t - mean_t)**2)``, in units of
+       m2_pred       ``S_t**2`` and ``S_p**2``
+6      cross         the centred cross product ``sum((t - mean_t) * (p - mean_p))``, in units
+                     of ``S_t * S_p``
+7      sse           ``sum((t - p)**2)``, in units of ``S_d**2``, ``S_d = max(S_t, S_p)`` (kept
+                     apart: deriving it from the others cancels when predictions are good)
+8      agree         the number of sign agreements (``numpy.sign``: 0 agrees only with 0)
+9-12   min_true,     the extremes of each side (+inf / -inf when empty): "constant" is decided
+       max_true,     exactly as ``min == max``, never by comparing a rounded variance with 0
+       min_pred,
+       max_pred
+=====  ============  ==========================================================================
 
-Blocks are summarised with the two-pass algorithm in float64 and combined with the
-multi-way form of Chan, Golub & LeVeque's update (the law of total variance):
+**Scales.** ``S`` is a power of two decided by the column's largest magnitude
+``a = max(|min|, |max|)`` alone (:func:`_scale`): 1 for ``2**-300 <= a <= 2**300`` (every
+affect data set: the state is then in the data's own units), ``2**-600`` below and
+``2**600`` above. Second-order sums are formed from values divided by ``S`` (exact: a power
+of two), so nothing overflows or underflows for any representable data: the squares of the
+scaled values and of their deviations stay within ``2**-1000 .. 2**1000``. Pearson's r and
+the CCC are ratios in which the scales cancel; RMSE is ``S_d * sqrt(sse / n)``, infinite only
+when the true RMSE overflows.
+
+**Merging** uses the multi-way form of Chan, Golub & LeVeque's update (the law of total
+variance), each part's sums first brought to the merged scale:
 
 .. math::
 
     M_2 = \\sum_b M_{2,b} + \\sum_b n_b (\\bar x_b - \\bar x)^2, \\qquad
     C = \\sum_b C_b + \\sum_b n_b (\\bar x_b - \\bar x)(\\bar y_b - \\bar y),
 
-which is exact in exact arithmetic, associative and commutative, and stable for data far from
-zero because only deviations from means are ever squared. No one-pass sum of squares is used.
+exact in exact arithmetic, associative and commutative, and stable far from zero because only
+deviations from means are ever squared.
+
+**Two statistics steps, one state.** :func:`_moments` is the fast NumPy pass (blocked, for
+in-memory arrays). :func:`_batch_packed` and :func:`_merge_packed_xp` are the same step and
+merge written against the array API standard (``xp`` is the namespace): they run on NumPy
+and on ``array_api_compat.torch`` (any device, float64, no host copy, no data-dependent
+Python branch, so nothing synchronises a GPU) and give the same packed state, which
+:func:`_merge_packed` also merges (it is :func:`_merge_packed_xp` with NumPy). The final steps
+(``_ccc_from_moments``...) run in NumPy on the small state and are shared by every path.
+
+How the torch adapter calls it, keeping the state a ``(13, k)`` float64 tensor on the
+metric's device::
+
+    from array_api_compat import array_namespace
+    xp = array_namespace(moments)                         # array_api_compat.torch
+    batch = _batch_packed(target64, preds64, xp)          # (n, k) float64 tensors, n >= 1
+    moments = _merge_packed_xp(xp.stack([moments, batch]), xp)
+    # dist_reduce_fx: lambda stacked: _merge_packed_xp(stacked, xp)  (parts, 13, k)
+    # compute():      _continuous_results(_unpack(moments.cpu().numpy()))
 
 References: T. F. Chan, G. H. Golub, R. J. LeVeque, "Algorithms for computing the sample
 variance: analysis and recommendations", The American Statistician 37(3), 1983.
@@ -30,6 +70,7 @@ variance: analysis and recommendations", The American Statistician 37(3), 1983.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -40,20 +81,23 @@ __all__: list[str] = []
 # Rows per block: the (6k, rows) float64 buffer is 768 kB for two columns, so the working
 # set stays in cache and extra memory is bounded independently of n.
 _BLOCK_ROWS = 1 << 13
+# Magnitudes in [_SMALL, _LARGE] are summed in their own units; others are scaled by
+# 2**600 or 2**-600 first (see the module docstring).
+_SMALL = 2.0**-300
+_LARGE = 2.0**300
 
 
 @dataclass(frozen=True)
 class _Moments:
-    n: int
+    n: Any  # int for one state; an int/float array (..., 1) for a stack of states
     mean_true: np.ndarray
     mean_pred: np.ndarray
-    mean_diff: np.ndarray
-    m2_true: np.ndarray
-    m2_pred: np.ndarray
-    cross: np.ndarray
-    sse: np.ndarray
-    agree: np.ndarray  # int64 count of sign agreements
-    # The column's value if it is constant, else -inf / +inf: "constant" is min == max.
+    mean_diff: np.ndarray  # units max(S_t, S_p)
+    m2_true: np.ndarray  # units S_t**2
+    m2_pred: np.ndarray  # units S_p**2
+    cross: np.ndarray  # units S_t * S_p
+    sse: np.ndarray  # units max(S_t, S_p)**2
+    agree: np.ndarray  # count of sign agreements
     min_true: np.ndarray
     max_true: np.ndarray
     min_pred: np.ndarray
@@ -61,7 +105,7 @@ class _Moments:
 
     @property
     def num_outputs(self) -> int:
-        return self.mean_true.shape[0]
+        return self.mean_true.shape[-1]
 
     def to_dict(self) -> dict[str, np.ndarray]:
         return {f.name: np.array(getattr(self, f.name)) for f in fields(self)}
@@ -88,6 +132,59 @@ class _Moments:
         return cls(**values)
 
 
+def _checked_moments(state: dict[str, np.ndarray]) -> _Moments:
+    """:meth:`_Moments.from_dict` plus every invariant of a real summary, naming the entry.
+
+    ``n`` and ``agree`` are integers with ``0 <= agree <= n``; every other value is finite,
+    except ``min_*``/``max_*``, which are the data's finite extremes ``min <= max`` with the
+    means between them or, when ``n == 0``, ``+inf, -inf``; the sums of squares are >= 0; an
+    empty summary is all zeros. Refuses with a ``ValueError`` naming the first bad entry.
+    """
+    for name in ("n", "agree"):
+        raw = np.asarray(state.get(name, 0))
+        fractional = raw.dtype.kind == "f" and not (
+            np.isfinite(raw).all() and (raw == np.round(raw)).all())
+        if raw.dtype.kind not in "iuf" or fractional:
+            raise ValueError(f"state entry {name!r} must hold integers, got {raw.tolist()!r}")
+    m = _Moments.from_dict(state)
+    if m.n < 0:
+        raise ValueError(f"state entry 'n' must be >= 0, got {m.n}")
+    bad_agree = (m.agree < 0) | (m.agree > m.n)
+    if bad_agree.any():
+        raise ValueError(f"state entry 'agree' must lie in [0, n = {m.n}], got "
+                         f"{m.agree.tolist()}")
+    for f in fields(_Moments)[1:]:
+        value = getattr(m, f.name)
+        if f.name.startswith(("min_", "max_")):
+            if np.isnan(value).any():
+                raise ValueError(f"state entry {f.name!r} holds NaN")
+            continue
+        if not np.isfinite(value).all():
+            raise ValueError(f"state entry {f.name!r} must be finite, got {value.tolist()}")
+        if f.name in ("m2_true", "m2_pred", "sse") and (value < 0).any():
+            raise ValueError(f"state entry {f.name!r} must be >= 0, got {value.tolist()}")
+        if m.n == 0 and (value != 0).any():
+            raise ValueError(f"state entry {f.name!r} must be 0 when n is 0, got "
+                             f"{value.tolist()}")
+    for side in ("true", "pred"):
+        lo, hi = getattr(m, f"min_{side}"), getattr(m, f"max_{side}")
+        mean = getattr(m, f"mean_{side}")
+        if m.n == 0:
+            ok = (lo == np.inf) & (hi == -np.inf)
+        else:
+            # The mean is rounded: it may pass an extreme by an ulp.
+            slack = 4 * np.finfo(np.float64).eps * np.maximum(np.abs(lo), np.abs(hi))
+            ok = (np.isfinite(lo) & np.isfinite(hi) & (lo <= hi) & (lo - slack <= mean)
+                  & (mean <= hi + slack))
+        if not ok.all():
+            raise ValueError(
+                f"state entries 'min_{side}' and 'max_{side}' must be the data's extremes "
+                f"(finite, min <= mean <= max; +inf and -inf when n is 0); got "
+                f"{lo.tolist()} and {hi.tolist()}"
+            )
+    return m
+
+
 def _empty_moments(num_outputs: int) -> _Moments:
     zeros = np.zeros(num_outputs)
     inf = np.full(num_outputs, np.inf)
@@ -97,56 +194,92 @@ def _empty_moments(num_outputs: int) -> _Moments:
     )
 
 
-def _combine(
-    counts: np.ndarray,
-    mean_true: np.ndarray,
-    mean_pred: np.ndarray,
-    mean_diff: np.ndarray,
-    m2_true: np.ndarray,
-    m2_pred: np.ndarray,
-    cross: np.ndarray,
-    sse: np.ndarray,
-    agree: np.ndarray,
-    min_true: np.ndarray,
-    max_true: np.ndarray,
-    min_pred: np.ndarray,
-    max_pred: np.ndarray,
-) -> _Moments:
-    """Multi-way Chan merge of per-part statistics stacked along axis 0 (parts, k)."""
-    nonempty = counts > 0
-    if not nonempty.all():
-        parts = (mean_true, mean_pred, mean_diff, m2_true, m2_pred, cross, sse, agree,
-                 min_true, max_true, min_pred, max_pred)
-        counts = counts[nonempty]
-        (mean_true, mean_pred, mean_diff, m2_true, m2_pred, cross, sse, agree,
-         min_true, max_true, min_pred, max_pred) = (a[nonempty] for a in parts)
-    if counts.shape[0] == 0:
-        return _empty_moments(mean_true.shape[1])
-    n = int(counts.sum())
-    w = counts.astype(np.float64)[:, None]
-    mt = (w * mean_true).sum(axis=0) / n
-    mp = (w * mean_pred).sum(axis=0) / n
-    dt = mean_true - mt
-    dp = mean_pred - mp
-    return _Moments(
-        n,
-        mt,
-        mp,
-        (w * mean_diff).sum(axis=0) / n,
-        m2_true.sum(axis=0) + (w * dt * dt).sum(axis=0),
-        m2_pred.sum(axis=0) + (w * dp * dp).sum(axis=0),
-        cross.sum(axis=0) + (w * dt * dp).sum(axis=0),
-        sse.sum(axis=0),
-        agree.sum(axis=0, dtype=np.int64),
-        min_true.min(axis=0),
-        max_true.max(axis=0),
-        min_pred.min(axis=0),
-        max_pred.max(axis=0),
-    )
+_N_STATS = len(fields(_Moments))
+
+
+# -- the array-API statistics step and merge (NumPy, torch, any device) --------------------
+
+
+def _scale(low: Any, high: Any, xp: Any) -> Any:
+    """The power-of-two scale of columns with extremes ``low``/``high`` (1 when empty)."""
+    amax = xp.maximum(xp.abs(low), xp.abs(high))
+    amax = xp.where(xp.isfinite(amax), amax, xp.zeros_like(amax))
+    one = xp.ones_like(amax)
+    return xp.where(amax < _SMALL, one * 2.0**-600, xp.where(amax > _LARGE, one * 2.0**600, one))
+
+
+def _batch_packed(t: Any, p: Any, xp: Any) -> Any:
+    """The packed state ``(13, k)`` of one batch of float64 arrays ``(n, k)``, ``n >= 1``.
+
+    Array-API generic: the corrected two-pass algorithm on scaled values (the mean, then
+    ``M2 = sum(d**2) - sum(d)**2 / n`` of the deviations ``d``), with the extremes taken on the
+    raw data. Every operation is a whole-array reduction, so the arrays stay on their device.
+    """
+    n = t.shape[0]
+    lo_t, hi_t = xp.min(t, axis=0), xp.max(t, axis=0)
+    lo_p, hi_p = xp.min(p, axis=0), xp.max(p, axis=0)
+    s_t, s_p = _scale(lo_t, hi_t, xp), _scale(lo_p, hi_p, xp)
+    s_d = xp.maximum(s_t, s_p)
+    ts, ps = t / s_t, p / s_p
+    ds = t / s_d - p / s_d
+    stats = []
+    for z in (ts, ps, ds):
+        mean = xp.mean(z, axis=0)
+        dev = z - mean
+        correction = xp.sum(dev, axis=0)
+        stats.append((mean + correction / n, correction, dev))
+    (mt, ct, dt), (mp, cp, dp), (md, _, _) = stats
+    m2_t = xp.sum(dt * dt, axis=0) - ct * ct / n
+    m2_p = xp.sum(dp * dp, axis=0) - cp * cp / n
+    cross = xp.sum(dt * dp, axis=0) - ct * cp / n
+    sse = xp.sum(ds * ds, axis=0)
+    agree = xp.sum(xp.astype(xp.sign(t) == xp.sign(p), t.dtype), axis=0)
+    count = xp.full_like(mt, float(n))
+    zero = xp.zeros_like(mt)
+    return xp.stack([count, mt * s_t, mp * s_p, md, xp.maximum(m2_t, zero),
+                     xp.maximum(m2_p, zero), cross, sse, agree, lo_t, hi_t, lo_p, hi_p])
+
+
+def _merge_packed_xp(stacked: Any, xp: Any) -> Any:
+    """Chan's multi-way merge of packed states stacked along axis 0: ``(parts, 13, k)``.
+
+    Array-API generic and branch-free (empty parts, with n = 0, weigh nothing).
+    """
+    n_b = stacked[:, 0, :]
+    total = xp.sum(n_b, axis=0)
+    safe_total = xp.where(total > 0, total, xp.ones_like(total))
+    frac = n_b / safe_total
+    lo_t, hi_t = xp.min(stacked[:, 9, :], axis=0), xp.max(stacked[:, 10, :], axis=0)
+    lo_p, hi_p = xp.min(stacked[:, 11, :], axis=0), xp.max(stacked[:, 12, :], axis=0)
+    s_t, s_p = _scale(lo_t, hi_t, xp), _scale(lo_p, hi_p, xp)
+    s_d = xp.maximum(s_t, s_p)
+    s_tb = _scale(stacked[:, 9, :], stacked[:, 10, :], xp)
+    s_pb = _scale(stacked[:, 11, :], stacked[:, 12, :], xp)
+    r_t, r_p = s_tb / s_t, s_pb / s_p  # powers of two <= 1: exact rescaling
+    r_d = xp.maximum(s_tb, s_pb) / s_d
+    mean_t = xp.sum(frac * stacked[:, 1, :], axis=0)
+    mean_p = xp.sum(frac * stacked[:, 2, :], axis=0)
+    dev_t = stacked[:, 1, :] / s_t - mean_t / s_t
+    dev_p = stacked[:, 2, :] / s_p - mean_p / s_p
+    return xp.stack([
+        total,
+        mean_t,
+        mean_p,
+        xp.sum(frac * stacked[:, 3, :] * r_d, axis=0),
+        xp.sum(stacked[:, 4, :] * r_t * r_t + n_b * dev_t * dev_t, axis=0),
+        xp.sum(stacked[:, 5, :] * r_p * r_p + n_b * dev_p * dev_p, axis=0),
+        xp.sum(stacked[:, 6, :] * r_t * r_p + n_b * dev_t * dev_p, axis=0),
+        xp.sum(stacked[:, 7, :] * r_d * r_d, axis=0),
+        xp.sum(stacked[:, 8, :], axis=0),
+        lo_t, hi_t, lo_p, hi_p,
+    ])
+
+
+# -- the NumPy statistics step ---------------------------------------------------------------
 
 
 def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
-    """Moments of validated 2-D arrays ``(n, k)`` in one blocked pass.
+    """Moments of validated 2-D arrays ``(n, k)``, ``n >= 1``, in one blocked pass.
 
     Every column is shifted by a pivot that is one of its own values (the median of the
     first block), so that all blocks' sums add up directly. For each block a cache-sized
@@ -157,14 +290,14 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
     inclusion-exclusion (``same = (Σ s_t s_p + Σ (s_t s_p)²) / 2``,
     ``both zero = n - Σ s_t² - Σ s_p² + Σ (s_t s_p)²``, exact integers in float64).
     Rows (not columns) keep NumPy's inner loops long even for k = 2, which is what makes
-    this several times faster than whole-array NumPy.
+    this several times faster than whole-array NumPy. The raw values are copied into the
+    buffer first, where their extremes are taken.
 
     The shift keeps the data near zero, so the final centring ``M2 = Σz² - (Σz)² / n``
     cancels only a factor ``((mean - pivot) / std)²``; the difference is shifted and squared
-    on its own, so the SSE never comes from a difference of large sums. Because the pivot is
-    a data value, a column is constant exactly when its shifted sum of squares is 0;
-    ``min_*``/``max_*`` then hold that value, and -inf/+inf otherwise (only whether they are
-    equal matters when states are merged).
+    on its own, so the SSE never comes from a difference of large sums. Data with a
+    magnitude outside ``[2**-300, 2**300]`` (where squares could under- or overflow) go
+    through the scaled array-API step instead.
     """
     if t.dtype.kind == "b":
         t = t.view(np.uint8)
@@ -174,31 +307,41 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
     middle = min(n, _BLOCK_ROWS) // 2
     pivot_t = np.partition(t[:_BLOCK_ROWS], middle, axis=0)[middle].astype(np.float64)
     pivot_p = np.partition(p[:_BLOCK_ROWS], middle, axis=0)[middle].astype(np.float64)
+    pivots = np.concatenate([pivot_t, pivot_p])[:, None]
     zt, zp, zd, st, sp, ss = (slice(i * k, (i + 1) * k) for i in range(6))
+    raw = slice(0, 2 * k)
     buffer = np.empty((6 * k, min(n, _BLOCK_ROWS)))
     sums = np.zeros(3 * k)
     squares = np.zeros(6 * k)
     cross = np.zeros(k)
     same_sign = np.zeros(k)
-    for start in range(0, n, _BLOCK_ROWS):
-        tb, pb = t[start:start + _BLOCK_ROWS].T, p[start:start + _BLOCK_ROWS].T
-        z = buffer[:, : tb.shape[1]]
-        np.subtract(tb, pivot_t[:, None], out=z[zt])
-        np.subtract(pb, pivot_p[:, None], out=z[zp])
-        np.subtract(z[zt], z[zp], out=z[zd])
-        np.sign(tb, out=z[st])
-        np.sign(pb, out=z[sp])
-        np.multiply(z[st], z[sp], out=z[ss])
-        sums += z[: 3 * k].sum(axis=1)
-        squares += np.einsum("ij,ij->i", z, z)
-        cross += np.einsum("ij,ij->i", z[zt], z[zp])
-        same_sign += z[ss].sum(axis=1)
+    low = np.full(2 * k, np.inf)
+    high = np.full(2 * k, -np.inf)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        for start in range(0, n, _BLOCK_ROWS):
+            tb, pb = t[start:start + _BLOCK_ROWS].T, p[start:start + _BLOCK_ROWS].T
+            z = buffer[:, : tb.shape[1]]
+            z[zt] = tb
+            z[zp] = pb
+            np.minimum(low, z[raw].min(axis=1), out=low)
+            np.maximum(high, z[raw].max(axis=1), out=high)
+            np.sign(z[zt], out=z[st])
+            np.sign(z[zp], out=z[sp])
+            np.subtract(z[raw], pivots, out=z[raw])
+            np.subtract(z[zt], z[zp], out=z[zd])
+            np.multiply(z[st], z[sp], out=z[ss])
+            sums += z[: 3 * k].sum(axis=1)
+            squares += np.einsum("ij,ij->i", z, z)
+            cross += np.einsum("ij,ij->i", z[zt], z[zp])
+            same_sign += z[ss].sum(axis=1)
+    amax = np.maximum(np.abs(low), np.abs(high))
+    if not ((amax <= _LARGE) & ((amax >= _SMALL) | (amax == 0))).all():
+        return _unpack(_batch_packed(np.asarray(t, np.float64), np.asarray(p, np.float64), np))
     s_t, s_p, s_d = sums[zt], sums[zp], sums[zd]
     q_t, q_p, q_d = squares[zt], squares[zp], squares[zd]
     both_nonzero = squares[ss]
     agree = (same_sign + both_nonzero) / 2 + (n - squares[st] - squares[sp] + both_nonzero)
     mean_d = (pivot_t - pivot_p) + s_d / n
-    const_t, const_p = q_t == 0, q_p == 0
     return _Moments(
         n,
         pivot_t + s_t / n,
@@ -209,27 +352,8 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
         cross - s_t * s_p / n,
         np.maximum(q_d - s_d * s_d / n, 0.0) + n * mean_d * mean_d,
         np.rint(agree).astype(np.int64),
-        np.where(const_t, pivot_t, -np.inf),
-        np.where(const_t, pivot_t, np.inf),
-        np.where(const_p, pivot_p, -np.inf),
-        np.where(const_p, pivot_p, np.inf),
+        low[:k], high[:k], low[k:], high[k:],
     )
-
-
-def _merge_moments(*parts: _Moments) -> _Moments:
-    """Merge any number of moment summaries (associative and commutative)."""
-    k = parts[0].num_outputs
-    for part in parts[1:]:
-        if part.num_outputs != k:
-            raise ValueError(
-                f"cannot merge states with {k} and {part.num_outputs} outputs"
-            )
-    counts = np.array([part.n for part in parts], dtype=np.int64)
-    stacked = [np.stack([getattr(part, f.name) for part in parts]) for f in fields(_Moments)[1:]]
-    return _combine(counts, *stacked)
-
-
-_N_STATS = len(fields(_Moments))
 
 
 def _pack(m: _Moments) -> np.ndarray:
@@ -255,87 +379,112 @@ def _unpack(packed: np.ndarray) -> _Moments:
 
 def _merge_packed(stacked: np.ndarray) -> np.ndarray:
     """Merge packed states stacked along axis 0, shape (parts, 13, k) -> (13, k)."""
-    stacked = np.asarray(stacked, dtype=np.float64)
-    return _pack(_merge_moments(*(_unpack(part) for part in stacked)))
+    return _merge_packed_xp(np.asarray(stacked, dtype=np.float64), np)
+
+
+def _merge_moments(*parts: _Moments) -> _Moments:
+    """Merge any number of moment summaries (associative and commutative)."""
+    k = parts[0].num_outputs
+    for part in parts[1:]:
+        if part.num_outputs != k:
+            raise ValueError(
+                f"cannot merge states with {k} and {part.num_outputs} outputs"
+            )
+    return _unpack(_merge_packed(np.stack([_pack(part) for part in parts])))
+
+
+def _scales(m: _Moments) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The scales ``S_t``, ``S_p``, ``S_d`` in which the state's second-order sums are held."""
+    s_t = _scale(m.min_true, m.max_true, np)
+    s_p = _scale(m.min_pred, m.max_pred, np)
+    return s_t, s_p, np.maximum(s_t, s_p)
 
 
 def _exact_moments(m: _Moments) -> tuple[np.ndarray, ...]:
-    """Mean difference and centred sums with exact zeros for constant columns.
+    """Constancy, and the second-order sums in the common units ``S_d**2``.
 
-    A constant column (max == min, decided exactly) has its mean set to that value and its
-    centred sums to 0: rounding in the mean would otherwise leave tiny non-zero deviations
-    (the variance of ``[0.3] * n`` is not 0 in floating point).
+    Returns ``const_t, const_p, m2_t, m2_p, cross, bias`` where ``bias = n * gap**2`` is the
+    CCC's bias term; a constant column (max == min, decided exactly) has its centred sums set
+    to exactly 0 and, when both sides are constant, the gap is the exact difference of the
+    two values: rounding would otherwise leave tiny non-zero deviations (the variance of
+    ``[0.3] * n`` is not 0 in floating point).
     """
     const_t = m.min_true == m.max_true
     const_p = m.min_pred == m.max_pred
     both = const_t & const_p
-    gap = np.where(both, np.where(both, m.min_true, 0.0) - np.where(both, m.min_pred, 0.0),
-                   m.mean_diff)
-    m2_t = np.where(const_t, 0.0, m.m2_true)
-    m2_p = np.where(const_p, 0.0, m.m2_pred)
-    cross = np.where(const_t | const_p, 0.0, m.cross)
-    return const_t, const_p, gap, m2_t, m2_p, cross
+    s_t, s_p, s_d = _scales(m)
+    r_t, r_p = s_t / s_d, s_p / s_d
+    with np.errstate(invalid="ignore", over="ignore", under="ignore"):
+        gap = np.where(both, np.where(both, m.min_true, 0.0) / s_d
+                       - np.where(both, m.min_pred, 0.0) / s_d, m.mean_diff)
+        m2_t = np.where(const_t, 0.0, m.m2_true * r_t * r_t)
+        m2_p = np.where(const_p, 0.0, m.m2_pred * r_p * r_p)
+        cross = np.where(const_t | const_p, 0.0, m.cross * r_t * r_p)
+        bias = m.n * gap * gap
+    return const_t, const_p, m2_t, m2_p, cross, bias
 
 
 def _warn_columns(metric: str, mask: np.ndarray, reason: str) -> None:
     if not mask.any():
         return
     where = (
-        "" if mask.shape[0] == 1
-        else f" for column(s) {np.flatnonzero(mask).tolist()}"
+        "" if mask.shape[-1] == 1
+        else f" for column(s) {np.flatnonzero(mask.any(axis=tuple(range(mask.ndim - 1)))).tolist()}"
     )
     _warn_undefined(f"{metric} is undefined{where}: {reason}; returning nan")
 
 
-def _check_nonempty(m: _Moments, metric: str) -> bool:
-    if m.n == 0:
-        _warn_columns(metric, np.ones(m.num_outputs, bool), "no samples were seen")
-        return False
-    return True
+def _empty(m: _Moments, metric: str) -> np.ndarray:
+    """Where no samples were seen (warned about): the metric is nan there."""
+    empty = np.broadcast_to(np.asarray(m.n) == 0, np.shape(m.mean_true))
+    _warn_columns(metric, empty, "no samples were seen")
+    return empty
 
 
 def _ccc_from_moments(m: _Moments) -> np.ndarray:
     """Lin's CCC with population moments: 2 s_xy / (s_x^2 + s_y^2 + (mean_x - mean_y)^2)."""
-    if not _check_nonempty(m, "ccc"):
-        return np.full(m.num_outputs, np.nan)
-    _, _, gap, m2_t, m2_p, cross = _exact_moments(m)
-    denom = m2_t + m2_p + m.n * gap * gap
-    undefined = denom == 0
+    empty = _empty(m, "ccc")
+    _, _, m2_t, m2_p, cross, bias = _exact_moments(m)
+    denom = m2_t + m2_p + bias
+    undefined = (denom == 0) & ~empty
     _warn_columns(
         "ccc", undefined,
         "y_true and y_pred are both constant and equal, so the denominator is 0",
     )
+    bad = undefined | empty
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(undefined, np.nan, 2.0 * cross / np.where(undefined, 1.0, denom))
+        return np.where(bad, np.nan, 2.0 * cross / np.where(bad, 1.0, denom))
 
 
 def _pearson_from_moments(m: _Moments) -> np.ndarray:
     """Pearson's r: s_xy / (s_x s_y), clipped to [-1, 1] against rounding."""
-    if not _check_nonempty(m, "pearson"):
-        return np.full(m.num_outputs, np.nan)
-    const_t, const_p, _, m2_t, m2_p, cross = _exact_moments(m)
-    undefined = const_t | const_p
+    empty = _empty(m, "pearson")
+    const_t = (m.min_true == m.max_true) & ~empty
+    const_p = (m.min_pred == m.max_pred) & ~empty
+    undefined = const_t | const_p | empty
     _warn_columns("pearson", const_t & const_p, "y_true and y_pred are constant")
     _warn_columns("pearson", const_t & ~const_p, "y_true is constant")
     _warn_columns("pearson", ~const_t & const_p, "y_pred is constant")
-    m2_t = np.where(undefined, 1.0, m2_t)
-    m2_p = np.where(undefined, 1.0, m2_p)
+    # In the common units the scales cancel; the sums themselves are scaled into range.
+    m2_t = np.where(undefined, 1.0, m.m2_true)
+    m2_p = np.where(undefined, 1.0, m.m2_pred)
     # sqrt of the product is correctly rounded (r = 1 exactly for y = 2x + 1); the product of
     # square roots is the fallback where the product would overflow or underflow.
     with np.errstate(over="ignore", under="ignore"):
         product = m2_t * m2_p
     safe = np.isfinite(product) & (product > np.finfo(np.float64).tiny)
     scale = np.where(safe, np.sqrt(product), np.sqrt(m2_t) * np.sqrt(m2_p))
-    return np.where(undefined, np.nan, np.clip(cross / scale, -1.0, 1.0))
+    return np.where(undefined, np.nan, np.clip(m.cross / scale, -1.0, 1.0))
 
 
 def _rmse_from_moments(m: _Moments) -> np.ndarray:
-    if not _check_nonempty(m, "rmse"):
-        return np.full(m.num_outputs, np.nan)
-    return np.sqrt(m.sse / m.n)
+    empty = _empty(m, "rmse")
+    s_d = _scales(m)[2]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return np.where(empty, np.nan, s_d * np.sqrt(m.sse / np.where(empty, 1, m.n)))
 
 
 def _sagr_from_moments(m: _Moments) -> np.ndarray:
-    if not _check_nonempty(m, "sagr"):
-        return np.full(m.num_outputs, np.nan)
-    return m.agree / m.n
+    empty = _empty(m, "sagr")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(empty, np.nan, m.agree / np.where(empty, 1, m.n))

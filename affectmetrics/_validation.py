@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ._scores import _apply_score_rule, _check_score_kind
+
 __all__: list[str] = []
 
 _NAN_POLICIES = ("raise", "omit")
@@ -204,20 +206,41 @@ class _ClassData:
     """Validated classification input: class codes ``0..C-1`` into ``classes``."""
 
     y_true: np.ndarray  # (n,) intp codes
-    y_pred: np.ndarray | None  # (n,) intp codes (arg-max of the scores when scores are given)
-    y_score: np.ndarray | None  # (n, C) scores as given (not copied to float64)
+    y_pred: np.ndarray | None  # (n,) intp codes: the labels, or the arg-max of a score matrix
+    y_score: np.ndarray | None  # (n, C), or (n, 1) for a 1-D binary score: scores to rank
     classes: np.ndarray  # (C,) the class labels, in code order
     n_omitted: int
 
     @property
-    def predicted(self) -> np.ndarray:
-        """Predicted codes: the labels given, or the arg-max (first maximum) of the scores."""
-        return self.y_pred if self.y_score is None else np.argmax(self.y_score, axis=1)
+    def predicted(self) -> np.ndarray | None:
+        """Predicted codes: the labels given, or the arg-max (first maximum) of the score
+        matrix as given (before the score rule; None for a 1-D binary score)."""
+        return self.y_pred
 
 
 def _as_labels(x: Any, name: str) -> np.ndarray:
+    """Labels (or a score matrix) as numbers; every integer and bool dtype becomes int64.
+
+    Narrow and unsigned integers would wrap when labels are shifted or compared with
+    labels of another dtype (int8 ``100 - (-100)`` is -56), so they are widened once, here,
+    for every function, accumulator and adapter. Floats pass unchanged: a float label that
+    is an integer (``1.0``) is the class ``1``; any other (``1.5``) is a class of its own.
+    """
     arr = _as_numeric(x, name)
-    return arr.astype(np.int8) if arr.dtype.kind == "b" else arr
+    kind = arr.dtype.kind
+    if kind == "b" or (kind == "i" and arr.dtype != np.int64):
+        return arr.astype(np.int64)
+    if kind == "u":
+        if arr.dtype == np.uint64 and arr.size:
+            too_big = arr > np.iinfo(np.int64).max
+            if too_big.any():
+                pos = _first_position(too_big)
+                raise ValueError(
+                    f"{name} has the value {int(arr[pos])} at position {pos}, beyond the int64 "
+                    "range that class labels may take"
+                )
+        return arr.astype(np.int64)
+    return arr
 
 
 def _check_labels_arg(labels: Any) -> np.ndarray:
@@ -247,6 +270,8 @@ def _union_of_labels(*arrays: np.ndarray) -> np.ndarray:
     """Sorted union of the labels seen, in O(n) for small integer labels."""
     span = _integer_span(*arrays)
     if span is None:
+        if all(a.dtype.kind in "iu" for a in arrays):  # int64 beyond 2**53 stays exact
+            return np.unique(np.concatenate(arrays))
         return np.unique(np.concatenate([a.astype(np.float64) for a in arrays]))
     lo, hi = span
     seen = np.zeros(hi - lo + 1, dtype=bool)
@@ -302,6 +327,27 @@ def _describe_classes(classes: np.ndarray, source: str) -> str:
     return f"[{shown}{more}] ({source})"
 
 
+def _binary_classes(t: np.ndarray, name: str) -> np.ndarray:
+    """The two classes ``[negative, positive]`` of a 1-D binary score without ``labels=``.
+
+    Labels within {0, 1} (bools included) are ``[0, 1]`` and labels within {-1, 1} are
+    ``[-1, 1]``, even when only one of them is present (so ``[1, 1, 1]`` is all positives,
+    as in scikit-learn, whose ``pos_label`` defaults to 1); otherwise the two labels seen,
+    the larger positive. One label seen outside those sets leaves the positive class
+    unknown: a ``ValueError`` asks for ``labels=``.
+    """
+    seen = _union_of_labels(t)
+    for pair in ((0, 1), (-1, 1)):
+        if np.isin(seen, pair).all():
+            return np.array(pair, dtype=seen.dtype if seen.dtype.kind == "f" else np.int64)
+    if seen.shape[0] == 1:
+        raise ValueError(
+            f"{name} holds only the label {_fmt_value(seen[0])}, so the positive class of "
+            "the 1-D score is unknown; pass labels=[negative, positive]"
+        )
+    return seen
+
+
 def _check_classification(
     y_true: Any,
     y_pred: Any,
@@ -309,6 +355,7 @@ def _check_classification(
     labels: Any = None,
     nan_policy: str = "raise",
     scores: bool = False,
+    score_kind: str = "auto",
     pred_name: str = "y_pred",
     true_name: str = "y_true",
     allow_empty: bool = False,
@@ -320,11 +367,17 @@ def _check_classification(
     ----------
     scores : bool
         If True, ``y_pred`` must be scores: an ``(n, C)`` matrix, or for two classes a 1-D
-        score of the positive class (returned as ``y_score`` of shape ``(n, 1)``, with the
-        positive class last in ``classes``). If False, ``y_pred`` is labels ``(n,)`` or a
-        score matrix whose arg-max (first maximum on ties) is the prediction.
+        score of the positive class (returned as ``y_score`` of shape ``(n, 1)``, the classes
+        ``[negative, positive]``: ``labels`` if given, else see :func:`_binary_classes`).
+        The score rule ``score_kind`` (``_scores.py``) is applied to them. If False,
+        ``y_pred`` is labels ``(n,)`` or a score matrix whose arg-max (first maximum on ties)
+        is the prediction.
+    score_kind : {"auto", "probabilities", "logits", "raw"}
+        The rule of ``_scores.py`` (the public ``scores=`` keyword).
     """
     _check_nan_policy(nan_policy)
+    if scores:
+        _check_score_kind(score_kind)
     t = _as_labels(y_true, true_name)
     _check_ndim(t, true_name, (1,), "1-D class labels (n,)")
     p = _as_labels(y_pred, pred_name)
@@ -346,12 +399,20 @@ def _check_classification(
                 f"{pred_name} has {p.shape[1]} columns but labels has {classes.shape[0]} "
                 "entries; they must match (one column per class, in the order of labels)"
             )
+        if binary_scores and classes.shape[0] != 2:
+            raise ValueError(
+                f"{pred_name} is 1-D (the positive class's score) but labels has "
+                f"{classes.shape[0]} entries; give labels=[negative, positive] or an (n, C) "
+                "score matrix"
+            )
     elif is_matrix:
         classes = np.arange(p.shape[1])
         source = f"0..{p.shape[1] - 1} given by the columns of {pred_name}"
     elif binary_scores:
         classes = _union_of_labels(t)
         source = f"seen in {true_name}"
+        if classes.shape[0] <= 2:
+            classes = _binary_classes(t, true_name)
     else:
         classes = _union_of_labels(t, p)
         source = f"seen in {true_name} and {pred_name}"
@@ -364,10 +425,10 @@ def _check_classification(
         )
     codes_true = _encode(t, classes, true_name, source)
     if is_matrix:
-        codes_pred = np.argmax(p, axis=1) if not scores else None
-        y_score = p if scores else None
+        codes_pred = np.argmax(p, axis=1)
+        y_score = _apply_score_rule(p, score_kind, pred_name) if scores else None
     elif binary_scores:
-        codes_pred, y_score = None, p[:, None]
+        codes_pred, y_score = None, _apply_score_rule(p, score_kind, pred_name)[:, None]
     else:
         codes_pred, y_score = _encode(p, classes, pred_name, source), None
     return _ClassData(codes_true, codes_pred, y_score, classes, n_omitted)

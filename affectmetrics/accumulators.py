@@ -7,6 +7,7 @@ so that any split of the data, merged in any order, gives the one-shot result.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 from ._moments import (
     _BLOCK_ROWS,
     _ccc_from_moments,
+    _checked_moments,
     _empty_moments,
     _merge_moments,
     _Moments,
@@ -22,6 +24,7 @@ from ._moments import (
     _rmse_from_moments,
     _sagr_from_moments,
 )
+from ._scores import _check_score_kind
 from ._validation import (
     _check_classification,
     _check_continuous,
@@ -36,20 +39,118 @@ from .ranking import _class_counts, _RankCounts, _score_from_counts
 
 __all__ = ["ClassificationAccumulator", "ContinuousAccumulator"]
 
-_STATE_VERSION = 1
+# Version 2: no None entries (exact mode writes bins=0), the score rule ("scores") and the
+# exact scores after it ("scores_seen").
+_STATE_VERSION = 2
+_READABLE_VERSIONS = (2,)
 
 
-def _check_state_kind(state: dict[str, Any], kind: str) -> None:
+def _check_state_kind(state: dict[str, Any], kind: str, keys: set[str]) -> None:
+    """The state is a dict of ``kind`` in a readable version, with exactly ``keys``."""
     if not isinstance(state, dict):
         raise TypeError(f"state must be a dict from state_dict(), got {type(state).__name__}")
-    found = state.get("kind")
+    found = _entry_str(state, "kind")
     if found != kind:
         raise ValueError(f"state is for {found!r}, not for {kind!r}")
-    if int(state.get("version", -1)) != _STATE_VERSION:
+    version = _entry_int(state, "version")
+    if version not in _READABLE_VERSIONS:
         raise ValueError(
-            f"state has version {state.get('version')!r}; this affectmetrics reads version "
-            f"{_STATE_VERSION}"
+            f"state has version {version!r}; this affectmetrics reads versions "
+            f"{_READABLE_VERSIONS}"
         )
+    missing = sorted(keys - state.keys())
+    if missing:
+        raise ValueError(f"state is missing the entries {missing}")
+    unknown = sorted(str(key) for key in state.keys() - keys)
+    if unknown:
+        raise ValueError(f"state has unknown entries {unknown}")
+
+
+def _entry(state: dict[str, Any], key: str) -> Any:
+    if key not in state:
+        raise ValueError(f"state is missing the entry {key!r}")
+    value = state[key]
+    return value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value
+
+
+def _entry_str(state: dict[str, Any], key: str) -> str:
+    value = _entry(state, key)
+    if not isinstance(value, str):
+        raise ValueError(f"state entry {key!r} must be a string, got {value!r}")
+    return value
+
+
+def _entry_int(state: dict[str, Any], key: str, minimum: int | None = None) -> int:
+    value = _entry(state, key)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"state entry {key!r} must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"state entry {key!r} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _entry_counts(state: dict[str, Any], key: str, shape: tuple[int, ...]) -> np.ndarray:
+    """An array entry of non-negative integer counts of the given shape (a copy, int64)."""
+    arr = np.asarray(_entry(state, key))
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"state entry {key!r} must hold numbers, got dtype {arr.dtype}")
+    if arr.size == 0:
+        arr = arr.reshape(shape) if arr.size == int(np.prod(shape)) else arr
+    if arr.shape != shape:
+        raise ValueError(f"state entry {key!r} has shape {arr.shape}, expected {shape}")
+    if arr.dtype.kind == "f" and not (np.isfinite(arr) & (arr == np.round(arr))).all():
+        raise ValueError(f"state entry {key!r} must hold integers")
+    if (arr < 0).any():
+        pos = _first_position(arr < 0)
+        raise ValueError(f"state entry {key!r} has the negative count "
+                         f"{_fmt_value(arr[pos])} at position {pos}")
+    return arr.astype(np.int64)
+
+
+def _state_to_json(state: dict[str, Any]) -> str:
+    """Strict JSON (no NaN or inf literals) of a state dict; arrays keep dtype and shape."""
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        if isinstance(value, np.ndarray):
+            flat = value.reshape(-1)
+            if value.dtype.kind == "f":
+                data: list[Any] = [
+                    float(v) if np.isfinite(v) else ("inf" if v > 0 else "-inf") for v in flat
+                ]
+            else:
+                data = flat.tolist()
+            out[key] = {"dtype": value.dtype.str, "shape": list(value.shape), "data": data}
+        elif isinstance(value, tuple):
+            out[key] = list(value)
+        else:
+            out[key] = value
+    return json.dumps(out, allow_nan=False)
+
+
+def _state_from_json(text: str) -> dict[str, Any]:
+    """Inverse of :func:`_state_to_json` (the checks are ``from_state_dict``'s)."""
+    try:
+        raw = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"state is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"state JSON must be an object, got {type(raw).__name__}")
+    state: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict) and set(value) == {"dtype", "shape", "data"}:
+            dtype = np.dtype(value["dtype"])
+            if dtype.kind not in "biuf":
+                raise ValueError(f"state entry {key!r} has the dtype {dtype}")
+            try:
+                data = [float(v) if isinstance(v, str) else v for v in value["data"]]
+                state[key] = np.array(data, dtype=dtype).reshape(value["shape"])
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"state entry {key!r} could not be read: {exc}") from None
+        else:
+            state[key] = value
+    return state
 
 
 def _check_positive_int(value: Any, name: str) -> int:
@@ -277,7 +378,12 @@ class ContinuousAccumulator:
         return _continuous_results(self._state)
 
     def state_dict(self) -> dict[str, Any]:
-        """The state as plain arrays, for checkpoints and for sending between processes."""
+        """The state as plain values and arrays, for checkpoints and between processes.
+
+        Every entry is a string, an int or a NumPy array (never None or an object), so the
+        dict round-trips through ``np.savez``/``np.load`` without ``allow_pickle`` (see
+        :meth:`to_json` for strict JSON).
+        """
         return {
             "kind": "continuous",
             "version": _STATE_VERSION,
@@ -289,18 +395,45 @@ class ContinuousAccumulator:
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> ContinuousAccumulator:
-        """Rebuild an accumulator from :meth:`state_dict` output."""
-        _check_state_kind(state, "continuous")
-        acc = cls(int(state["num_outputs"]), nan_policy=str(state["nan_policy"]))
-        moments = _Moments.from_dict(state)
+        """Rebuild an accumulator from :meth:`state_dict` output (or its ``np.load``).
+
+        Raises
+        ------
+        ValueError
+            Naming the entry, for a state that no data could have produced: missing or
+            unknown entries, wrong shapes, negative or fractional counts, agreements above
+            n, non-finite moments, negative sums of squares, inconsistent constancy.
+        """
+        keys = {"kind", "version", "num_outputs", "nan_policy", "n_omitted",
+                *_empty_moments(1).to_dict()}
+        _check_state_kind(state, "continuous", keys)
+        nan_policy = _entry_str(state, "nan_policy")
+        _check_nan_policy(nan_policy)
+        acc = cls(_entry_int(state, "num_outputs", 1), nan_policy=nan_policy)
+        moments = _checked_moments(state)
         if moments.num_outputs != acc.num_outputs:
             raise ValueError(
                 f"state holds {moments.num_outputs} outputs but num_outputs is "
                 f"{acc.num_outputs}"
             )
         acc._state = moments
-        acc.n_omitted = int(state["n_omitted"])
+        acc.n_omitted = _entry_int(state, "n_omitted", 0)
         return acc
+
+    def to_json(self) -> str:
+        """The state as strict JSON (``json.dumps(..., allow_nan=False)``).
+
+        Arrays are ``{"dtype", "shape", "data"}`` objects; the infinite bounds of a varying
+        column are the strings ``"inf"`` and ``"-inf"``. Floats are written with ``repr``,
+        so :meth:`from_json` restores the state bit for bit.
+        """
+        return _state_to_json(self.state_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> ContinuousAccumulator:
+        """Rebuild an accumulator from :meth:`to_json` output (checked as
+        :meth:`from_state_dict`)."""
+        return cls.from_state_dict(_state_from_json(text))
 
     def __repr__(self) -> str:
         return (f"ContinuousAccumulator(num_outputs={self.num_outputs}, "
@@ -340,12 +473,22 @@ class ClassificationAccumulator:
     num_classes : int
         Number of classes C (columns of the score matrix).
     bins : int, optional
-        Use O(C·bins) histograms instead of keeping the scores.
+        Use O(C·bins) histograms instead of keeping the scores (``0`` or None: exact).
     score_range : (float, float), default (0.0, 1.0)
-        Range of the scores in binned mode; a score outside it is an error.
+        Range of the scores in binned mode, after the score rule (so probabilities, also
+        for a model that outputs logits); a score outside it is an error.
     labels : array-like of shape (C,), optional
         Class labels of the columns, in order. Default ``range(C)``.
+    scores : {"auto", "probabilities", "logits", "raw"}, default "auto"
+        What a row of the score matrix is, as for :func:`~affectmetrics.roc_auc`: every
+        row is ranked after the same per-row rule, so any batching of logits or of their
+        probabilities gives the one-shot functions' values.
     nan_policy : {"raise", "omit"}, default "raise"
+
+    Notes
+    -----
+    A refused batch (bad shape, NaN, inf, unknown label, score outside ``score_range``)
+    raises before anything is changed: the state is exactly as it was.
 
     Examples
     --------
@@ -366,16 +509,18 @@ class ClassificationAccumulator:
         bins: int | None = None,
         score_range: tuple[float, float] = (0.0, 1.0),
         labels: Any = None,
+        scores: str = "auto",
         nan_policy: str = "raise",
     ) -> None:
         self.num_classes = _check_positive_int(num_classes, "num_classes")
-        self.bins, self.score_range = _check_score_options(bins, score_range)
+        self.bins, self.score_range = _check_score_options(bins or None, score_range)
         self.labels = (np.arange(self.num_classes) if labels is None
                        else _check_labels_arg(labels))
         if self.labels.shape[0] != self.num_classes:
             raise ValueError(
                 f"labels has {self.labels.shape[0]} entries but num_classes is {self.num_classes}"
             )
+        self.scores = _check_score_kind(scores)
         _check_nan_policy(nan_policy)
         self.nan_policy = nan_policy
         self.reset()
@@ -385,9 +530,10 @@ class ClassificationAccumulator:
         c = self.num_classes
         self._confusion = np.zeros((c, c), dtype=np.int64)
         self._codes: list[np.ndarray] = []
+        self._preds: list[np.ndarray] = []
         self._scores: list[np.ndarray] = []
         # Exact mode folds stored chunks into the confusion matrix lazily, so that an update
-        # is validation plus two copies (a training loop's small batches).
+        # is validation plus a few copies (a training loop's small batches).
         self._chunks_counted = 0
         if self.bins is not None:
             self._pos_hist = np.zeros((c, self.bins), dtype=np.int64)
@@ -396,9 +542,9 @@ class ClassificationAccumulator:
 
     def _count_chunks(self) -> None:
         """Add the stored chunks not yet counted to the confusion matrix."""
-        for codes, scores in zip(self._codes[self._chunks_counted:],
-                                 self._scores[self._chunks_counted:], strict=True):
-            self._confusion += _confusion(codes, np.argmax(scores, axis=1), self.num_classes)
+        done = self._chunks_counted
+        for codes, preds in zip(self._codes[done:], self._preds[done:], strict=True):
+            self._confusion += _confusion(codes, preds, self.num_classes)
         self._chunks_counted = len(self._codes)
 
     @property
@@ -414,7 +560,10 @@ class ClassificationAccumulator:
         return self._confusion.copy()
 
     def update(self, y_true: Any, y_score: Any) -> None:
-        """Add a batch: labels ``(n,)`` and an ``(n, num_classes)`` score matrix."""
+        """Add a batch: labels ``(n,)`` and an ``(n, num_classes)`` score matrix.
+
+        Everything is checked before the state changes: a refused batch leaves it as it was.
+        """
         score_arr = np.asarray(y_score) if not isinstance(y_score, np.ndarray) else y_score
         if score_arr.ndim != 2:
             raise ValueError(
@@ -423,33 +572,40 @@ class ClassificationAccumulator:
             )
         data = _check_classification(
             y_true, score_arr, labels=self.labels, nan_policy=self.nan_policy,
-            scores=True, pred_name="y_score", allow_empty=True, labels_checked=True,
+            scores=True, score_kind=self.scores, pred_name="y_score", allow_empty=True,
+            labels_checked=True,
         )
-        self.n_omitted += data.n_omitted
-        codes, scores = data.y_true, data.y_score
+        codes, preds, scores = data.y_true, data.y_pred, data.y_score
         if codes.shape[0] == 0:
+            self.n_omitted += data.n_omitted
             return
         if self.bins is None:
-            self._codes.append(np.array(codes, dtype=np.intp))
-            self._scores.append(np.array(scores, dtype=np.float64))
-            return
-        # Histogram first: a score outside score_range must leave the state untouched.
-        pos, neg = _histograms(codes, scores, self.bins, self.score_range)
-        self._pos_hist += pos
-        self._neg_hist += neg
-        self._confusion += _confusion(codes, np.argmax(scores, axis=1), self.num_classes)
+            # Copies: callers reuse their buffers.
+            chunk = (np.array(codes, dtype=np.intp), np.array(preds, dtype=np.intp),
+                     np.array(scores, dtype=np.float64))
+            self._codes.append(chunk[0])
+            self._preds.append(chunk[1])
+            self._scores.append(chunk[2])
+        else:
+            # May refuse a score outside score_range: computed before anything changes.
+            pos, neg = _histograms(codes, scores, self.bins, self.score_range)
+            cm = _confusion(codes, preds, self.num_classes)
+            self._pos_hist += pos
+            self._neg_hist += neg
+            self._confusion += cm
+        self.n_omitted += data.n_omitted
 
     def _check_compatible(self, other: ClassificationAccumulator) -> None:
         if not isinstance(other, ClassificationAccumulator):
             raise TypeError(
                 f"can only merge a ClassificationAccumulator, got {type(other).__name__}"
             )
-        mine = (self.num_classes, self.bins, self.score_range)
-        theirs = (other.num_classes, other.bins, other.score_range)
+        mine = (self.num_classes, self.bins, self.score_range, self.scores)
+        theirs = (other.num_classes, other.bins, other.score_range, other.scores)
         if mine != theirs or not np.array_equal(self.labels, other.labels):
             raise ValueError(
-                "cannot merge accumulators with different (num_classes, bins, score_range) "
-                f"or labels: {mine} and {theirs}"
+                "cannot merge accumulators with different (num_classes, bins, score_range, "
+                f"scores) or labels: {mine} and {theirs}"
             )
 
     def merge(self, other: ClassificationAccumulator) -> ClassificationAccumulator:
@@ -459,6 +615,7 @@ class ClassificationAccumulator:
         other._count_chunks()
         self._confusion = self._confusion + other._confusion
         self._codes = self._codes + other._codes
+        self._preds = self._preds + other._preds
         self._scores = self._scores + other._scores
         self._chunks_counted = len(self._codes)
         if self.bins is not None:
@@ -467,17 +624,22 @@ class ClassificationAccumulator:
         self.n_omitted += other.n_omitted
         return self
 
+    def _compact(self) -> None:
+        """Count the stored chunks and join them into one (later calls do not join again)."""
+        self._count_chunks()
+        if len(self._codes) > 1:
+            self._codes = [np.concatenate(self._codes)]
+            self._preds = [np.concatenate(self._preds)]
+            self._scores = [np.concatenate(self._scores)]
+            self._chunks_counted = 1
+
     def _rank_counts(self) -> list[_RankCounts]:
         if self.bins is not None:
             return _histogram_counts(self._pos_hist, self._neg_hist)
         if not self._scores:
             return _empty_counts(self.num_classes)
-        self._count_chunks()
-        codes = np.concatenate(self._codes)
-        scores = np.concatenate(self._scores)
-        # Compact the chunks so that later computes do not concatenate again.
-        self._codes, self._scores, self._chunks_counted = [codes], [scores], 1
-        return _class_counts(codes, scores)
+        self._compact()
+        return _class_counts(self._codes[0], self._scores[0])
 
     def compute(self) -> dict[str, float]:
         """Every metric over the samples so far.
@@ -513,25 +675,33 @@ class ClassificationAccumulator:
         return {"auc": auc, "auc_pr": ap}
 
     def state_dict(self) -> dict[str, Any]:
-        """The state as plain arrays, for checkpoints and for sending between processes."""
-        self._count_chunks()
+        """The state as plain values and arrays, for checkpoints and between processes.
+
+        Every entry is a string, an int or a NumPy array (never None or an object: exact
+        mode writes ``bins=0``), so the dict round-trips through ``np.savez``/``np.load``
+        without ``allow_pickle`` (see :meth:`to_json` for strict JSON). Exact mode holds
+        ``codes`` (n,) and the scores after the score rule (n, C); binned mode the
+        histograms ``pos_hist`` and ``neg_hist`` (C, bins).
+        """
+        self._compact()
+        c = self.num_classes
         state: dict[str, Any] = {
             "kind": "classification",
             "version": _STATE_VERSION,
-            "num_classes": self.num_classes,
-            "bins": self.bins,
-            "score_range": self.score_range,
+            "num_classes": c,
+            "bins": 0 if self.bins is None else self.bins,
+            "score_range": np.array(self.score_range, dtype=np.float64),
             "labels": self.labels.copy(),
+            "scores": self.scores,
             "nan_policy": self.nan_policy,
             "n_omitted": self.n_omitted,
             "confusion": self._confusion.copy(),
         }
         if self.bins is None:
-            c = self.num_classes
-            state["codes"] = (np.concatenate(self._codes) if self._codes
-                              else np.zeros(0, dtype=np.intp))
-            state["scores"] = (np.concatenate(self._scores) if self._scores
-                               else np.zeros((0, c)))
+            state["codes"] = (self._codes[0].astype(np.int64) if self._codes
+                              else np.zeros(0, dtype=np.int64))
+            state["scores_seen"] = (self._scores[0].copy() if self._scores
+                                    else np.zeros((0, c)))
         else:
             state["pos_hist"] = self._pos_hist.copy()
             state["neg_hist"] = self._neg_hist.copy()
@@ -539,39 +709,94 @@ class ClassificationAccumulator:
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> ClassificationAccumulator:
-        """Rebuild an accumulator from :meth:`state_dict` output."""
-        _check_state_kind(state, "classification")
-        bins = state["bins"]
+        """Rebuild an accumulator from :meth:`state_dict` output (or its ``np.load``).
+
+        Raises
+        ------
+        ValueError
+            Naming the entry, for a state that no data could have produced: missing or
+            unknown entries, wrong shapes, negative or fractional counts, class codes out
+            of range, NaN or infinite scores, or parts that disagree (the codes or the
+            histograms against the confusion matrix's row sums).
+        """
+        if not isinstance(state, dict):
+            _check_state_kind(state, "classification", set())
+        exact = "bins" not in state or _entry(state, "bins") == 0
+        keys = {"kind", "version", "num_classes", "bins", "score_range", "labels", "scores",
+                "nan_policy", "n_omitted", "confusion"}
+        keys |= {"codes", "scores_seen"} if exact else {"pos_hist", "neg_hist"}
+        _check_state_kind(state, "classification", keys)
+        score_range = np.asarray(_entry(state, "score_range"))
+        if score_range.shape != (2,) or score_range.dtype.kind not in "iuf":
+            raise ValueError(f"state entry 'score_range' must be two numbers, got "
+                             f"{score_range.tolist()!r}")
+        nan_policy = _entry_str(state, "nan_policy")
+        _check_nan_policy(nan_policy)
         acc = cls(
-            int(state["num_classes"]),
-            bins=None if bins is None else int(bins),
-            score_range=tuple(state["score_range"]),
+            _entry_int(state, "num_classes", 1),
+            bins=None if exact else _entry_int(state, "bins", 1),
+            score_range=(float(score_range[0]), float(score_range[1])),
             labels=state["labels"],
-            nan_policy=str(state["nan_policy"]),
+            scores=_entry_str(state, "scores"),
+            nan_policy=nan_policy,
         )
         c = acc.num_classes
-        confusion = np.asarray(state["confusion"], dtype=np.int64)
-        if confusion.shape != (c, c):
-            raise ValueError(f"state confusion has shape {confusion.shape}, expected {(c, c)}")
-        acc._confusion = confusion.copy()
-        acc.n_omitted = int(state["n_omitted"])
+        confusion = _entry_counts(state, "confusion", (c, c))
+        support = confusion.sum(axis=1)
+        n = int(support.sum())
         if acc.bins is None:
-            codes = np.asarray(state["codes"], dtype=np.intp)
-            scores = np.asarray(state["scores"], dtype=np.float64).reshape(-1, c)
-            if codes.shape[0] != scores.shape[0] or codes.shape[0] != confusion.sum():
-                raise ValueError("state codes, scores and confusion disagree on the sample count")
-            if codes.shape[0]:
-                acc._codes, acc._scores = [codes.copy()], [scores.copy()]
+            codes = _entry_counts(state, "codes", (n,))
+            if (codes >= c).any():
+                pos = _first_position(codes >= c)
+                raise ValueError(f"state entry 'codes' has the class code {int(codes[pos])} "
+                                 f"at position {pos}; codes lie in 0..{c - 1}")
+            if not np.array_equal(np.bincount(codes, minlength=c), support):
+                raise ValueError("state entries 'codes' and 'confusion' disagree on the "
+                                 "samples of each class")
+            scores = np.asarray(_entry(state, "scores_seen"))
+            if scores.dtype.kind not in "biuf":
+                raise ValueError(f"state entry 'scores_seen' must hold numbers, got dtype "
+                                 f"{scores.dtype}")
+            if scores.shape != (n, c) and not (scores.size == 0 and n == 0):
+                raise ValueError(f"state entry 'scores_seen' has shape {scores.shape}, "
+                                 f"expected {(n, c)}")
+            scores = scores.astype(np.float64).reshape(n, c)
+            if not np.isfinite(scores).all():
+                pos = _first_position(~np.isfinite(scores))
+                raise ValueError(f"state entry 'scores_seen' has the value "
+                                 f"{_fmt_value(scores[pos])} at position {pos}; scores "
+                                 "must be finite")
+            if n:
+                preds = np.zeros(n, dtype=np.intp)  # counted already: confusion is loaded
+                acc._codes, acc._preds, acc._scores = [codes.astype(np.intp)], [preds], [scores]
                 acc._chunks_counted = 1
         else:
-            for name in ("pos_hist", "neg_hist"):
-                hist = np.asarray(state[name], dtype=np.int64)
-                if hist.shape != (c, acc.bins):
-                    raise ValueError(
-                        f"state {name} has shape {hist.shape}, expected {(c, acc.bins)}"
-                    )
-                setattr(acc, f"_{name}", hist.copy())
+            hists = {name: _entry_counts(state, name, (c, acc.bins))
+                     for name in ("pos_hist", "neg_hist")}
+            if not np.array_equal(hists["pos_hist"].sum(axis=1), support):
+                raise ValueError("state entries 'pos_hist' and 'confusion' disagree on the "
+                                 "samples of each class")
+            if not np.array_equal(hists["neg_hist"].sum(axis=1), n - support):
+                raise ValueError("state entries 'neg_hist' and 'confusion' disagree on the "
+                                 "samples outside each class")
+            acc._pos_hist, acc._neg_hist = hists["pos_hist"], hists["neg_hist"]
+        acc._confusion = confusion
+        acc.n_omitted = _entry_int(state, "n_omitted", 0)
         return acc
+
+    def to_json(self) -> str:
+        """The state as strict JSON (``json.dumps(..., allow_nan=False)``).
+
+        Arrays are ``{"dtype", "shape", "data"}`` objects; floats are written with
+        ``repr``, so :meth:`from_json` restores the state bit for bit.
+        """
+        return _state_to_json(self.state_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> ClassificationAccumulator:
+        """Rebuild an accumulator from :meth:`to_json` output (checked as
+        :meth:`from_state_dict`)."""
+        return cls.from_state_dict(_state_from_json(text))
 
     def __repr__(self) -> str:
         mode = "exact" if self.bins is None else f"bins={self.bins}"

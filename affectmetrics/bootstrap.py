@@ -24,17 +24,24 @@ SciPy does), otherwise a grouped jackknife over 1,000 random blocks (leave-one-g
 
 from __future__ import annotations
 
+import json
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from ._moments import _Moments, _moments, _scale
 from ._optional import _import_optional
 from ._validation import _as_labels, _check_classification, _check_continuous, _check_lengths
+from .accumulators import _classification_results, _continuous_results
 from .agreement import _alpha_batch
-from .classification import _accuracy_batch, _f1_batch, _kappa_batch
+from .classification import _accuracy_batch, _confusion, _f1_batch, _kappa_batch
+from .exceptions import UndefinedMetricWarning
+from .ranking import _class_counts, _ranking_batch
 
 __all__ = ["BootstrapResult", "PairedComparison", "bootstrap_ci", "paired_comparison"]
 
@@ -51,7 +58,21 @@ CONTINUOUS_KEYS = ("rmse", "pearson", "sagr", "ccc")
 
 
 class _Engine:
-    """Every metric for many weight rows at once. Built once per data set."""
+    """Every metric for many weight rows at once. Built once per data set.
+
+    Each metric is the core's statistics step, weighted, followed by the core's final step:
+
+    * continuous: the packed moments of ``_moments.py`` for every resample at once (weighted
+      two-pass sums ``W @ F`` of features centred on the full sample, in the state's scaled
+      units), with each resample's extremes taken exactly over the samples it drew (weight
+      > 0), so "constant" means max == min of the drawn values; then ``_ccc_from_moments``...
+    * classification: stacks of confusion matrices and the batched final steps of
+      ``classification.py`` and ``agreement.py``;
+    * ranking: weighted per-threshold counts and ``ranking._ranking_batch``.
+
+    :meth:`estimate` scores the full sample with the functions' own steps (and warnings);
+    resamples are scored silently (an undefined metric is nan in its distribution).
+    """
 
     def __init__(
         self,
@@ -69,6 +90,7 @@ class _Engine:
         self._classification = codes is not None
         if self._classification:
             self.n_classes = n_classes
+            self._codes, self._pred_codes, self._scores = codes, pred_codes, scores
             cells = codes * n_classes + pred_codes
             self._cell_order = np.argsort(cells, kind="stable")
             sorted_cells = cells[self._cell_order]
@@ -86,31 +108,117 @@ class _Engine:
                 self.keys += ["auc", "auc_pr"]
         self._continuous = va_true is not None
         if self._continuous:
-            t = np.asarray(va_true, dtype=np.float64)
-            p = np.asarray(va_pred, dtype=np.float64)
-            diff = t - p
-            tc, pc = t - t.mean(axis=0), p - p.mean(axis=0)
-            self._mean_diff = diff.mean(axis=0)
-            dc = diff - self._mean_diff
-            agree = (np.sign(t) == np.sign(p)).astype(np.float64)
-            # Features per output: centred t, p, t-p; their squares and t*p; raw SSE; signs.
-            self._features = np.concatenate(
-                [tc, pc, dc, tc * tc, pc * pc, tc * pc, diff * diff, agree], axis=1)
-            self._k = t.shape[1]
+            self._prepare_continuous(np.asarray(va_true, dtype=np.float64),
+                                     np.asarray(va_pred, dtype=np.float64))
             self._output_names = output_names
             for metric in CONTINUOUS_KEYS:
                 self.keys += [f"{metric}_{name}" for name in output_names]
 
+    def _prepare_continuous(self, t: np.ndarray, p: np.ndarray) -> None:
+        self._t, self._p = t, p
+        self._k = k = t.shape[1]
+        self._scale_t = _scale(t.min(axis=0), t.max(axis=0), np)
+        self._scale_p = _scale(p.min(axis=0), p.max(axis=0), np)
+        self._scale_d = np.maximum(self._scale_t, self._scale_p)
+        ts, ps = t / self._scale_t, p / self._scale_p
+        ds = t / self._scale_d - p / self._scale_d
+        self._centres = [z.mean(axis=0) for z in (ts, ps, ds)]
+        a, b, c = (z - centre for z, centre in zip((ts, ps, ds), self._centres, strict=True))
+        agree = (np.sign(t) == np.sign(p)).astype(np.float64)
+        # Per output: centred scaled t, p and t - p; squares and the cross product of the
+        # first two; the raw squared (scaled) difference; sign agreement.
+        self._features = np.concatenate([a, b, c, a * a, b * b, a * b, ds * ds, agree], axis=1)
+        self._bounds = (t.min(axis=0), t.max(axis=0), p.min(axis=0), p.max(axis=0))
+        # A constant drawn set's computed sum of squares is at most a few ulps of
+        # count * (its deviation from the centre)**2 <= count * (range / scale)**2.
+        eps = np.finfo(np.float64).eps
+        self._rounding = tuple(64 * eps * ((high - low) / scale) ** 2 for low, high, scale in
+                               ((self._bounds[0], self._bounds[1], self._scale_t),
+                                (self._bounds[2], self._bounds[3], self._scale_p)))
+        # Sorted values of each column, to find the extremes of a resample's drawn set.
+        self._sorted = [(np.argsort(x[:, j], kind="stable"), j, x)
+                        for x in (t, p) for j in range(k)]
+
     def __call__(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
             if self._classification:
                 out.update(self._confusion_metrics(weights))
                 if self._ranking:
                     out.update(self._ranking_metrics(weights))
             if self._continuous:
-                out.update(self._continuous_metrics(weights))
+                out.update(self._named(_continuous_results(self._moments(weights))))
         return out
+
+    def estimate(self, warn: bool = True) -> dict[str, float]:
+        """Every metric on the full sample, by the functions' own steps (and warnings)."""
+        values: dict[str, Any] = {}
+        with warnings.catch_warnings():
+            if not warn:
+                warnings.simplefilter("ignore", UndefinedMetricWarning)
+            if self._classification:
+                cm = _confusion(self._codes, self._pred_codes, self.n_classes)
+                counts = (None if self._scores is None
+                          else _class_counts(self._codes, self._scores))
+                values.update(_classification_results(cm, counts, np.arange(self.n_classes)))
+            if self._continuous:
+                moments = _continuous_results(_moments(self._t, self._p))
+                values.update(self._named({k: v[None] for k, v in moments.items()}))
+        return {key: float(np.asarray(value).reshape(-1)[0]) for key, value in values.items()}
+
+    def _named(self, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {f"{metric}_{name}": values[metric][:, j]
+                for metric in CONTINUOUS_KEYS for j, name in enumerate(self._output_names)}
+
+    def _moments(self, weights: np.ndarray) -> _Moments:
+        """The packed moments of every resample (rows of ``weights``), as one stacked state.
+
+        A resample whose drawn values of a column could be constant (its computed sum of
+        squares is within rounding of 0) gets its exact extremes over the samples it drew;
+        the others, certainly varying, keep the full sample's extremes as bounds (only
+        constancy and the scale are read from them, and both are then the full sample's).
+        """
+        k = self._k
+        sums = weights @ self._features
+        count = weights.sum(axis=1)[:, None]
+        safe = np.where(count > 0, count, 1.0)
+        mean_a, mean_b, mean_c = (sums[:, i * k:(i + 1) * k] / safe for i in range(3))
+        aa, bb, ab, sse, agree = (sums[:, i * k:(i + 1) * k] for i in range(3, 8))
+        m2_t = aa - count * mean_a * mean_a
+        m2_p = bb - count * mean_b * mean_b
+        low_t, high_t, low_p, high_p = (np.broadcast_to(bound, m2_t.shape).copy()
+                                        for bound in self._bounds)
+        suspect = np.flatnonzero(((m2_t <= self._rounding[0] * count)
+                                  | (m2_p <= self._rounding[1] * count)).any(axis=1))
+        if suspect.shape[0]:
+            drawn = weights[suspect] > 0
+            extremes = []
+            for order, j, x in self._sorted:
+                chosen = drawn[:, order]
+                first = np.argmax(chosen, axis=1)
+                last = chosen.shape[1] - 1 - np.argmax(chosen[:, ::-1], axis=1)
+                extremes.append((x[order[first], j], x[order[last], j]))
+            for j in range(k):
+                low_t[suspect, j], high_t[suspect, j] = extremes[j]
+                low_p[suspect, j], high_p[suspect, j] = extremes[k + j]
+        # The sums are in the full sample's scales; a state's are those of its extremes.
+        s_t, s_p = _scale(low_t, high_t, np), _scale(low_p, high_p, np)
+        r_t, r_p = self._scale_t / s_t, self._scale_p / s_p
+        r_d = self._scale_d / np.maximum(s_t, s_p)
+        centre_t, centre_p, centre_d = self._centres
+        return _Moments(
+            count,
+            (centre_t + mean_a) * self._scale_t,
+            (centre_p + mean_b) * self._scale_p,
+            (centre_d + mean_c) * r_d,
+            np.maximum(m2_t, 0.0) * r_t * r_t,
+            np.maximum(m2_p, 0.0) * r_p * r_p,
+            (ab - count * mean_a * mean_b) * r_t * r_p,
+            sse * r_d * r_d,
+            agree,
+            low_t, high_t, low_p, high_p,
+        )
 
     def _confusion_metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         c = self.n_classes
@@ -131,39 +239,16 @@ class _Engine:
             w = weights[:, order]
             pos = np.add.reduceat(w * is_pos, starts, axis=1)  # ascending distinct scores
             neg = np.add.reduceat(w, starts, axis=1) - pos
-            n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
             below = np.cumsum(neg, axis=1) - neg
-            auc = (pos * (below + 0.5 * neg)).sum(axis=1) / (n_pos * n_neg)
-            tp_ge = n_pos[:, None] - np.cumsum(pos, axis=1) + pos
-            fp_ge = n_neg[:, None] - below
-            precision = np.where(pos > 0, tp_ge / np.where(pos > 0, tp_ge + fp_ge, 1.0), 0.0)
-            ap = (pos * precision).sum(axis=1) / n_pos
-            aucs.append(np.where((n_pos > 0) & (n_neg > 0), auc, np.nan))
-            aps.append(np.where(n_pos > 0, ap, np.nan))
+            auc, ap = _ranking_batch(pos, neg, below, pos.sum(axis=1), neg.sum(axis=1))
+            aucs.append(auc)
+            aps.append(ap)
         return {"auc": _nanmean_rows(np.stack(aucs, axis=1)),
                 "auc_pr": _nanmean_rows(np.stack(aps, axis=1))}
 
-    def _continuous_metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
-        k = self._k
-        sums = weights @ self._features
-        n = weights.sum(axis=1)[:, None]
-        mt, mp, md = (sums[:, i * k:(i + 1) * k] / n for i in range(3))
-        tt, pp, tp, sse, agree = (sums[:, i * k:(i + 1) * k] / n for i in range(3, 8))
-        var_t = np.maximum(tt - mt * mt, 0.0)
-        var_p = np.maximum(pp - mp * mp, 0.0)
-        cov = tp - mt * mp
-        gap = self._mean_diff + md
-        values = {
-            "rmse": np.sqrt(sse),
-            "pearson": np.clip(cov / np.sqrt(var_t * var_p), -1.0, 1.0),
-            "sagr": agree,
-            "ccc": 2.0 * cov / (var_t + var_p + gap * gap),
-        }
-        return {f"{metric}_{name}": values[metric][:, j]
-                for metric in CONTINUOUS_KEYS for j, name in enumerate(self._output_names)}
-
 
 def _nanmean_rows(values: np.ndarray) -> np.ndarray:
+    """The macro average of the ranking final step: the mean over defined classes."""
     defined = ~np.isnan(values)
     count = defined.sum(axis=1)
     total = np.where(defined, values, 0.0).sum(axis=1)
@@ -364,11 +449,13 @@ def _clean_key(key: str) -> str:
 
 
 def _bootstrap(engine: _Engine, *, confidence_level: float, n_resamples: int, method: str,
-               seed: Any, groups: Any, progress: bool) -> BootstrapResult:
+               seed: Any, groups: Any, progress: bool, warn: bool = True) -> BootstrapResult:
+    """Resample ``engine``'s data; ``warn=False`` when the caller has already warned about
+    undefined metrics (a report)."""
     group_codes, n_groups = (None, 0) if groups is None else _encode_groups(groups, engine.n)
     rng = np.random.default_rng(seed)
     keys = engine.keys
-    estimate = {key: float(value[0]) for key, value in engine(np.ones((1, engine.n))).items()}
+    estimate = engine.estimate(warn)
     bar = _progress_bar(progress, n_resamples, "bootstrap")
     try:
         distribution = _run(engine, _resample_draws(engine.n, n_resamples, rng, group_codes,
@@ -481,7 +568,13 @@ class PairedComparison:
         Names of model A and model B.
     value_a, value_b, difference, low, high, p_value : dict of str to float
         Per metric key. ``difference = value_b - value_a``; ``[low, high]`` is its percentile
-        interval; ``p_value`` is the two-sided bootstrap p-value of "no difference".
+        interval; ``p_value`` is the two-sided bootstrap p-value of "no difference". A metric
+        undefined for either model (nan) has nan difference, interval and p-value.
+    confidence_level, n_resamples :
+        The settings used.
+    left_out : tuple of str
+        Metrics only one of the models has (e.g. ``auc`` when one model gave scores and the
+        other labels only): they are not compared.
     """
 
     names: tuple[str, str]
@@ -493,9 +586,35 @@ class PairedComparison:
     p_value: dict[str, float]
     confidence_level: float
     n_resamples: int
+    left_out: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain Python types only; nan becomes None (strict JSON)."""
+        def clean(values: dict[str, float]) -> dict[str, float | None]:
+            return {k: (float(v) if np.isfinite(v) else None) for k, v in values.items()}
+
+        return {
+            "names": list(self.names),
+            "confidence_level": self.confidence_level,
+            "n_resamples": self.n_resamples,
+            "metrics": {key: {"value_a": clean(self.value_a)[key],
+                              "value_b": clean(self.value_b)[key],
+                              "difference": clean(self.difference)[key],
+                              "low": clean(self.low)[key], "high": clean(self.high)[key],
+                              "p_value": clean(self.p_value)[key]}
+                        for key in self.difference},
+            "left_out": list(self.left_out),
+        }
+
+    def to_json(self, path: str | Path | None = None, indent: int = 2) -> str:
+        """Strict JSON text (nan written as null); also written to ``path`` if given."""
+        text = json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        if path is not None:
+            Path(path).write_text(text + "\n")
+        return text
 
     def to_markdown(self, decimals: int = 4) -> str:
-        """A table: metric, A, B, B - A, interval, p."""
+        """A table: metric, A, B, B - A, interval, p; then the metrics left out."""
         a, b = self.names
         fmt = f"{{:.{decimals}f}}"
         rows = [f"| Metric | {a} | {b} | {b} - {a} | {self.confidence_level:.0%} CI | p |",
@@ -504,9 +623,49 @@ class PairedComparison:
             rows.append(
                 f"| {key} | {fmt.format(self.value_a[key])} | {fmt.format(self.value_b[key])} "
                 f"| {fmt.format(self.difference[key])} | [{fmt.format(self.low[key])}, "
-                f"{fmt.format(self.high[key])}] | {self.p_value[key]:.4f} |"
+                f"{fmt.format(self.high[key])}] | {fmt.format(self.p_value[key])} |"
             )
+        if self.left_out:
+            rows += ["", f"Not compared (only one model has them): {', '.join(self.left_out)}."]
         return "\n".join(rows)
+
+
+def _comparable_engines(expression: Any, va: Any, preds: tuple[dict[str, Any], ...],
+                        output_names: tuple[str, ...], n_classes: int | None,
+                        names: tuple[str, str]) -> tuple[list[_Engine], list[str], tuple[str, ...]]:
+    """Both models' engines on one class set, the keys both have, and the keys left out."""
+    for pred in preds:
+        unknown = set(pred) - {"expression_pred", "va_pred"}
+        if unknown:
+            raise ValueError(f"predictions have unknown keys {sorted(unknown)}; use "
+                             "'expression_pred' and 'va_pred'")
+    if n_classes is None:
+        widths = [np.shape(pred["expression_pred"])[1] for pred in preds
+                  if pred.get("expression_pred") is not None
+                  and np.ndim(pred["expression_pred"]) == 2]
+        n_classes = widths[0] if widths else None
+    engines = []
+    for pred, name in zip(preds, names, strict=True):
+        expression_pred, va_pred = pred.get("expression_pred"), pred.get("va_pred")
+        if (expression_pred is None or expression is None) and (va_pred is None or va is None):
+            raise ValueError(f"model {name!r} has no predictions for the truth given (give "
+                             "expression with 'expression_pred', va with 'va_pred')")
+        engines.append(_prepare_engine(
+            None if expression_pred is None else expression, expression_pred,
+            None if va_pred is None else va, va_pred, output_names, n_classes, "raise"))
+    common = [key for key in engines[0].keys if key in engines[1].keys]
+    if not common:
+        raise ValueError(f"pred_a and pred_b have no metric in common: {names[0]} gives "
+                         f"{sorted(preds[0])}, {names[1]} gives {sorted(preds[1])}")
+    left_out = tuple(_clean_key(key) for key in
+                     [*engines[0].keys, *engines[1].keys] if key not in common)
+    if left_out:
+        owners = {_clean_key(key): names[i] for i, engine in enumerate(engines)
+                  for key in engine.keys if key not in common}
+        detail = ", ".join(f"{key} (only {owners[key]})" for key in dict.fromkeys(left_out))
+        warnings.warn(f"paired_comparison: not compared, only one model has them: {detail}",
+                      UserWarning, stacklevel=3)
+    return engines, common, tuple(dict.fromkeys(left_out))
 
 
 def paired_comparison(
@@ -534,7 +693,10 @@ def paired_comparison(
     expression, va : array-like, optional
         The shared ground truth (labels; valence/arousal).
     pred_a, pred_b : dict
-        Each model's predictions: ``{"expression_pred": ..., "va_pred": ...}``.
+        Each model's predictions: ``{"expression_pred": ..., "va_pred": ...}``. When the
+        models are unlike (one gives class scores, the other labels only; one predicts
+        valence/arousal, the other not), the metrics both have are compared and the others
+        are listed in ``left_out`` with a ``UserWarning``.
     names : (str, str), default ("A", "B")
     groups : array-like of shape (n,), optional
         Resample whole groups (subjects, videos).
@@ -559,23 +721,13 @@ def paired_comparison(
     True
     """
     _check_options(confidence_level, n_resamples, "percentile")
-    engines = []
-    for pred in (pred_a, pred_b):
-        unknown = set(pred) - {"expression_pred", "va_pred"}
-        if unknown:
-            raise ValueError(f"predictions have unknown keys {sorted(unknown)}; use "
-                             "'expression_pred' and 'va_pred'")
-        engine = _prepare_engine(expression, pred.get("expression_pred"), va,
-                                    pred.get("va_pred"), tuple(output_names), n_classes,
-                                    "raise")
-        engines.append(engine)
-    engine_a, engine_b = engines
-    keys = engine_a.keys
+    (engine_a, engine_b), keys, left_out = _comparable_engines(
+        expression, va, (pred_a, pred_b), tuple(output_names), n_classes, tuple(names))
     group_codes, n_groups = (None, 0) if groups is None else _encode_groups(groups, engine_a.n)
     rng = np.random.default_rng(seed)
-    ones = np.ones((1, engine_a.n))
-    value_a = {key: float(v[0]) for key, v in engine_a(ones).items()}
-    value_b = {key: float(v[0]) for key, v in engine_b(ones).items()}
+    estimate_a, estimate_b = engine_a.estimate(), engine_b.estimate()
+    value_a = {key: estimate_a[key] for key in keys}
+    value_b = {key: estimate_b[key] for key in keys}
     diffs: dict[str, list[np.ndarray]] = {key: [] for key in keys}
     bar = _progress_bar(progress, n_resamples, "paired bootstrap")
     def difference_of(draws: _Draws) -> dict[str, np.ndarray]:
@@ -614,4 +766,4 @@ def paired_comparison(
 
     return PairedComparison(tuple(names), named(value_a), named(value_b), named(difference),
                             named(low), named(high), named(p_value), float(confidence_level),
-                            int(n_resamples))
+                            int(n_resamples), left_out)

@@ -60,20 +60,48 @@ def _rank_counts(scores: np.ndarray, is_pos: np.ndarray) -> _RankCounts:
                        below.astype(np.int64), n_pos, n_neg)
 
 
-def _auc_from_counts(c: _RankCounts) -> float:
-    if c.n_pos == 0 or c.n_neg == 0:
-        return float("nan")
-    # Twice the U statistic, exact in int64 up to n of about 4e9.
-    twice_u = int(np.dot(c.pos, 2 * c.neg_below + c.neg_eq))
-    return twice_u / (2 * c.n_pos * c.n_neg)
+def _ranking_batch(
+    pos: np.ndarray,
+    neg_eq: np.ndarray,
+    neg_below: np.ndarray,
+    n_pos: Any,
+    n_neg: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """ROC AUC and average precision from per-threshold counts: the one final step.
 
+    Shared by the functions, both accumulator modes, the adapters and the bootstrap engine
+    (whose counts are sums of resampling weights). Thresholds run along the last axis in
+    ascending score order; leading axes are a stack (classes, resamples), and a threshold
+    without positives adds nothing.
 
-def _ap_from_counts(c: _RankCounts) -> float:
-    if c.n_pos == 0:
-        return float("nan")
-    tp_ge = c.n_pos - (np.cumsum(c.pos) - c.pos)
-    fp_ge = c.n_neg - c.neg_below
-    return float(np.dot(c.pos / c.n_pos, tp_ge / (tp_ge + fp_ge)))
+    Parameters
+    ----------
+    pos, neg_eq, neg_below : ndarray of shape (..., T)
+        Positives at each threshold, negatives tied with it, negatives strictly below it.
+    n_pos, n_neg : int or ndarray of shape (...)
+        Positives and negatives in all.
+
+    Returns
+    -------
+    auc, ap : ndarray of shape (...)
+        ``AUC = sum(pos * (2 neg_below + neg_eq)) / (2 P N)`` (nan unless P > 0 and N > 0) and
+        ``AP = sum(pos * tp_ge / (tp_ge + fp_ge)) / P`` (nan unless P > 0), with
+        ``tp_ge = P - cumsum(pos) + pos`` and ``fp_ge = N - neg_below`` the samples scoring at
+        least the threshold. With only positives (N = 0) every precision is 1 and AP = 1.
+    """
+    n_pos = np.asarray(n_pos)
+    n_neg = np.asarray(n_neg)
+    # Twice the U statistic: exact in int64 for counts, and in float64 below 2**53.
+    twice_u = (pos * (2 * neg_below + neg_eq)).sum(axis=-1)
+    tp_ge = n_pos[..., None] - np.cumsum(pos, axis=-1) + pos
+    fp_ge = n_neg[..., None] - neg_below
+    has_pos = pos > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = twice_u / (2.0 * n_pos * n_neg)
+        precision = np.where(has_pos, tp_ge / np.where(has_pos, tp_ge + fp_ge, 1), 0.0)
+        ap = (pos * precision).sum(axis=-1) / n_pos
+    auc = np.where((n_pos > 0) & (n_neg > 0), auc, np.nan)
+    return auc, np.where(n_pos > 0, ap, np.nan)
 
 
 def _class_counts(codes: np.ndarray, y_score: np.ndarray) -> list[_RankCounts]:
@@ -125,10 +153,10 @@ def _score_from_counts(
 
     ``average="single"`` scores one binary (or pooled micro) problem given as ``counts[0]``.
     """
-    final = _auc_from_counts if which == "roc_auc" else _ap_from_counts
+    column = 0 if which == "roc_auc" else 1
     reason = ("it needs both positive and negative samples" if which == "roc_auc"
               else "it needs positive samples")
-    per_class = np.array([final(c) for c in counts])
+    per_class = np.array([float(_ranking_batch(*c)[column]) for c in counts])
     if average == "single":
         if np.isnan(per_class[0]):
             _warn_undefined(f"{which} is undefined: {reason}; returning nan")
@@ -161,6 +189,7 @@ def roc_auc(
     *,
     labels: Any = None,
     average: str | None = "macro",
+    scores: str = "auto",
     nan_policy: str = "raise",
 ) -> float | np.ndarray:
     """One-vs-rest area under the ROC curve.
@@ -179,14 +208,26 @@ def roc_auc(
     y_true : array-like of shape (n,)
         True class labels.
     y_score : array-like of shape (n, C), or (n,) for two classes
-        Scores on any scale (only ranks matter), one column per class; for two classes a
-        1-D score of the positive class (the larger label, or ``labels[1]``).
+        Probabilities or logits, one column per class (see ``scores``); for two classes
+        also a 1-D score of the positive class (any increasing scale: only ranks matter).
     labels : array-like of shape (C,), optional
-        The classes of the score columns, in order. Default ``range(C)``.
+        The classes of the score columns, in order. Default ``range(C)``. With a 1-D
+        score, ``[negative, positive]``; without it the positive class is 1 when the labels
+        lie in {0, 1} or {-1, 1} (even if only one of them occurs), else the larger of the
+        two labels seen.
     average : {"macro", "weighted", "micro", None}, default "macro"
         ``"macro"``: mean over classes that have both positives and negatives;
         ``"weighted"``: weighted by their number of positives; ``"micro"``: one problem
-        pooled over all (sample, class) pairs; ``None``: per-class array.
+        pooled over all (sample, class) pairs; ``None``: per-class array. An ``(n, 2)``
+        matrix is two one-vs-rest problems like any other; for the positive class alone
+        pass its column as a 1-D score.
+    scores : {"auto", "probabilities", "logits", "raw"}, default "auto"
+        What a row of the score matrix is. ``"auto"``: a row in [0, 1] summing to 1
+        (within 0.01) is a probability vector and is kept, any other row is logits and is
+        replaced by its softmax, so logits and probabilities of one model give the same
+        value, however the data are batched. ``"probabilities"``: every row must be a
+        probability vector; ``"logits"``: softmax every row; ``"raw"``: rank the columns as
+        given (other scores, e.g. decision values).
     nan_policy : {"raise", "omit"}, default "raise"
 
     Returns
@@ -202,9 +243,10 @@ def roc_auc(
 
     Notes
     -----
-    Exact: no thresholds are binned (Keras' ``AUC`` uses 200 by default). Unlike
-    scikit-learn's ``roc_auc_score(multi_class="ovr")``, the scores need not sum to one, and
-    an absent class gives nan for that class instead of an error for all.
+    Exact: no thresholds are binned (Keras' ``AUC`` uses 200 by default). On
+    probabilities this is scikit-learn's ``roc_auc_score(multi_class="ovr")``, and on logits
+    torchmetrics' ``multiclass_auroc`` (which applies the softmax); an absent class gives nan
+    for that class instead of an error for all.
 
     References
     ----------
@@ -219,7 +261,7 @@ def roc_auc(
     0.875
     """
     data = _check_classification(y_true, y_score, labels=labels, nan_policy=nan_policy,
-                                 scores=True, pred_name="y_score")
+                                 scores=True, score_kind=scores, pred_name="y_score")
     return _ranking_score("roc_auc", data.y_true, data.y_score, data.classes, average)
 
 
@@ -229,6 +271,7 @@ def pr_auc(
     *,
     labels: Any = None,
     average: str | None = "macro",
+    scores: str = "auto",
     nan_policy: str = "raise",
 ) -> float | np.ndarray:
     """One-vs-rest average precision (area under the precision-recall curve, step-wise).
@@ -246,12 +289,13 @@ def pr_auc(
     y_true : array-like of shape (n,)
         True class labels.
     y_score : array-like of shape (n, C), or (n,) for two classes
-        Scores on any scale, one column per class; for two classes a 1-D score of the
-        positive class (the larger label, or ``labels[1]``).
+        As for :func:`roc_auc`.
     labels : array-like of shape (C,), optional
-        The classes of the score columns, in order. Default ``range(C)``.
+        As for :func:`roc_auc` (the positive class of a 1-D score).
     average : {"macro", "weighted", "micro", None}, default "macro"
         As for :func:`roc_auc`; classes without positives are left out.
+    scores : {"auto", "probabilities", "logits", "raw"}, default "auto"
+        What a row of the score matrix is; as for :func:`roc_auc`.
     nan_policy : {"raise", "omit"}, default "raise"
 
     Returns
@@ -263,6 +307,11 @@ def pr_auc(
     -----
     UndefinedMetricWarning
         For a class without positives (recall is undefined): nan, left out of the average.
+
+    Notes
+    -----
+    With positives only (no negatives) every precision is 1, so AP is 1.0 (scikit-learn
+    agrees); ROC AUC is undefined there.
 
     References
     ----------
@@ -277,5 +326,5 @@ def pr_auc(
     0.833333
     """
     data = _check_classification(y_true, y_score, labels=labels, nan_policy=nan_policy,
-                                 scores=True, pred_name="y_score")
+                                 scores=True, score_kind=scores, pred_name="y_score")
     return _ranking_score("pr_auc", data.y_true, data.y_score, data.classes, average)

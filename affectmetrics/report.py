@@ -492,7 +492,7 @@ def evaluate(
             va_2d, va_pred_2d, output_names, len(names) if names else None, "raise")
         intervals = _bootstrap(engine, confidence_level=ci, n_resamples=n_resamples,
                                method=ci_method, seed=seed, groups=arrays.get("groups"),
-                               progress=progress)
+                               progress=progress, warn=False)
     return Report(model, metrics, per_class, cm, names, output_names if va is not None else (),
                   intervals, found, n_samples, n_omitted)
 

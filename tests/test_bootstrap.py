@@ -1,5 +1,8 @@
 """Bootstrap intervals against scipy.stats.bootstrap and a direct NumPy loop; paired tests."""
 
+import json
+import warnings
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -184,3 +187,82 @@ def test_paired_comparison_refuses_unknown_keys():
     x, y = va_pairs(0, 30)
     with pytest.raises(ValueError, match="unknown keys"):
         am.paired_comparison(va=x, pred_a={"va": y}, pred_b={"va_pred": y})
+
+
+def issue10_data():
+    """Issue 10's first example: a collapsed valence head (constant 0.3) and a real arousal."""
+    rng = np.random.default_rng(10)
+    va = rng.uniform(-1, 1, (40, 2))
+    collapsed = np.column_stack([np.full(40, 0.3), va[:, 1] + rng.normal(0, 0.3, 40)])
+    return va, collapsed, va + rng.normal(0, 0.3, (40, 2))
+
+
+def test_constant_prediction_gives_nan_pearson_and_no_interval():
+    va, collapsed, _ = issue10_data()
+    with pytest.warns(am.UndefinedMetricWarning, match="^pearson is undefined") as caught:
+        result = am.bootstrap_ci(va=va, va_pred=collapsed, n_resamples=300, seed=0)
+    assert len(caught) == 1  # once, by the metric's own name
+    assert np.isnan(result.estimate["pearson_valence"])
+    assert np.isnan(result.low["pearson_valence"]) and np.isnan(result.high["pearson_valence"])
+    assert np.isnan(result.distribution["pearson_valence"]).all()
+    # CCC of a constant prediction is exactly 0 in every resample; arousal is unaffected.
+    assert result.estimate["ccc_valence"] == 0.0
+    assert result.low["ccc_valence"] == result.high["ccc_valence"] == 0.0
+    assert result.estimate["pearson_arousal"] == pytest.approx(
+        stats.pearsonr(va[:, 1], collapsed[:, 1])[0], rel=1e-12)
+    with pytest.warns(am.UndefinedMetricWarning, match="^pearson is undefined"):
+        report = am.evaluate(va=va, va_pred=collapsed, ci=0.95, n_resamples=200, warn=False)
+    assert np.isnan(report.interval("pearson_valence")).all()
+
+
+def test_paired_comparison_reports_nan_for_the_collapsed_model():
+    va, collapsed, good = issue10_data()
+    with pytest.warns(am.UndefinedMetricWarning, match="^pearson is undefined"):
+        result = am.paired_comparison(va=va, pred_a={"va_pred": collapsed},
+                                      pred_b={"va_pred": good}, n_resamples=300, seed=0)
+    assert np.isnan(result.value_a["pearson_valence"])
+    assert np.isnan(result.difference["pearson_valence"])
+    assert np.isnan(result.low["pearson_valence"]) and np.isnan(result.p_value["pearson_valence"])
+    assert result.value_b["pearson_valence"] == pytest.approx(
+        stats.pearsonr(va[:, 0], good[:, 0])[0], rel=1e-12)
+    data = json.loads(result.to_json())
+    assert data["metrics"]["pearson_valence"]["value_a"] is None
+    assert data["metrics"]["ccc_valence"]["value_a"] == 0.0
+
+
+def test_resample_constancy_is_decided_on_the_drawn_samples():
+    # Two distinct truth values: resamples that draw only one of them have a constant truth.
+    t = np.array([0.1] * 3 + [0.7])
+    p = np.array([0.2, 0.4, 0.3, 0.9])
+    engine = _Engine(va_true=t[:, None], va_pred=p[:, None], output_names=("",))
+    weights = np.array([[4.0, 0, 0, 0], [1, 1, 1, 1], [0, 2, 2, 0], [0, 0, 0, 4]])
+    values = engine(weights)
+    for row, w in enumerate(weights):
+        idx = np.repeat(np.arange(4), w.astype(int))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", am.UndefinedMetricWarning)
+            for metric in ("pearson", "ccc", "rmse", "sagr"):
+                np.testing.assert_allclose(values[f"{metric}_"][row],
+                                           getattr(am, metric)(t[idx], p[idx]), rtol=1e-12,
+                                           err_msg=f"{metric} row {row}")
+
+
+def test_unlike_models_compare_what_both_have():
+    rng = np.random.default_rng(13)
+    labels = rng.integers(0, 3, 200)
+    scores = rng.random((200, 3)) + np.eye(3)[labels]
+    predicted = np.where(rng.random(200) < 0.6, labels, rng.integers(0, 3, 200))
+    with pytest.warns(UserWarning, match="auc .only A., auc_pr .only A."):
+        result = am.paired_comparison(expression=labels, pred_a={"expression_pred": scores},
+                                      pred_b={"expression_pred": predicted}, n_resamples=200,
+                                      seed=0)
+    assert result.left_out == ("auc", "auc_pr")
+    assert set(result.difference) == {"accuracy", "f1", "kappa", "krippendorff_alpha"}
+    assert result.value_b["accuracy"] == am.accuracy(labels, predicted)
+    assert result.value_a["f1"] == am.f1_score(labels, scores, labels=range(3))
+    assert json.loads(result.to_json())["left_out"] == ["auc", "auc_pr"]
+    assert "Not compared" in result.to_markdown()
+    with pytest.raises(ValueError, match="no metric in common"):
+        am.paired_comparison(expression=labels, va=rng.normal(size=200),
+                             pred_a={"expression_pred": scores},
+                             pred_b={"va_pred": rng.normal(size=200)})

@@ -45,12 +45,14 @@ def test_per_class_and_averages_agree_with_scikit_learn(case, seed):
         onehot = np.column_stack([1 - onehot[:, 0], onehot[:, 0]])
     auc = sklearn_per_class(skm.roc_auc_score, truth, scores, n_classes)
     ap = sklearn_per_class(skm.average_precision_score, truth, scores, n_classes)
-    np.testing.assert_allclose(am.roc_auc(truth, scores, average=None), auc, rtol=1e-12)
-    np.testing.assert_allclose(am.pr_auc(truth, scores, average=None), ap, rtol=1e-12)
+    # Normal scores are neither probabilities nor logits of this model: rank them as given.
+    raw = dict(scores="raw")
+    np.testing.assert_allclose(am.roc_auc(truth, scores, average=None, **raw), auc, rtol=1e-12)
+    np.testing.assert_allclose(am.pr_auc(truth, scores, average=None, **raw), ap, rtol=1e-12)
     for average in ("macro", "weighted", "micro"):
-        assert am.roc_auc(truth, scores, average=average) == pytest.approx(
+        assert am.roc_auc(truth, scores, average=average, **raw) == pytest.approx(
             skm.roc_auc_score(onehot, scores, average=average), rel=1e-12)
-        assert am.pr_auc(truth, scores, average=average) == pytest.approx(
+        assert am.pr_auc(truth, scores, average=average, **raw) == pytest.approx(
             skm.average_precision_score(onehot, scores, average=average), rel=1e-12)
 
 
@@ -71,8 +73,9 @@ def test_scores_on_any_scale_only_ranks_matter():
     rng = np.random.default_rng(0)
     truth, scores = random_scores(rng, 300, 5)
     transformed = np.exp(3 * scores) + 7  # strictly increasing map
-    assert am.roc_auc(truth, transformed) == pytest.approx(am.roc_auc(truth, scores), rel=1e-14)
-    assert am.pr_auc(truth, transformed) == pytest.approx(am.pr_auc(truth, scores), rel=1e-14)
+    for fn in (am.roc_auc, am.pr_auc):
+        assert fn(truth, transformed, scores="raw") == pytest.approx(
+            fn(truth, scores, scores="raw"), rel=1e-14)
 
 
 def test_hand_checked_ties():
@@ -99,13 +102,13 @@ def test_class_without_positives_is_nan_and_left_out():
     truth = rng.choice([0, 1, 3], size=300)  # class 2 absent
     scores = rng.random((300, 4))
     with pytest.warns(am.UndefinedMetricWarning, match=r"class\(es\) \['2'\]|\[2\]"):
-        per_class = am.roc_auc(truth, scores, average=None)
+        per_class = am.roc_auc(truth, scores, average=None, scores="raw")
     assert np.isnan(per_class[2]) and not np.isnan(per_class[[0, 1, 3]]).any()
     with pytest.warns(am.UndefinedMetricWarning, match="left out of the average"):
-        macro = am.roc_auc(truth, scores)
+        macro = am.roc_auc(truth, scores, scores="raw")
     assert macro == pytest.approx(np.mean(per_class[[0, 1, 3]]), rel=1e-15)
     with pytest.warns(am.UndefinedMetricWarning):
-        assert am.pr_auc(truth, scores) == pytest.approx(
+        assert am.pr_auc(truth, scores, scores="raw") == pytest.approx(
             np.mean([skm.average_precision_score(truth == k, scores[:, k]) for k in (0, 1, 3)]))
 
 
