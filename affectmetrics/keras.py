@@ -45,6 +45,7 @@ from ._moments import (
     _pearson_from_moments,
     _rmse_from_moments,
     _sagr_from_moments,
+    _scale,
 )
 from ._validation import _check_continuous, _check_nan_policy
 from .exceptions import DiagnosticWarning, _warn_undefined
@@ -142,13 +143,28 @@ def _host_statistics(t: np.ndarray, p: np.ndarray, w: np.ndarray | None, pivot: 
     return gram, np.stack([raw.max(axis=2), -raw.min(axis=2)])
 
 
+# Magnitudes the unscaled state supports: squares and their sums stay normal floats.
+_RANGE = (1e-140, 1e140)
+
+
+def _check_range(extremes: np.ndarray, name: str) -> None:
+    amax = float(np.abs(extremes[:, :, _TRUE:_PRED + 1]).max())
+    if amax > _RANGE[1] or 0 < amax < _RANGE[0]:
+        raise ValueError(
+            f"{name}: y_true/y_pred reach the magnitude {amax:.3g}, outside the range "
+            f"[{_RANGE[0]:g}, {_RANGE[1]:g}] that the Keras metric state supports (its sums "
+            "of squares would under- or overflow); rescale the data, or score them with "
+            "the affectmetrics functions, which scale any representable data")
+
+
 def _state_moments(gram: np.ndarray, maxima: np.ndarray, minima: np.ndarray,
                    pivot: float) -> _Moments:
     """The core's moments from the Keras state (float64 NumPy arrays).
 
     ``gram`` is (k, 5, 5), ``maxima``/``minima`` (k, 5) over the rows
     ``(1, t, p, t - p, agree)``; sums of squares are centred here,
-    ``M2 = Σ(t-c)² - (Σ(t-c))² / n``.
+    ``M2 = Σ(t-c)² - (Σ(t-c))² / n``, and brought to the core's units (its power-of-two
+    scales, 1 for every magnitude in ``[2**-300, 2**300]``).
     """
     n = float(gram[0, _ONE, _ONE])
     k = gram.shape[0]
@@ -156,22 +172,23 @@ def _state_moments(gram: np.ndarray, maxima: np.ndarray, minima: np.ndarray,
         return _empty_moments(k)
     s_t, s_p, s_d = gram[:, _ONE, _TRUE], gram[:, _ONE, _PRED], gram[:, _ONE, _DIFF]
     agree = gram[:, _ONE, _AGREE]
-    if float(n).is_integer() and np.all(agree == np.rint(agree)):
+    if n.is_integer() and np.all(agree == np.rint(agree)):
         n, agree = int(n), agree.astype(np.int64)
+    low_t, high_t = minima[:, _TRUE], maxima[:, _TRUE]
+    low_p, high_p = minima[:, _PRED], maxima[:, _PRED]
+    unit_t, unit_p = _scale(low_t, high_t, np), _scale(low_p, high_p, np)
+    unit_d = np.maximum(unit_t, unit_p)
     return _Moments(
         n,
         pivot + s_t / n,
         pivot + s_p / n,
-        s_d / n,
-        np.maximum(gram[:, _TRUE, _TRUE] - s_t * s_t / n, 0.0),
-        np.maximum(gram[:, _PRED, _PRED] - s_p * s_p / n, 0.0),
-        gram[:, _TRUE, _PRED] - s_t * s_p / n,
-        gram[:, _DIFF, _DIFF],
+        s_d / n / unit_d,
+        np.maximum(gram[:, _TRUE, _TRUE] - s_t * s_t / n, 0.0) / unit_t / unit_t,
+        np.maximum(gram[:, _PRED, _PRED] - s_p * s_p / n, 0.0) / unit_p / unit_p,
+        (gram[:, _TRUE, _PRED] - s_t * s_p / n) / unit_t / unit_p,
+        gram[:, _DIFF, _DIFF] / unit_d / unit_d,
         agree,
-        minima[:, _TRUE],
-        maxima[:, _TRUE],
-        minima[:, _PRED],
-        maxima[:, _PRED],
+        low_t, high_t, low_p, high_p,
     )
 
 
@@ -322,7 +339,9 @@ class _MomentMetric(keras.metrics.Metric):
         if _is_concrete(y_pred) and _on_host(y_true) and _on_host(y_pred):
             t, p, w = self._host_batch(y_true, y_pred, sample_weight)
             if t.shape[0]:
-                self._accumulate(*_host_statistics(t, p, w, self.pivot))
+                gram, extremes = _host_statistics(t, p, w, self.pivot)
+                _check_range(extremes, self.name)
+                self._accumulate(gram, extremes)
             return
         t = self._traced_columns(y_true, "y_true")
         p = self._traced_columns(y_pred, "y_pred")
