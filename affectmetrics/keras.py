@@ -77,6 +77,13 @@ ops = keras.ops
 
 from .report import Report, evaluate  # noqa: E402 - after the optional import
 
+try:  # Keras runs functions on placeholder data inside a SymbolicScope (shape inference)
+    from keras.src.backend.common.symbolic_scope import in_symbolic_scope
+except ImportError:  # pragma: no cover - a Keras without it
+
+    def in_symbolic_scope() -> bool:
+        return False
+
 __all__ = ["CCC", "RMSE", "SAGR", "AffectMetricsCallback", "Pearson", "ccc_loss"]
 
 # Rows and columns of the per-column Gram matrix kept as state.
@@ -94,7 +101,10 @@ def _float64_available() -> bool:
 
 
 def _is_concrete(value: Any) -> bool:
-    """True outside a traced function (tf.function, jax.jit, torch.compile)."""
+    """True outside a traced function (tf.function, jax.jit, torch.compile) and outside
+    Keras' shape inference (which runs eagerly on placeholder data with the torch backend)."""
+    if in_symbolic_scope():
+        return False
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -120,9 +130,20 @@ def _on_host(value: Any) -> bool:
     return "cpu" in str(kind).lower()
 
 
+def _numpy(value: Any) -> np.ndarray:
+    """A tensor or variable as NumPy (TensorFlow and torch tensors through ``.numpy()``,
+    which, unlike ``np.array`` on them, does not warn under NumPy 2)."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow" and hasattr(value, "numpy"):
+        return np.asarray(value.numpy())
+    if backend == "torch" and hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    return np.asarray(ops.convert_to_numpy(value))
+
+
 def _host(value: Any) -> Any:
     return value if isinstance(value, (np.ndarray, list, tuple, int, float)) \
-        else ops.convert_to_numpy(value)
+        else _numpy(value)
 
 
 def _host_statistics(t: np.ndarray, p: np.ndarray, w: np.ndarray | None, pivot: float
@@ -359,7 +380,7 @@ class _MomentMetric(keras.metrics.Metric):
             p = ops.where(ops.isnan(p), 0.0, p)
         if _is_concrete(t):
             # Eager, on an accelerator: one finiteness check on device; details on failure.
-            if not bool(ops.convert_to_numpy(self._finite(t, p, w))):
+            if not bool(_numpy(self._finite(t, p, w))):
                 self._host_batch(y_true, y_pred, sample_weight)  # raises the core's error
         self._accumulate(*self._traced_statistics(t, p, w, mask, gate=not _is_concrete(t)))
 
@@ -421,13 +442,13 @@ class _MomentMetric(keras.metrics.Metric):
 
     def _read(self) -> tuple[Any, Any, Any, Any]:
         source = self._source()
-        gram = ops.convert_to_tensor(source._gram)
+        gram = source._gram.value
         if source._compensated:
-            gram = gram - ops.convert_to_tensor(source._carry)
+            gram = gram - source._carry.value
         extremes = _read_extremes(source._extremes)
         return (self._columns_of(gram), self._columns_of(extremes[0]),
                 self._columns_of(-extremes[1]),
-                ops.convert_to_tensor(source._refused))
+                source._refused.value)
 
     def result(self) -> Any:
         """The metric over every sample so far; the mean over columns if several.
@@ -440,8 +461,7 @@ class _MomentMetric(keras.metrics.Metric):
             return ops.cast(ops.mean(self._traced_values(gram, maxima, minima, refused)),
                             self.dtype)
         value = float(np.mean(self._core_values(
-            *(np.asarray(ops.convert_to_numpy(a), np.float64)
-              for a in (gram, maxima, minima, refused)))))
+            *(_numpy(a).astype(np.float64) for a in (gram, maxima, minima, refused)))))
         return ops.convert_to_tensor(value, self.dtype)
 
     def _core_values(self, gram: np.ndarray, maxima: np.ndarray, minima: np.ndarray,
@@ -505,7 +525,7 @@ def _read_extremes(variable: Any) -> Any:
         if tf.distribute.has_strategy() and tf.distribute.in_cross_replica_context():
             parts = tf.distribute.get_strategy().experimental_local_results(variable.value)
             return ops.max(ops.stack([ops.convert_to_tensor(part) for part in parts]), axis=0)
-    return ops.convert_to_tensor(variable)
+    return variable.value
 
 
 @keras.saving.register_keras_serializable(package="affectmetrics")
@@ -681,10 +701,6 @@ def ccc_loss(y_true: Any, y_pred: Any) -> Any:
 
 
 _LOWER_IS_BETTER = ("rmse",)
-
-
-def _numpy(value: Any) -> np.ndarray:
-    return np.asarray(ops.convert_to_numpy(value))
 
 
 def _as_list(value: Any, names: Sequence[str]) -> list[Any]:
