@@ -858,6 +858,14 @@ class AffectMetricsCallback(keras.callbacks.Callback):
             if not isinstance(monitor, str) or not monitor.startswith(self.prefix):
                 continue
             key = monitor[len(self.prefix):]
+            compiled = _compiled_direction(self.model, key)
+            if compiled is not None:
+                # A compiled affectmetrics metric, under Keras' output-name prefix in a
+                # multi-output model, where Keras cannot find its direction by name.
+                if getattr(callback, "mode", None) == "auto" \
+                        and getattr(callback, "monitor_op", None) is None:
+                    callback.mode = compiled
+                continue
             if not _is_report_key(key):
                 continue
             if position < mine:
@@ -883,6 +891,27 @@ def _is_report_key(key: str) -> bool:
     stems = ("accuracy", "f1", "kappa", "krippendorff_alpha", "auc", "auc_pr", "rmse_",
              "pearson_", "sagr_", "ccc_", "abaw_")
     return key.startswith(stems)
+
+
+def _compiled_direction(model: Any, key: str) -> str | None:
+    """``"max"``/``"min"`` if ``key`` is the log key of a compiled affectmetrics metric.
+
+    Read from the metrics given to ``compile`` (Keras builds its own list only after the
+    first step, after ``on_train_begin``).
+    """
+    candidates: list[Any] = []
+    for holder in getattr(model, "metrics", None) or []:
+        inner = getattr(holder, "metrics", None)
+        candidates += inner if isinstance(inner, list) else [holder]
+        for attribute in ("_user_metrics", "_user_weighted_metrics"):
+            given = getattr(holder, attribute, None)
+            if given is not None:
+                candidates += keras.tree.flatten(given)
+    for metric in candidates:
+        if isinstance(metric, _MomentMetric) and (
+                key == metric.name or key.endswith(f"_{metric.name}")):
+            return "max" if metric._direction == "up" else "min"
+    return None
 
 
 def _sibling_callbacks() -> list[Any] | None:

@@ -273,29 +273,64 @@ def test_portable_fit_with_metrics_callback_and_scheduler():
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss={"expression": "sparse_categorical_crossentropy",
                         "valence_arousal": "mse"},
-                  metrics={"valence_arousal": [CCC(num_outputs=2, column=0, name="ccc_v"),
+                  metrics={"valence_arousal": [*CCC.per_output(("valence", "arousal")),
                                                RMSE(num_outputs=2)]})
     val = (x[:64], {k: v[:64] for k, v in y.items()})
     callback = AffectMetricsCallback(val, keep_reports=True)
     scheduler = keras.callbacks.ReduceLROnPlateau(monitor="val_ccc_valence", patience=1)
     stopper = keras.callbacks.EarlyStopping(monitor="val_f1", patience=5)
+    # The compiled per-output metric, under Keras' output prefix: the callback gives these
+    # monitors their direction (Keras finds it by name only in single-output models).
+    compiled_scheduler = keras.callbacks.ReduceLROnPlateau(
+        monitor="val_valence_arousal_ccc_arousal", patience=1)
+    compiled_stopper = keras.callbacks.EarlyStopping(
+        monitor="val_valence_arousal_ccc_valence", patience=5)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # no "not available", no order warning
-        history = model.fit(x, y, epochs=2, batch_size=32, verbose=0,
-                            callbacks=[callback, scheduler, stopper])
-    assert scheduler.mode == "max" and stopper.mode == "max"
+        history = model.fit(x, y, epochs=2, batch_size=32, verbose=0, validation_data=val,
+                            callbacks=[callback, scheduler, stopper, compiled_scheduler,
+                                       compiled_stopper])
+    for monitor in (scheduler, stopper, compiled_scheduler, compiled_stopper):
+        assert monitor.mode == "max", monitor.monitor
     logs = history.history
     assert len(logs["val_ccc_valence"]) == 2 and len(callback.reports) == 2
     pred = model.predict(x[:64], verbose=0)
+    va_pred = keras.ops.convert_to_numpy(pred["valence_arousal"])
     report = am.evaluate(expression=y["expression"][:64],
                          expression_pred=keras.ops.convert_to_numpy(pred["expression"]),
-                         va=y["valence_arousal"][:64],
-                         va_pred=keras.ops.convert_to_numpy(pred["valence_arousal"]),
-                         warn=False)
+                         va=y["valence_arousal"][:64], va_pred=va_pred, warn=False)
     for key in ("ccc_valence", "f1", "auc", "rmse_arousal"):
         assert logs[f"val_{key}"][-1] == pytest.approx(report.metrics[key], rel=1e-5), key
-    # The compiled metric over the last epoch's training batches is exact over the epoch.
-    assert "valence_arousal_ccc_v" in logs
+    # The compiled per-output metrics: one value per output, over the whole validation set.
+    for output in ("valence", "arousal"):
+        value = logs[f"val_valence_arousal_ccc_{output}"][-1]
+        assert value == pytest.approx(report.metrics[f"ccc_{output}"], rel=1e-5), output
+        assert len(logs[f"valence_arousal_ccc_{output}"]) == 2
+    assert logs["val_valence_arousal_rmse"][-1] == pytest.approx(
+        am.rmse(y["valence_arousal"][:64].astype(np.float64), va_pred.astype(np.float64))
+        .mean(), rel=1e-5)
+
+
+def test_portable_per_output_monitors_in_a_single_output_model():
+    x, y = multitask_data()
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse",
+                  metrics=[*CCC.per_output(), *RMSE.per_output()])
+    scheduler = keras.callbacks.ReduceLROnPlateau(monitor="val_ccc_valence", patience=0,
+                                                  factor=0.5, min_delta=10.0)
+    stopper = keras.callbacks.EarlyStopping(monitor="val_rmse_arousal", patience=10)
+    val = (x[:64], y["valence_arousal"][:64])
+    history = model.fit(x, y["valence_arousal"], epochs=3, verbose=0, validation_data=val,
+                        callbacks=[scheduler, stopper])
+    assert scheduler.monitor_op == keras.ops.greater and stopper.monitor_op == keras.ops.less
+    # min_delta=10 makes every epoch "no improvement": the rate is halved at each epoch end.
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == \
+        pytest.approx(0.01 * 0.5 ** 2, rel=1e-6)
+    pred = keras.ops.convert_to_numpy(model.predict(x[:64], verbose=0)).astype(np.float64)
+    expected = am.ccc(y["valence_arousal"][:64].astype(np.float64), pred)
+    assert history.history["val_ccc_valence"][-1] == pytest.approx(expected[0], rel=1e-5)
+    assert history.history["val_ccc_arousal"][-1] == pytest.approx(expected[1], rel=1e-5)
 
 
 def test_callback_placed_after_a_monitor_warns():
@@ -415,3 +450,86 @@ def test_tf_distribute_mirrored_strategy_on_two_cpus():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "replicas 2" in result.stdout
 
+
+
+def test_compiled_update_checks_shapes_when_traced_and_values_on_device():
+    import tensorflow as tf
+
+    truth, pred = va_data(8, n=64, dtype=np.float64)
+    metric = CCC(num_outputs=2)
+    update = tf.function(metric.update_state)
+    update(tf.constant(truth[:32]), tf.constant(pred[:32]))
+    assert float(tf.function(metric.result)()) == pytest.approx(
+        am.ccc(truth[:32], pred[:32]).mean(), rel=1e-12)
+    before = state(metric)
+    bad = pred[32:].copy()
+    bad[3, 1] = np.nan
+    update(tf.constant(truth[32:]), tf.constant(bad))  # the same trace: checked on device
+    after = state(metric)
+    for old, new in zip(before[:2], after[:2], strict=True):  # Gram and extremes unchanged
+        np.testing.assert_array_equal(old, new)
+    assert after[2] == 1.0  # one refused batch, counted
+    assert np.isnan(float(tf.function(metric.result)()))
+    with pytest.warns(am.UndefinedMetricWarning, match="^ccc is undefined: 1 batch"):
+        assert np.isnan(float(metric.result()))
+    metric.reset_state()
+    update(tf.constant(truth[32:]), tf.constant(pred[32:]))
+    assert float(metric.result()) == pytest.approx(am.ccc(truth[32:], pred[32:]).mean(),
+                                                   rel=1e-12)
+    with pytest.raises(ValueError, match=r"y_pred has shape \(4, 3\)"):  # at trace time
+        tf.function(metric.update_state)(tf.zeros((4, 2)), tf.zeros((4, 3)))
+
+
+def test_portable_compiled_evaluate_equals_the_core():
+    # model.evaluate runs update_state and result() inside tf.function (jax.jit on JAX);
+    # the final values are read eagerly from the state.
+    x, y = multitask_data(n=200)
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(2)])
+    model.compile(loss="mse", metrics=[CCC(num_outputs=2), Pearson(num_outputs=2, column=1),
+                                       SAGR(num_outputs=2), RMSE(num_outputs=2)])
+    result = model.evaluate(x, y["valence_arousal"], batch_size=48, verbose=0,
+                            return_dict=True)
+    pred = keras.ops.convert_to_numpy(model.predict(x, batch_size=48, verbose=0))
+    truth = y["valence_arousal"].astype(np.float64)
+    pred = pred.astype(np.float64)
+    assert result["ccc"] == pytest.approx(am.ccc(truth, pred).mean(), rel=1e-9)
+    assert result["pearson"] == pytest.approx(am.pearson(truth, pred)[1], rel=1e-9)
+    assert result["sagr"] == pytest.approx(am.sagr(truth, pred).mean(), rel=1e-9)
+    assert result["rmse"] == pytest.approx(am.rmse(truth, pred).mean(), rel=1e-9)
+
+
+IMPORT_CHECK = """
+import sys
+sys.modules[{missing!r}] = None  # as if not installed
+try:
+    import affectmetrics.keras
+except ImportError as exc:
+    print(exc)
+else:
+    print("imported")
+"""
+
+
+def _import_message(missing, backend="tensorflow"):
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    result = subprocess.run([sys.executable, "-c", IMPORT_CHECK.format(missing=missing)],
+                            capture_output=True, text=True, env=env, timeout=300,
+                            cwd=Path(__file__).parents[1])
+    return result.stdout
+
+
+def test_import_without_a_backend_names_the_backends_to_install():
+    message = _import_message("tensorflow")
+    for hint in ("pip install tensorflow-cpu", "pip install torch", "pip install jax",
+                 "KERAS_BACKEND"):
+        assert hint in message, message
+    assert "affectmetrics[keras]" not in message  # not back to the extra already installed
+    message = _import_message("jax", backend="jax")
+    assert "pip install jax" in message and "affectmetrics[keras]" not in message
+
+
+def test_import_without_keras_names_the_extra():
+    message = _import_message("keras")
+    assert "pip install 'affectmetrics[keras]'" in message, message
+    assert "pip install tensorflow-cpu" in message
