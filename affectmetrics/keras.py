@@ -78,11 +78,15 @@ ops = keras.ops
 from .report import Report, evaluate  # noqa: E402 - after the optional import
 
 try:  # Keras runs functions on placeholder data inside a SymbolicScope (shape inference)
+    from keras.src.backend.common.stateless_scope import in_stateless_scope
     from keras.src.backend.common.symbolic_scope import in_symbolic_scope
-except ImportError:  # pragma: no cover - a Keras without it
+except ImportError:  # pragma: no cover - a Keras without them
 
     def in_symbolic_scope() -> bool:
         return False
+
+    def in_stateless_scope() -> bool:
+        return True  # never take the in-place torch path below
 
 __all__ = ["CCC", "RMSE", "SAGR", "AffectMetricsCallback", "Pearson", "ccc_loss"]
 
@@ -146,22 +150,28 @@ def _host(value: Any) -> Any:
         else _numpy(value)
 
 
-def _host_statistics(t: np.ndarray, p: np.ndarray, w: np.ndarray | None, pivot: float
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def _host_statistics(t: np.ndarray, p: np.ndarray, w: np.ndarray | None, pivot: float,
+                     name: str) -> tuple[np.ndarray, np.ndarray]:
     """A validated float64 batch's Gram matrix (width, 5, 5) and extremes (2, width, 5).
 
-    Rows per column: ``(1, t - c, p - c, t - p, [sign t = sign p])``; the extremes are the
-    maxima of the unshifted rows and of their negatives (so constancy is exact).
+    Rows per column: ``(1, t - c, p - c, t - p, [sign t = sign p])``, written into one
+    buffer; the extremes are the maxima of the unshifted rows and of their negatives (so
+    constancy is exact), the Gram matrix one batched product. Magnitudes outside the
+    supported range are refused (ValueError naming the metric) before the product.
     """
-    t, p = t.T, p.T
-    raw = np.stack([np.ones_like(t), t, p, t - p,
-                    (np.sign(t) == np.sign(p)).astype(np.float64)], axis=1)
-    rows = raw
+    n, width = t.shape
+    rows = np.empty((width, _WIDTH, n))
+    rows[:, _ONE] = 1.0
+    rows[:, _TRUE] = t.T
+    rows[:, _PRED] = p.T
+    np.subtract(rows[:, _TRUE], rows[:, _PRED], out=rows[:, _DIFF])
+    np.equal(np.sign(rows[:, _TRUE]), np.sign(rows[:, _PRED]), out=rows[:, _AGREE],
+             casting="unsafe")
+    extremes = np.stack([rows.max(axis=2), -rows.min(axis=2)])
+    _check_range(extremes, name)
     if pivot:
-        rows = raw - np.array([0.0, pivot, pivot, 0.0, 0.0])[:, None]
-    weighted = rows if w is None else rows * w
-    gram = np.einsum("kan,kbn->kab", weighted, rows)
-    return gram, np.stack([raw.max(axis=2), -raw.min(axis=2)])
+        rows[:, _TRUE:_PRED + 1] -= pivot
+    return np.matmul(rows if w is None else rows * w, rows.transpose(0, 2, 1)), extremes
 
 
 # Magnitudes the unscaled state supports: squares and their sums stay normal floats.
@@ -330,7 +340,7 @@ class _MomentMetric(keras.metrics.Metric):
                              f"(shape {t.shape}), expected num_outputs={self.num_outputs}")
         if self._keep is not None:
             t, p = t[:, self._keep:self._keep + 1], p[:, self._keep:self._keep + 1]
-        return t.astype(np.float64), p.astype(np.float64), w
+        return t, p, w  # converted to float64 where the statistics are formed
 
     def _traced_columns(self, values: Any, name: str) -> Any:
         values = ops.cast(ops.convert_to_tensor(values), self._state_dtype)
@@ -360,9 +370,7 @@ class _MomentMetric(keras.metrics.Metric):
         if _is_concrete(y_pred) and _on_host(y_true) and _on_host(y_pred):
             t, p, w = self._host_batch(y_true, y_pred, sample_weight)
             if t.shape[0]:
-                gram, extremes = _host_statistics(t, p, w, self.pivot)
-                _check_range(extremes, self.name)
-                self._accumulate(gram, extremes)
+                self._accumulate(*_host_statistics(t, p, w, self.pivot, self.name))
             return
         t = self._traced_columns(y_true, "y_true")
         p = self._traced_columns(y_pred, "y_pred")
@@ -421,6 +429,17 @@ class _MomentMetric(keras.metrics.Metric):
 
     def _accumulate(self, gram: Any, extremes: Any) -> None:
         """Add a batch's Gram matrix and fold in its extremes (three variable ops)."""
+        if isinstance(gram, np.ndarray) and not self._compensated \
+                and keras.backend.backend() == "torch" and not in_stateless_scope():
+            # Eager torch: two in-place ops on the variables' tensors; Keras' generic
+            # assign costs about ten tensor conversions per call.
+            import torch
+
+            with torch.no_grad():
+                total, folded = self._gram.value, self._extremes.value
+                total.add_(torch.from_numpy(gram).to(total.device))
+                torch.maximum(folded, torch.from_numpy(extremes).to(folded.device), out=folded)
+            return
         self._extremes.assign(ops.maximum(self._extremes,
                                           ops.convert_to_tensor(extremes, self._state_dtype)))
         gram = ops.convert_to_tensor(gram, self._state_dtype)
