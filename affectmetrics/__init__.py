@@ -10,43 +10,72 @@ keyword-only. Undefined values are returned as nan with an :class:`UndefinedMetr
 from .accumulators import ClassificationAccumulator, ContinuousAccumulator
 from .agreement import krippendorff_alpha
 from .bootstrap import BootstrapResult, PairedComparison, bootstrap_ci, paired_comparison
-from .classification import accuracy, cohen_kappa, confusion_matrix, f1_score
-from .continuous import ccc, pearson, rmse, sagr
+from .classification import (
+    accuracy,
+    classification_scores,
+    cohen_kappa,
+    confusion_matrix,
+    f1_score,
+    uar,
+)
+from .continuous import ccc, icc, mae, pearson, rmse, sagr
 from .examples import AFFECTNET_CLASSES
 from .exceptions import DiagnosticWarning, UndefinedMetricWarning
-from .presets import abaw_scores, ccc_per_group
+from .multilabel import (
+    MultilabelAccumulator,
+    multilabel_f1,
+    multilabel_pr_auc,
+    multilabel_roc_auc,
+)
+from .presets import ABAW_AUS, abaw_scores, ccc_per_group, fera_scores
 from .ranking import pr_auc, roc_auc
 from .report import Diagnostic, Report, diagnose, evaluate, side_by_side
+from .sequences import LagSearch, SequenceScores, apply_delay, lag_search, sequence_ccc
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ABAW_AUS",
     "AFFECTNET_CLASSES",
     "BootstrapResult",
     "ClassificationAccumulator",
     "ContinuousAccumulator",
     "Diagnostic",
     "DiagnosticWarning",
+    "LagSearch",
+    "MultilabelAccumulator",
     "PairedComparison",
     "Report",
+    "SequenceScores",
     "UndefinedMetricWarning",
     "__version__",
     "abaw_scores",
     "accuracy",
+    "apply_delay",
     "bootstrap_ci",
     "ccc",
     "ccc_per_group",
+    "classification_scores",
     "cohen_kappa",
     "confusion_matrix",
     "diagnose",
     "evaluate",
     "f1_score",
+    "fera_scores",
+    "icc",
     "krippendorff_alpha",
+    "lag_search",
+    "mae",
+    "multilabel_f1",
+    "multilabel_pr_auc",
+    "multilabel_roc_auc",
     "paired_comparison",
     "pearson",
     "pr_auc",
     "rmse",
     "roc_auc",
     "sagr",
+    "sequence_ccc",
     "side_by_side",
+    "uar",
 ]

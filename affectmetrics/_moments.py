@@ -283,15 +283,12 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
 
     Every column is shifted by a pivot that is one of its own values (the median of the
     first block), so that all blocks' sums add up directly. For each block a cache-sized
-    buffer ``Z`` of shape ``(6k, rows)`` receives, one contiguous row per quantity, the
-    shifted truth, prediction and difference, the signs of truth and prediction and their
-    product; row sums and row dot products then give every statistic: the sums, sums of
-    squares and cross products, and the sign counts from which agreement follows by
-    inclusion-exclusion (``same = (Σ s_t s_p + Σ (s_t s_p)²) / 2``,
-    ``both zero = n - Σ s_t² - Σ s_p² + Σ (s_t s_p)²``, exact integers in float64).
+    buffer ``Z`` of shape ``(3k, rows)`` receives, one contiguous row per quantity, the
+    truth and prediction (whose extremes and signs are taken there), then their shifted
+    values and the shifted difference; row sums and row dot products give the sums, sums of
+    squares and cross products, and the sign agreements are counted from the signs' rows.
     Rows (not columns) keep NumPy's inner loops long even for k = 2, which is what makes
-    this several times faster than whole-array NumPy. The raw values are copied into the
-    buffer first, where their extremes are taken.
+    this several times faster than whole-array NumPy.
 
     The shift keeps the data near zero, so the final centring ``M2 = Σz² - (Σz)² / n``
     cancels only a factor ``((mean - pivot) / std)²``; the difference is shifted and squared
@@ -308,39 +305,40 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
     pivot_t = np.partition(t[:_BLOCK_ROWS], middle, axis=0)[middle].astype(np.float64)
     pivot_p = np.partition(p[:_BLOCK_ROWS], middle, axis=0)[middle].astype(np.float64)
     pivots = np.concatenate([pivot_t, pivot_p])[:, None]
-    zt, zp, zd, st, sp, ss = (slice(i * k, (i + 1) * k) for i in range(6))
+    zt, zp, zd = (slice(i * k, (i + 1) * k) for i in range(3))
     raw = slice(0, 2 * k)
-    buffer = np.empty((6 * k, min(n, _BLOCK_ROWS)))
+    rows = min(n, _BLOCK_ROWS)
+    buffer = np.empty((3 * k, rows))
+    signs = np.empty((2 * k, rows))
+    same = np.empty((k, rows), dtype=bool)
     sums = np.zeros(3 * k)
-    squares = np.zeros(6 * k)
+    squares = np.zeros(3 * k)
     cross = np.zeros(k)
-    same_sign = np.zeros(k)
+    agree = np.zeros(k, dtype=np.int64)
     low = np.full(2 * k, np.inf)
     high = np.full(2 * k, -np.inf)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         for start in range(0, n, _BLOCK_ROWS):
             tb, pb = t[start:start + _BLOCK_ROWS].T, p[start:start + _BLOCK_ROWS].T
-            z = buffer[:, : tb.shape[1]]
+            size = tb.shape[1]
+            z, sign, equal = buffer[:, :size], signs[:, :size], same[:, :size]
             z[zt] = tb
             z[zp] = pb
             np.minimum(low, z[raw].min(axis=1), out=low)
             np.maximum(high, z[raw].max(axis=1), out=high)
-            np.sign(z[zt], out=z[st])
-            np.sign(z[zp], out=z[sp])
+            np.sign(z[raw], out=sign)
+            np.equal(sign[:k], sign[k:], out=equal)
+            agree += np.count_nonzero(equal, axis=1)
             np.subtract(z[raw], pivots, out=z[raw])
             np.subtract(z[zt], z[zp], out=z[zd])
-            np.multiply(z[st], z[sp], out=z[ss])
-            sums += z[: 3 * k].sum(axis=1)
+            sums += z.sum(axis=1)
             squares += np.einsum("ij,ij->i", z, z)
             cross += np.einsum("ij,ij->i", z[zt], z[zp])
-            same_sign += z[ss].sum(axis=1)
     amax = np.maximum(np.abs(low), np.abs(high))
     if not ((amax <= _LARGE) & ((amax >= _SMALL) | (amax == 0))).all():
         return _unpack(_batch_packed(np.asarray(t, np.float64), np.asarray(p, np.float64), np))
     s_t, s_p, s_d = sums[zt], sums[zp], sums[zd]
     q_t, q_p, q_d = squares[zt], squares[zp], squares[zd]
-    both_nonzero = squares[ss]
-    agree = (same_sign + both_nonzero) / 2 + (n - squares[st] - squares[sp] + both_nonzero)
     mean_d = (pivot_t - pivot_p) + s_d / n
     return _Moments(
         n,
@@ -351,7 +349,7 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
         np.maximum(q_p - s_p * s_p / n, 0.0),
         cross - s_t * s_p / n,
         np.maximum(q_d - s_d * s_d / n, 0.0) + n * mean_d * mean_d,
-        np.rint(agree).astype(np.int64),
+        agree,
         low[:k], high[:k], low[k:], high[k:],
     )
 
@@ -488,3 +486,63 @@ def _sagr_from_moments(m: _Moments) -> np.ndarray:
     empty = _empty(m, "sagr")
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(empty, np.nan, m.agree / np.where(empty, 1, m.n))
+
+
+_ICC_FORMS = ("1,1", "2,1", "3,1", "1,k", "2,k", "3,k")
+
+
+def _check_icc_form(form: str) -> str:
+    if form not in _ICC_FORMS:
+        raise ValueError(f"form must be one of {_ICC_FORMS}, got {form!r}")
+    return form
+
+
+def _icc_batch(n: np.ndarray, m2_t: np.ndarray, m2_p: np.ndarray, cross: np.ndarray,
+               bias: np.ndarray, sse: np.ndarray, form: str) -> np.ndarray:
+    """ICC of two raters (truth, prediction) from centred sums, any shape; nan if undefined.
+
+    ``n`` samples, centred sums of squares ``m2_t``, ``m2_p``, centred cross product
+    ``cross``, ``bias = n * mean(t - p)**2`` and raw ``sse = sum((t - p)**2)``, all in one
+    unit (the ICC is a ratio, so the state's common scale cancels). The two-way ANOVA sums of
+    squares of the (n, 2) table follow from them (see :func:`affectmetrics.icc`); the
+    residual one is taken from whichever of its two expressions cancels less.
+    """
+    n = np.asarray(n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        df = n - 1.0
+        spread = m2_t + m2_p
+        ms_rows = (spread + 2.0 * cross) / (2.0 * df)
+        residual = np.where(spread <= sse, spread - 2.0 * cross, sse - bias)
+        ms_error = np.maximum(residual, 0.0) / (2.0 * df)
+        ms_cols = bias / 2.0
+        ms_within = sse / (2.0 * n)
+        if form == "3,1":
+            num, den = 2.0 * cross / df, spread / df
+        elif form == "3,k":
+            num, den = 2.0 * cross / df, ms_rows
+        elif form == "2,1":
+            num = 2.0 * cross / df
+            den = ms_rows + ms_error + 2.0 * (ms_cols - ms_error) / n
+        elif form == "2,k":
+            num, den = 2.0 * cross / df, ms_rows + (ms_cols - ms_error) / n
+        elif form == "1,1":
+            num, den = ms_rows - ms_within, ms_rows + ms_within
+        else:
+            num, den = ms_rows - ms_within, ms_rows
+        defined = (n >= 2) & (den != 0) & np.isfinite(den)
+        return np.where(defined, num / np.where(defined, den, 1.0), np.nan)
+
+
+def _icc_from_moments(m: _Moments, form: str = "3,1") -> np.ndarray:
+    """ICC(form) of truth and prediction per column (final step shared by every path)."""
+    empty = _empty(m, "icc")
+    n = np.broadcast_to(np.asarray(m.n, dtype=np.float64), np.shape(m.mean_true))
+    short = (n < 2) & ~empty
+    _warn_columns("icc", short,
+                  "it needs at least 2 samples (the ANOVA has n - 1 degrees of freedom)")
+    _, _, m2_t, m2_p, cross, bias = _exact_moments(m)
+    values = _icc_batch(n, m2_t, m2_p, cross, bias, m.sse, form)
+    undefined = np.isnan(values) & ~empty & ~short
+    _warn_columns("icc", undefined,
+                  f"the denominator of ICC({form}) is 0 (e.g. y_true and y_pred both constant)")
+    return np.where(empty | short, np.nan, values)

@@ -87,6 +87,14 @@ def _normalised_scores(xp: Any, scores: Any, kind: str) -> Any:
     array of the shape of ``scores``
         For ``"probabilities"`` the scores as given: check them with
         :func:`_probability_rows` first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> # logits [0, ln 3] become [1/4, 3/4]; the probability row [0.1, 0.9] is kept
+    >>> rows = np.array([[0.0, np.log(3.0)], [0.1, 0.9]])
+    >>> _normalised_scores(np, rows, "auto").round(12).tolist()
+    [[0.25, 0.75], [0.1, 0.9]]
     """
     if kind in ("raw", "probabilities"):
         return scores
@@ -132,7 +140,8 @@ def _apply_score_rule(scores: np.ndarray, kind: str, name: str = "y_score") -> n
         return scores
     if scores.ndim == 1 and kind == "auto":
         return scores
-    if kind == "auto" and bool(np.all(_probability_rows(np, scores))):
+    if kind == "auto" and scores.min() >= 0 and scores.max() <= 1 and bool(
+            np.all(np.abs(scores.sum(axis=1) - 1.0) <= _SUM_TOLERANCE)):
         return scores  # every row is already a probability vector: rank as given
     with np.errstate(over="ignore", under="ignore"):
         return _normalised_scores(np, scores.astype(np.float64, copy=False), kind)

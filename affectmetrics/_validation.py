@@ -432,3 +432,45 @@ def _check_classification(
     else:
         codes_pred, y_score = _encode(p, classes, pred_name, source), None
     return _ClassData(codes_true, codes_pred, y_score, classes, n_omitted)
+
+
+def _group_codes(groups: Any, n: int, name: str = "groups") -> tuple[np.ndarray, int]:
+    """Group ids of any hashable type as codes ``0..G-1`` (in sorted id order) and ``G``.
+
+    The one encoding of group ids (subjects, videos) for the bootstrap, the paired comparison,
+    reports and :func:`~affectmetrics.ccc_per_group`: integers, strings of any width, booleans
+    and object arrays (mixed types included) are accepted; a missing id (None or NaN) is
+    refused with its position, since a sample without a group cannot be resampled with it.
+    """
+    if isinstance(groups, (str, bytes)):
+        raise TypeError(f"{name} must be one id per sample, got the string {groups!r}")
+    arr = groups if isinstance(groups, np.ndarray) else np.asarray(groups)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one id per sample); got shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise ValueError(f"{name} has {arr.shape[0]} entries but there are {n} samples")
+    if arr.dtype.kind in "fc":
+        missing = np.isnan(arr)
+    elif arr.dtype.kind == "O":
+        # None, and NaN (the one value not equal to itself), element by element in C.
+        missing = np.asarray(np.equal(arr, None) | np.not_equal(arr, arr), dtype=bool)
+    else:
+        missing = np.zeros(arr.shape[0], dtype=bool)
+    if missing.any():
+        pos = int(np.argmax(missing))
+        raise ValueError(f"{name} has a missing id ({arr[pos]!r}) at position {pos}; every "
+                         "sample needs a group id")
+    try:
+        _, codes = np.unique(arr, return_inverse=True)
+    except TypeError:
+        # Ids of types that do not order among themselves (e.g. 3 and "3b"): encode by
+        # first appearance, then renumber in the order of (type name, repr).
+        index: dict[Any, int] = {}
+        first = np.fromiter((index.setdefault(v, len(index)) for v in arr.tolist()),
+                            dtype=np.intp, count=arr.shape[0])
+        keys = sorted(index, key=lambda v: (type(v).__name__, repr(v)))
+        rank = np.empty(len(keys), dtype=np.intp)
+        rank[[index[k] for k in keys]] = np.arange(len(keys))
+        codes = rank[first]
+    codes = np.asarray(codes).reshape(-1)
+    return codes, int(codes.max()) + 1 if codes.shape[0] else 0

@@ -17,6 +17,7 @@ from ._moments import (
     _ccc_from_moments,
     _checked_moments,
     _empty_moments,
+    _icc_from_moments,
     _merge_moments,
     _Moments,
     _moments,
@@ -34,7 +35,7 @@ from ._validation import (
     _fmt_value,
 )
 from .agreement import _alpha_from_cm
-from .classification import _accuracy_from_cm, _confusion, _f1_from_cm, _kappa_from_cm
+from .classification import _confusion, _confusion_results
 from .ranking import _class_counts, _RankCounts, _score_from_counts
 
 __all__ = ["ClassificationAccumulator", "ContinuousAccumulator"]
@@ -199,6 +200,7 @@ def _continuous_results(m: _Moments) -> dict[str, np.ndarray]:
         "pearson": _pearson_from_moments(m),
         "rmse": _rmse_from_moments(m),
         "sagr": _sagr_from_moments(m),
+        "icc": _icc_from_moments(m, "3,1"),
     }
 
 
@@ -257,10 +259,8 @@ def _empty_counts(n_classes: int) -> list[_RankCounts]:
 def _classification_results(cm: np.ndarray, counts: list[_RankCounts] | None,
                             labels: np.ndarray) -> dict[str, float]:
     """The final step shared by the accumulator and the adapters (counts None: no AUC)."""
-    results = {
-        "accuracy": _accuracy_from_cm(cm),
-        "f1": _f1_from_cm(cm, "macro"),
-        "kappa": _kappa_from_cm(cm),
+    results: dict[str, float] = {
+        **_confusion_results(cm),
         "krippendorff_alpha": _alpha_from_cm(cm, labels, "nominal"),
     }
     if counts is not None:
@@ -270,7 +270,7 @@ def _classification_results(cm: np.ndarray, counts: list[_RankCounts] | None,
 
 
 class ContinuousAccumulator:
-    """Streaming CCC, Pearson's r, RMSE and SAGR for ``num_outputs`` columns.
+    """Streaming CCC, Pearson's r, RMSE, SAGR and ICC(3,1) for ``num_outputs`` columns.
 
     The state is the mergeable moments of ``_moments.py`` (Chan et al.'s pairwise update,
     never raw sums of squares), so the result stays exact for data far from zero, and
@@ -367,12 +367,13 @@ class ContinuousAccumulator:
         return self
 
     def compute(self) -> dict[str, np.ndarray]:
-        """The four metrics, each an array of length ``num_outputs``.
+        """The five metrics, each an array of length ``num_outputs``.
 
         Returns
         -------
         dict
-            ``{"ccc", "pearson", "rmse", "sagr"}`` to arrays of shape ``(num_outputs,)``;
+            ``{"ccc", "pearson", "rmse", "sagr", "icc"}`` (ICC(3,1)) to arrays of shape
+            ``(num_outputs,)``;
             undefined values are nan with an :class:`UndefinedMetricWarning`.
         """
         return _continuous_results(self._state)
@@ -441,7 +442,7 @@ class ContinuousAccumulator:
 
 
 class ClassificationAccumulator:
-    """Streaming accuracy, macro F1, Cohen's kappa, Krippendorff's alpha, ROC AUC and AUC-PR.
+    """Streaming accuracy, macro F1, UAR, Cohen's kappa, Krippendorff's alpha, ROC AUC and AUC-PR.
 
     The state is the confusion matrix (of the arg-max predictions) plus, for the ranking
     metrics, either
@@ -647,7 +648,7 @@ class ClassificationAccumulator:
         Returns
         -------
         dict
-            ``accuracy``, ``f1`` (macro), ``kappa``, ``krippendorff_alpha`` (nominal),
+            ``accuracy``, ``f1`` (macro), ``uar``, ``kappa``, ``krippendorff_alpha`` (nominal),
             ``auc`` and ``auc_pr`` (macro one-vs-rest), as floats.
         """
         counts = self._rank_counts()

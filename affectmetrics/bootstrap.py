@@ -5,11 +5,13 @@ counts (how often each sample was drawn), and every metric is computed for a who
 rows at once:
 
 * the continuous metrics from weighted sums ``W @ F`` of per-sample features, centred on the
-  full sample's means first (so no uncentred sum of squares is ever formed);
-* accuracy, F1, kappa and alpha from a stack of confusion matrices, one ``reduceat`` of the
+  full sample's means first (so no uncentred sum of squares is ever formed) and scaled as in
+  ``_moments.py``: one packed state per resample, scored by the functions' final steps, with
+  "constant" decided exactly on the samples each resample drew;
+* accuracy, F1, UAR, kappa and alpha from a stack of confusion matrices, one ``reduceat`` of the
   weights over the samples sorted by (truth, prediction) cell;
 * ROC AUC and average precision per class from the scores sorted once, with the weights of
-  tied scores added per distinct value and cumulated.
+  tied scores added per distinct value and cumulated, then ``ranking._ranking_batch``.
 
 There is no Python loop per resample. Samples are drawn in pairs (truth with its
 prediction); ``groups=`` draws whole groups (subjects, videos) instead, since frames of one
@@ -36,10 +38,16 @@ from scipy.special import ndtr, ndtri
 
 from ._moments import _Moments, _moments, _scale
 from ._optional import _import_optional
-from ._validation import _as_labels, _check_classification, _check_continuous, _check_lengths
+from ._validation import (
+    _as_labels,
+    _check_classification,
+    _check_continuous,
+    _check_lengths,
+    _group_codes,
+)
 from .accumulators import _classification_results, _continuous_results
 from .agreement import _alpha_batch
-from .classification import _accuracy_batch, _confusion, _f1_batch, _kappa_batch
+from .classification import _accuracy_batch, _confusion, _f1_batch, _kappa_batch, _uar_batch
 from .exceptions import UndefinedMetricWarning
 from .ranking import _class_counts, _ranking_batch
 
@@ -50,8 +58,8 @@ _METHODS = ("percentile", "bca")
 _BLOCK_ELEMENTS = 4_000_000
 _EXACT_JACKKNIFE_MAX = 2_000
 _JACKKNIFE_BLOCKS = 1_000
-CLASSIFICATION_KEYS = ("accuracy", "f1", "kappa", "krippendorff_alpha", "auc", "auc_pr")
-CONTINUOUS_KEYS = ("rmse", "pearson", "sagr", "ccc")
+CLASSIFICATION_KEYS = ("accuracy", "f1", "uar", "kappa", "krippendorff_alpha", "auc", "auc_pr")
+CONTINUOUS_KEYS = ("rmse", "pearson", "sagr", "ccc", "icc")
 
 
 # -- the vectorised metric engine --------------------------------------------------------
@@ -96,7 +104,7 @@ class _Engine:
             sorted_cells = cells[self._cell_order]
             starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
             self._cell_starts, self._cells = starts, sorted_cells[starts]
-            self.keys += ["accuracy", "f1", "kappa", "krippendorff_alpha"]
+            self.keys += ["accuracy", "f1", "uar", "kappa", "krippendorff_alpha"]
             self._ranking = []
             if scores is not None:
                 for k in range(n_classes):
@@ -141,7 +149,8 @@ class _Engine:
 
     def __call__(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"), \
+                warnings.catch_warnings():
             warnings.simplefilter("ignore", UndefinedMetricWarning)
             if self._classification:
                 out.update(self._confusion_metrics(weights))
@@ -229,6 +238,7 @@ class _Engine:
         return {
             "accuracy": _accuracy_batch(cms),
             "f1": _f1_batch(cms, "macro", 0.0),
+            "uar": _uar_batch(cms, 0.0),
             "kappa": _kappa_batch(cms),
             "krippendorff_alpha": _alpha_batch(cms, np.arange(c), "nominal"),
         }
@@ -259,16 +269,10 @@ def _nanmean_rows(values: np.ndarray) -> np.ndarray:
 
 
 def _encode_groups(groups: Any, n: int) -> tuple[np.ndarray, int]:
-    arr = np.asarray(groups)
-    if arr.ndim != 1:
-        raise ValueError(f"groups must be 1-D (one id per sample); got shape {arr.shape}")
-    if arr.shape[0] != n:
-        raise ValueError(f"groups has {arr.shape[0]} entries but there are {n} samples")
-    _, codes = np.unique(arr, return_inverse=True)
-    n_groups = int(codes.max()) + 1
+    codes, n_groups = _group_codes(groups, n)
     if n_groups < 2:
         raise ValueError("groups must contain at least two distinct groups to resample")
-    return codes.reshape(-1), n_groups
+    return codes, n_groups
 
 
 class _Draws:
@@ -519,7 +523,8 @@ def bootstrap_ci(
     seed : int or numpy Generator, optional
         Makes the resamples (and so the intervals) reproducible.
     groups : array-like of shape (n,), optional
-        Subject or video ids: resample whole groups (cluster bootstrap).
+        Subject or video ids of any hashable type (integers, strings, objects): resample
+        whole groups (cluster bootstrap). None or NaN ids are refused.
     nan_policy : {"raise"}
         Rows with NaN are refused: drop them first so that all metrics see the same rows.
     progress : bool, default False
@@ -699,7 +704,8 @@ def paired_comparison(
         are listed in ``left_out`` with a ``UserWarning``.
     names : (str, str), default ("A", "B")
     groups : array-like of shape (n,), optional
-        Resample whole groups (subjects, videos).
+        Resample whole groups (subjects, videos); ids of any hashable type, as for
+        :func:`bootstrap_ci`.
 
     Returns
     -------

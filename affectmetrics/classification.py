@@ -1,13 +1,16 @@
 """Expression (classification) metrics computed from one confusion matrix.
 
-Accuracy, F1 and Cohen's kappa are each a final step over the confusion matrix, the
-statistics step shared with :class:`~affectmetrics.ClassificationAccumulator` (which merges
-confusion matrices by addition). ``y_pred`` may be labels ``(n,)`` or an ``(n, C)`` score
+Accuracy, F1, unweighted average recall (UAR) and Cohen's kappa are each a final step over
+the confusion matrix, the statistics step shared with
+:class:`~affectmetrics.ClassificationAccumulator` (which merges confusion matrices by
+addition); :func:`classification_scores` returns them from one validated matrix.
+``y_pred`` may be labels ``(n,)`` or an ``(n, C)`` score
 matrix whose arg-max (first maximum on ties) is the prediction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,7 +18,8 @@ import numpy as np
 from ._validation import _check_classification, _ClassData
 from .exceptions import _warn_undefined
 
-__all__ = ["accuracy", "cohen_kappa", "confusion_matrix", "f1_score"]
+__all__ = ["accuracy", "classification_scores", "cohen_kappa", "confusion_matrix", "f1_score",
+           "uar"]
 
 _AVERAGES = ("macro", "micro", "weighted", None)
 _KAPPA_WEIGHTS = (None, "linear", "quadratic")
@@ -96,6 +100,33 @@ def _f1_from_cm(
     return float(value)
 
 
+def _uar_batch(cms: np.ndarray, zero_division: float = 0.0) -> np.ndarray:
+    """UAR of a stack of confusion matrices (..., C, C); nan where no class has a recall.
+
+    A class without true samples has recall ``zero_division``; nan leaves it out of the mean.
+    """
+    tp = np.diagonal(cms, axis1=-2, axis2=-1).astype(np.float64)
+    support = cms.sum(axis=-1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = np.where(support > 0, tp / np.where(support > 0, support, 1.0), zero_division)
+    defined = ~np.isnan(recall)
+    count = defined.sum(axis=-1)
+    total = np.where(defined, recall, 0.0).sum(axis=-1)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _uar_from_cm(cm: np.ndarray, zero_division: float = 0.0) -> float:
+    zero_division = _check_zero_division(zero_division)
+    if cm.sum() == 0:
+        _warn_undefined("uar is undefined: no samples were seen; returning nan")
+        return float("nan")
+    value = float(_uar_batch(cm, zero_division))
+    if np.isnan(value):
+        _warn_undefined("uar is undefined: no class has true samples and zero_division=nan; "
+                        "returning nan")
+    return value
+
+
 def _kappa_weight_matrix(n_classes: int, weights: str | None) -> np.ndarray:
     if weights not in _KAPPA_WEIGHTS:
         raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
@@ -129,6 +160,78 @@ def _kappa_from_cm(cm: np.ndarray, weights: str | None = None) -> float:
             "raters used a single and the same class); returning nan"
         )
     return value
+
+
+#: The metrics of one confusion matrix, by key: final steps with their defaults (macro F1,
+#: unweighted kappa). Shared by :func:`classification_scores`, the accumulator and the
+#: adapters; a new confusion-matrix metric (e.g. UAR) is one entry here.
+_CONFUSION_STEPS: dict[str, Callable[[np.ndarray], float]] = {
+    "accuracy": _accuracy_from_cm,
+    "f1": _f1_from_cm,
+    "uar": _uar_from_cm,
+    "kappa": _kappa_from_cm,
+}
+
+
+def _confusion_results(cm: np.ndarray) -> dict[str, float]:
+    """Every metric of :data:`_CONFUSION_STEPS` from one confusion matrix."""
+    return {key: step(cm) for key, step in _CONFUSION_STEPS.items()}
+
+
+def classification_scores(
+    y_true: Any, y_pred: Any, *, labels: Any = None, nan_policy: str = "raise"
+) -> dict[str, float]:
+    """Accuracy, macro F1, UAR and Cohen's kappa from one validated confusion matrix.
+
+    The input is validated and counted once; each metric is then a final step over the
+    same ``C x C`` matrix, so the values are those of :func:`accuracy`, :func:`f1_score`
+    (``average="macro"``), :func:`uar` and :func:`cohen_kappa` to the last digit, at the cost
+    of one.
+
+    .. math::
+
+        \\mathrm{accuracy} = \\frac{\\operatorname{tr} O}{n}, \\quad
+        F_1 = \\frac{1}{C} \\sum_c \\frac{2 O_{cc}}{r_c + k_c}, \\quad
+        \\kappa = 1 - \\frac{n \\sum_{i \\ne j} O_{ij}}{\\sum_{i \\ne j} r_i k_j}
+
+    with ``O`` the confusion matrix, ``r`` its row sums (truth) and ``k`` its column sums
+    (predictions).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        True class labels.
+    y_pred : array-like of shape (n,) or (n, C)
+        Predicted labels, or a score matrix whose arg-max is the prediction.
+    labels : array-like of shape (C,), optional
+        The class set and its order; every class in it takes part in the macro F1.
+    nan_policy : {"raise", "omit"}, default "raise"
+
+    Returns
+    -------
+    dict of str to float
+        ``{"accuracy", "f1", "uar", "kappa"}`` (keys of the accumulator's ``compute()``).
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`accuracy`, naming the argument.
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        Under each metric's own name, where :func:`f1_score` or :func:`cohen_kappa` would.
+
+    Examples
+    --------
+    >>> import affectmetrics as am
+    >>> # O = [[1, 1], [0, 2]]: accuracy 3/4; F1 (2/3 + 4/5) / 2; kappa 1/2
+    >>> scores = am.classification_scores([0, 0, 1, 1], [0, 1, 1, 1])
+    >>> scores["accuracy"], round(scores["f1"], 6), scores["kappa"]
+    (0.75, 0.733333, 0.5)
+    """
+    data = _check_classification(y_true, y_pred, labels=labels, nan_policy=nan_policy)
+    return _confusion_results(_confusion_of(data))
 
 
 def confusion_matrix(
@@ -296,3 +399,77 @@ def cohen_kappa(
     """
     data = _check_classification(y_true, y_pred, labels=labels, nan_policy=nan_policy)
     return _kappa_from_cm(_confusion_of(data), weights=weights)
+
+
+def uar(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    labels: Any = None,
+    zero_division: float = 0.0,
+    nan_policy: str = "raise",
+) -> float:
+    """Unweighted average recall: the mean over classes of each class's recall.
+
+    .. math::
+
+        \\mathrm{UAR} = \\frac{1}{C} \\sum_{c=1}^{C} \\frac{TP_c}{TP_c + FN_c}
+
+    The measure of the INTERSPEECH/ComParE challenges for speech emotion; unlike accuracy
+    it gives every class the same weight, so a majority-class predictor scores 1/C.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        True class labels.
+    y_pred : array-like of shape (n,) or (n, C)
+        Predicted labels, or a score matrix whose arg-max (first maximum on ties) is the
+        prediction.
+    labels : array-like of shape (C,), optional
+        The class set; every class in it takes part in the mean. Default: ``range(C)`` for a
+        score matrix, else the sorted union of the labels seen.
+    zero_division : {0.0, 1.0, nan}, default 0.0
+        The recall of a class without true samples (in ``labels`` or predicted only): 0.0 as
+        scikit-learn's ``recall_score`` and audmetric do; nan leaves such classes out of the
+        mean, which is scikit-learn's ``balanced_accuracy_score``.
+    nan_policy : {"raise", "omit"}, default "raise"
+
+    Returns
+    -------
+    float
+        In [0, 1]; chance level is 1/C.
+
+    Raises
+    ------
+    ValueError
+        As :func:`accuracy`; or ``zero_division`` not 0.0, 1.0 or nan.
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        With ``zero_division=nan`` when no class has true samples; nan is returned.
+
+    Notes
+    -----
+    Equal to ``sklearn.metrics.recall_score(average="macro")`` with the same ``labels`` and
+    ``zero_division``, to audmetric's ``unweighted_average_recall``, and to
+    ``balanced_accuracy_score`` whenever every class has true samples (or with
+    ``zero_division=nan``).
+
+    References
+    ----------
+    B. Schuller, S. Steidl, A. Batliner, "The INTERSPEECH 2009 Emotion Challenge",
+    Proc. Interspeech, 312-315, 2009.
+
+    Examples
+    --------
+    >>> import affectmetrics as am
+    >>> # recalls: class 0 1/2, class 1 2/2: mean 3/4 (accuracy is also 3/4 here)
+    >>> am.uar([0, 0, 1, 1], [0, 1, 1, 1])
+    0.75
+    >>> # a majority-class predictor on 3 classes: recalls 1, 0, 0
+    >>> round(am.uar([0, 0, 0, 0, 1, 2], [0, 0, 0, 0, 0, 0]), 6)
+    0.333333
+    """
+    data = _check_classification(y_true, y_pred, labels=labels, nan_policy=nan_policy)
+    return _uar_from_cm(_confusion_of(data), zero_division=zero_division)

@@ -1,10 +1,12 @@
-"""Continuous metrics for valence and arousal: CCC, Pearson's r, RMSE and SAGR.
+"""Continuous metrics for valence, arousal and AU intensity: CCC, Pearson's r, RMSE, SAGR,
+the intraclass correlation (ICC) and MAE.
 
-All four take ``(y_true, y_pred)`` of shape ``(n,)`` (returning a ``float``) or ``(n, k)``
+All of them take ``(y_true, y_pred)`` of shape ``(n,)`` (returning a ``float``) or ``(n, k)``
 (returning one value per column as an ``ndarray``), compute in float64 whatever the input
 dtype, and use population moments (divide by n). Each is the statistics step in
 ``_moments.py`` followed by a from-statistics step, which the streaming accumulators and the
-framework adapters share, so all of them agree by construction.
+framework adapters share, so all of them agree by construction. MAE alone needs a
+statistic the moments do not hold (the sum of absolute differences); it is computed directly.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import numpy as np
 
 from ._moments import (
     _ccc_from_moments,
+    _check_icc_form,
+    _icc_from_moments,
     _Moments,
     _moments,
     _pearson_from_moments,
@@ -24,7 +28,7 @@ from ._moments import (
 )
 from ._validation import _check_continuous
 
-__all__ = ["ccc", "pearson", "rmse", "sagr"]
+__all__ = ["ccc", "icc", "mae", "pearson", "rmse", "sagr"]
 
 
 def _continuous_moments(y_true: Any, y_pred: Any, nan_policy: str) -> tuple[_Moments, bool]:
@@ -202,3 +206,134 @@ def sagr(y_true: Any, y_pred: Any, *, nan_policy: str = "raise") -> float | np.n
     0.75
     """
     return _score(_sagr_from_moments, y_true, y_pred, nan_policy)
+
+
+def icc(
+    y_true: Any, y_pred: Any, *, form: str = "3,1", nan_policy: str = "raise"
+) -> float | np.ndarray:
+    """Intraclass correlation between truth and prediction, two raters (Shrout & Fleiss).
+
+    Truth and prediction are the two "raters" of the n samples ("targets"). With the
+    two-way ANOVA of that (n, 2) table, mean squares MSR (targets, n - 1 degrees of
+    freedom), MSC (raters, 1), MSE (residual, n - 1) and the one-way MSW (within targets, n),
+    and k = 2:
+
+    .. math::
+
+        \\mathrm{ICC}(1,1) = \\frac{MSR - MSW}{MSR + (k-1) MSW}, \\quad
+        \\mathrm{ICC}(2,1) = \\frac{MSR - MSE}{MSR + (k-1) MSE + k (MSC - MSE) / n}, \\quad
+        \\mathrm{ICC}(3,1) = \\frac{MSR - MSE}{MSR + (k-1) MSE},
+
+    and the averages of k ratings ``"1,k"``: (MSR - MSW) / MSR, ``"2,k"``:
+    (MSR - MSE) / (MSR + (MSC - MSE) / n), ``"3,k"``: (MSR - MSE) / MSR.
+
+    **From the moments CCC uses.** With centred sums :math:`S_{tt}, S_{pp}, S_{tp}`, mean
+    difference :math:`d = \\bar t - \\bar p` and :math:`SSE_{raw} = \\sum (t_i - p_i)^2`,
+    the grand mean is :math:`(\\bar t + \\bar p)/2` and each row mean deviates from it by
+    :math:`((t_i - \\bar t) + (p_i - \\bar p))/2`, so
+
+    .. math::
+
+        SS_R = \\tfrac12 (S_{tt} + S_{pp} + 2 S_{tp}), \\quad
+        SS_C = \\tfrac{n}{2} d^2, \\quad
+        SS_E = \\tfrac12 (S_{tt} + S_{pp} - 2 S_{tp}) = \\tfrac12 (SSE_{raw} - n d^2), \\quad
+        SS_W = SS_C + SS_E = \\tfrac12 SSE_{raw},
+
+    with MSR = SS_R / (n - 1), MSC = SS_C, MSE = SS_E / (n - 1), MSW = SS_W / n. Hence
+    :math:`\\mathrm{ICC}(3,1) = 2 S_{tp} / (S_{tt} + S_{pp})` (Lin's CCC without the bias
+    term) and, in population moments, :math:`\\mathrm{ICC}(2,1) = 2 n s_{tp} /
+    ((n-1)(s_t^2 + s_p^2 + d^2) + 2 s_{tp})`. Every quantity is a mergeable moment, so the
+    ICC streams and merges exactly like CCC (:class:`~affectmetrics.ContinuousAccumulator`
+    reports ICC(3,1) as ``icc``).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n,) or (n, k)
+        Ground truth and predictions (e.g. AU intensities 0-5); with 2-D input every column
+        is scored separately.
+    form : {"3,1", "2,1", "1,1", "3,k", "2,k", "1,k"}, default "3,1"
+        ``"3,1"``: two-way mixed, consistency (FERA 2015/2017, DISFA);
+        ``"2,1"``: two-way random, absolute agreement; ``"1,1"``: one-way random.
+    nan_policy : {"raise", "omit"}, default "raise"
+        ``"omit"`` drops every sample (row) that has a NaN in either argument.
+
+    Returns
+    -------
+    float or ndarray of shape (k,)
+        At most 1; ICC(3,1) and ICC(2,1) lie in [-1, 1].
+
+    Raises
+    ------
+    ValueError
+        As :func:`ccc`; or an unknown ``form``.
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        With fewer than 2 samples, or a zero denominator: ICC(3,1) when both sides are
+        constant, ICC(2,1) and ICC(1,1) when both are constant and equal (or, for n = 2,
+        perfectly anti-concordant); nan is returned.
+
+    Notes
+    -----
+    Equal to pingouin's ``intraclass_corr`` (ICC3, ICC2, ICC1, ICC3k, ICC2k, ICC1k) on the
+    long table of the two raters. A constant prediction has ICC(3,1) exactly 0 when the
+    truth varies.
+
+    References
+    ----------
+    P. E. Shrout, J. L. Fleiss, "Intraclass correlations: uses in assessing rater
+    reliability", Psychological Bulletin 86(2), 420-428, 1979.
+    K. O. McGraw, S. P. Wong, "Forming inferences about some intraclass correlation
+    coefficients", Psychological Methods 1(1), 30-46, 1996.
+
+    Examples
+    --------
+    >>> import affectmetrics as am
+    >>> # S_tt = 2, S_pp = 2, S_tp = 2 (p = t + 1): ICC(3,1) = 2*2 / (2 + 2) = 1
+    >>> am.icc([1, 2, 3], [2, 3, 4])
+    1.0
+    >>> # the bias d = -1 counts in ICC(2,1): 2*3*(2/3) / (2*(2/3 + 2/3 + 1) + 2*(2/3)) = 2/3
+    >>> round(am.icc([1, 2, 3], [2, 3, 4], form="2,1"), 6)
+    0.666667
+    """
+    _check_icc_form(form)
+    m, was_1d = _continuous_moments(y_true, y_pred, nan_policy)
+    values = _icc_from_moments(m, form)
+    return float(values[0]) if was_1d else values
+
+
+def mae(y_true: Any, y_pred: Any, *, nan_policy: str = "raise") -> float | np.ndarray:
+    """Mean absolute error.
+
+    .. math::
+
+        \\mathrm{MAE} = \\tfrac{1}{n} \\sum_i |x_i - y_i|
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n,) or (n, k)
+        Ground truth and predictions; with 2-D input every column is scored separately.
+    nan_policy : {"raise", "omit"}, default "raise"
+        ``"omit"`` drops every sample (row) that has a NaN in either argument.
+
+    Returns
+    -------
+    float or ndarray of shape (k,)
+        Non-negative, in the units of the data; lower is better. Always defined (n >= 1).
+
+    References
+    ----------
+    M. F. Valstar et al., "FERA 2015 - second facial expression recognition and analysis
+    challenge", IEEE FG 2015 (AU intensity is scored by ICC, RMSE/MAE and Pearson).
+
+    Examples
+    --------
+    >>> import affectmetrics as am
+    >>> # absolute errors 0, 1, 2: 3 / 3
+    >>> am.mae([0, 1, 2], [0, 2, 4])
+    1.0
+    """
+    t, p, _ = _check_continuous(y_true, y_pred, nan_policy=nan_policy)
+    values = np.abs(t.astype(np.float64) - p.astype(np.float64)).mean(axis=0)
+    return float(values) if t.ndim == 1 else values

@@ -5,10 +5,13 @@
   expressions; RMSE, CORR (Pearson), SAGR and CCC for valence and arousal. This is the
   default report.
 * ``"abaw"``: the ABAW challenges' scores (Kollias et al.): the VA score is the mean of the
-  valence and arousal CCC, the EXPR score the macro F1 over the eight expressions, and the
-  multi-task score (VA and EXPR tracks) their sum. ABAW computes CCC over all frames pooled;
-  AVEC-style protocols compute it per recording and average (:func:`ccc_per_group`), which
-  gives a different number; say which one you report.
+  valence and arousal CCC, the EXPR score the macro F1 over the eight expressions, the AU
+  score the mean F1 over the twelve action units, and the multi-task score their sum. ABAW
+  computes CCC over all frames pooled; AVEC-style protocols compute it per recording and
+  average (:func:`ccc_per_group`), which gives a different number; say which one you report.
+* :func:`fera_scores`: the FERA 2015/2017 action-unit sub-challenges (Valstar et al.):
+  occurrence by F1 per AU and their mean, intensity by ICC(3,1) per AU and their mean, with
+  MAE and RMSE beside it.
 """
 
 from __future__ import annotations
@@ -20,12 +23,23 @@ from typing import Any
 import numpy as np
 
 from ._moments import _ccc_from_moments, _moments
-from ._validation import _check_continuous, _check_lengths
+from ._validation import _check_continuous, _group_codes
 from .classification import f1_score
-from .continuous import ccc
+from .continuous import ccc, icc, mae, rmse
 from .exceptions import UndefinedMetricWarning, _warn_undefined
+from .multilabel import multilabel_f1
 
-__all__ = ["PRESETS", "abaw_scores", "ccc_per_group"]
+__all__ = ["ABAW_AUS", "FERA2017_INTENSITY_AUS", "FERA2017_OCCURRENCE_AUS", "PRESETS",
+           "abaw_scores", "ccc_per_group", "fera_scores"]
+
+#: The twelve action units of the ABAW AU track (Aff-Wild2), in the challenge's order.
+ABAW_AUS = ("AU1", "AU2", "AU4", "AU6", "AU7", "AU10", "AU12", "AU15", "AU23", "AU24",
+            "AU25", "AU26")
+#: The ten action units of the FERA 2017 occurrence sub-challenge.
+FERA2017_OCCURRENCE_AUS = ("AU1", "AU4", "AU6", "AU7", "AU10", "AU12", "AU14", "AU15",
+                           "AU17", "AU23")
+#: The seven action units of the FERA 2017 intensity sub-challenge.
+FERA2017_INTENSITY_AUS = ("AU1", "AU4", "AU6", "AU10", "AU12", "AU14", "AU17")
 
 #: Names of the presets accepted by :func:`affectmetrics.evaluate` and the CLI.
 PRESETS = ("affectnet", "abaw")
@@ -37,14 +51,20 @@ def abaw_scores(
     expression_pred: Any = None,
     va: Any = None,
     va_pred: Any = None,
+    au: Any = None,
+    au_pred: Any = None,
     n_classes: int = 8,
+    n_aus: int = 12,
+    au_threshold: float = 0.5,
 ) -> dict[str, float]:
     """The ABAW challenge scores.
 
     .. math::
 
         P_{VA} = \\tfrac{1}{2}(\\mathrm{CCC}_V + \\mathrm{CCC}_A), \\quad
-        P_{EXPR} = F_1^{macro}, \\quad P_{MTL} = P_{VA} + P_{EXPR}
+        P_{EXPR} = \\tfrac{1}{8} \\sum_{c=1}^{8} F_1^{(c)}, \\quad
+        P_{AU} = \\tfrac{1}{12} \\sum_{l=1}^{12} F_1^{(l)}, \\quad
+        P_{MTL} = P_{VA} + P_{EXPR} + P_{AU}
 
     Parameters
     ----------
@@ -53,16 +73,31 @@ def abaw_scores(
         ``n_classes`` classes, present or not.
     va, va_pred : array-like of shape (n, 2), optional
         Valence (column 0) and arousal (column 1), CCC pooled over all frames.
+    au, au_pred : array-like of shape (n, 12), optional
+        0/1 occurrence of the twelve AUs (:data:`ABAW_AUS`) and 0/1 predictions or scores;
+        the binary F1 of each AU, averaged over the AUs.
+    n_classes : int, default 8
+    n_aus : int, default 12
+        The number of AU columns required.
+    au_threshold : float, default 0.5
+        A score above it predicts the AU present.
 
     Returns
     -------
     dict
-        ``abaw_va`` and/or ``abaw_expr``, and ``abaw_mtl`` when both are given.
+        ``abaw_va``, ``abaw_expr`` and ``abaw_au`` for the tasks given, and ``abaw_mtl``,
+        the sum of the given tasks' scores, when at least two are given (ABAW 3 onwards
+        sums all three; give all three for the published multi-task score).
+
+    Raises
+    ------
+    ValueError
+        No task given, ``va`` without two columns, ``au`` without ``n_aus`` columns.
 
     References
     ----------
-    D. Kollias et al., "ABAW: Valence-Arousal Estimation, Expression Recognition, Action
-    Unit Detection & Multi-Task Learning Challenges", CVPR Workshops, 2022.
+    D. Kollias, "ABAW: Valence-Arousal Estimation, Expression Recognition, Action Unit
+    Detection & Multi-Task Learning Challenges", CVPR Workshops, 2022.
 
     Examples
     --------
@@ -81,11 +116,106 @@ def abaw_scores(
     if expression is not None:
         scores["abaw_expr"] = float(f1_score(expression, expression_pred,
                                              labels=np.arange(n_classes)))
-    if len(scores) == 2:
-        scores["abaw_mtl"] = scores["abaw_va"] + scores["abaw_expr"]
+    if au is not None:
+        columns = np.shape(au)[1] if np.ndim(au) == 2 else None
+        if columns != n_aus:
+            raise ValueError(f"au must have {n_aus} columns (one per AU: {', '.join(ABAW_AUS)}"
+                             f"); got shape {np.shape(au)}")
+        scores["abaw_au"] = float(multilabel_f1(au, au_pred, threshold=au_threshold))
+    if len(scores) >= 2:
+        scores["abaw_mtl"] = float(sum(scores.values()))
     if not scores:
-        raise ValueError("give expression labels and predictions, valence/arousal, or both")
+        raise ValueError("give expression labels and predictions, valence/arousal, action "
+                         "units, or several of them")
     return scores
+
+
+def fera_scores(
+    *,
+    occurrence: Any = None,
+    occurrence_pred: Any = None,
+    intensity: Any = None,
+    intensity_pred: Any = None,
+    au_names: Any = None,
+    threshold: float = 0.5,
+) -> dict[str, float]:
+    """The FERA action-unit scores: occurrence F1 and intensity ICC(3,1), per AU and mean.
+
+    .. math::
+
+        P_{occ} = \\tfrac{1}{L} \\sum_l F_1^{(l)}, \\qquad
+        P_{int} = \\tfrac{1}{L} \\sum_l \\mathrm{ICC}(3,1)^{(l)}
+
+    with MAE and RMSE per AU and their means beside the ICC.
+
+    Parameters
+    ----------
+    occurrence, occurrence_pred : array-like of shape (n, L), optional
+        0/1 occurrence and 0/1 predictions or scores (present when above ``threshold``).
+    intensity, intensity_pred : array-like of shape (n, L), optional
+        AU intensities (0-5) and their predictions.
+    au_names : sequence of str, optional
+        Names of the columns, used in the keys. Default ``AU0``, ``AU1``... by position;
+        FERA 2017 uses :data:`FERA2017_OCCURRENCE_AUS` and :data:`FERA2017_INTENSITY_AUS`.
+    threshold : float, default 0.5
+
+    Returns
+    -------
+    dict
+        ``fera_occurrence_f1`` (mean) and ``f1_<AU>``; ``fera_intensity_icc``,
+        ``fera_intensity_mae``, ``fera_intensity_rmse`` (means) and ``icc_<AU>``,
+        ``mae_<AU>``, ``rmse_<AU>``. An AU whose ICC is undefined (both sides constant)
+        is nan, with an :class:`~affectmetrics.UndefinedMetricWarning`, and is left out of
+        the mean.
+
+    References
+    ----------
+    M. F. Valstar et al., "FERA 2017 - Addressing head pose in the third facial expression
+    recognition and analysis challenge", IEEE FG, 2017.
+
+    Examples
+    --------
+    >>> import affectmetrics as am
+    >>> scores = am.fera_scores(intensity=[[0, 1], [2, 1], [4, 3]],
+    ...                         intensity_pred=[[1, 1], [2, 2], [3, 3]], au_names=["AU6", "AU12"])
+    >>> # ICC(3,1) = 2 S_tp / (S_tt + S_pp); AU6: 2*4 / (8 + 2); AU12: 2*2 / (8/3 + 2) = 6/7
+    >>> round(scores["icc_AU6"], 6), round(scores["icc_AU12"], 6)
+    (0.8, 0.857143)
+    """
+    scores: dict[str, float] = {}
+    if occurrence is not None:
+        names = _au_keys(au_names, np.shape(occurrence)[-1], "occurrence")
+        per_au = multilabel_f1(occurrence, occurrence_pred, threshold=threshold, average=None)
+        scores["fera_occurrence_f1"] = float(per_au.mean())
+        scores.update({f"f1_{name}": float(v) for name, v in zip(names, per_au, strict=True)})
+    if intensity is not None:
+        if np.ndim(intensity) != 2:
+            raise ValueError(f"intensity must be an (n, L) matrix, one column per AU; got shape "
+                             f"{np.shape(intensity)}")
+        names = _au_keys(au_names, np.shape(intensity)[1], "intensity")
+        values = {"icc": np.atleast_1d(icc(intensity, intensity_pred)),
+                  "mae": np.atleast_1d(mae(intensity, intensity_pred)),
+                  "rmse": np.atleast_1d(rmse(intensity, intensity_pred))}
+        for metric, per_au in values.items():
+            defined = per_au[~np.isnan(per_au)]
+            scores[f"fera_intensity_{metric}"] = (float(defined.mean()) if defined.shape[0]
+                                                 else float("nan"))
+        for metric, per_au in values.items():
+            scores.update({f"{metric}_{name}": float(v)
+                           for name, v in zip(names, per_au, strict=True)})
+    if not scores:
+        raise ValueError("give occurrence labels and predictions, intensities, or both")
+    return scores
+
+
+def _au_keys(au_names: Any, n_columns: int, what: str) -> list[str]:
+    if au_names is None:
+        return [f"AU{j}" for j in range(n_columns)]
+    names = [str(name) for name in au_names]
+    if len(names) != n_columns:
+        raise ValueError(f"au_names has {len(names)} names but {what} has {n_columns} "
+                         "column(s)")
+    return names
 
 
 def ccc_per_group(y_true: Any, y_pred: Any, groups: Any) -> float | np.ndarray:
@@ -95,7 +225,8 @@ def ccc_per_group(y_true: Any, y_pred: Any, groups: Any) -> float | np.ndarray:
     ----------
     y_true, y_pred : array-like of shape (n,) or (n, k)
     groups : array-like of shape (n,)
-        Recording (video, subject) id of each sample.
+        Recording (video, subject) id of each sample: any hashable ids (integers, strings,
+        objects); None or NaN is refused.
 
     Returns
     -------
@@ -120,10 +251,7 @@ def ccc_per_group(y_true: Any, y_pred: Any, groups: Any) -> float | np.ndarray:
     t, p, _ = _check_continuous(y_true, y_pred)
     was_1d = t.ndim == 1
     t, p = (t[:, None], p[:, None]) if was_1d else (t, p)
-    ids = np.asarray(groups)
-    if ids.ndim != 1:
-        raise ValueError(f"groups must be 1-D (one id per sample); got shape {ids.shape}")
-    _check_lengths(y_true=t, groups=ids)
+    ids, _ = _group_codes(groups, t.shape[0])
     order = np.argsort(ids, kind="stable")
     sorted_ids = ids[order]
     starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])

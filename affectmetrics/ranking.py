@@ -13,7 +13,11 @@ positive score ``u`` with ``p_u`` positives:
 
 These per-threshold counts are the statistics step; the binned
 :class:`~affectmetrics.ClassificationAccumulator` produces the same counts from its
-histograms, and both share the final steps below.
+histograms and the bootstrap engine from resampling weights, and all of them share one final
+step, :func:`_ranking_batch`, batched over stacks of counts (classes, resamples).
+
+Before any ranking, a score matrix goes through the score rule of ``_scores.py`` (logits and
+probabilities of one model rank alike), applied by the validation path.
 """
 
 from __future__ import annotations

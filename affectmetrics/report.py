@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,23 +22,38 @@ import numpy as np
 
 from ._moments import _moments
 from ._optional import _import_optional
-from ._validation import _as_labels, _as_numeric, _check_classification, _check_continuous
+from ._validation import (
+    _as_labels,
+    _as_numeric,
+    _check_classification,
+    _check_continuous,
+    _group_codes,
+)
 from .accumulators import _continuous_results
 from .agreement import _alpha_from_cm
 from .bootstrap import BootstrapResult, _bootstrap, _check_options, _prepare_engine
-from .classification import _accuracy_from_cm, _confusion, _f1_from_cm, _kappa_from_cm
+from .classification import (
+    _accuracy_from_cm,
+    _confusion,
+    _f1_from_cm,
+    _kappa_from_cm,
+    _uar_from_cm,
+)
 from .examples import AFFECTNET_CLASSES
 from .exceptions import DiagnosticWarning
-from .presets import PRESETS, abaw_scores, ccc_per_group
+from .multilabel import _au_scores, _check_multilabel, _check_threshold, _MultilabelEngine
+from .presets import ABAW_AUS, PRESETS, abaw_scores, ccc_per_group
 from .ranking import pr_auc, roc_auc
+from .subgroups import UAB_KEY, SubgroupResult, _check_subgroups, _subgroup_result
 
 __all__ = ["Diagnostic", "Report", "diagnose", "evaluate", "side_by_side"]
 
-CLASSIFICATION_ROWS = (("accuracy", "Accuracy"), ("f1", "F1 Score"), ("kappa", "Cohen's Kappa"),
+CLASSIFICATION_ROWS = (("accuracy", "Accuracy"), ("f1", "F1 Score"), ("uar", "UAR"),
+                       ("kappa", "Cohen's Kappa"),
                        ("krippendorff_alpha", "Krippendorff's Alpha"), ("auc", "AUC"),
                        ("auc_pr", "AUC-PR"))
 CONTINUOUS_ROWS = (("rmse", "RMSE"), ("pearson", "Correlation"), ("sagr", "SAGR"),
-                   ("ccc", "CCC"))
+                   ("ccc", "CCC"), ("icc", "ICC(3,1)"))
 # Diagnostic thresholds, stated in every message that uses them.
 _LOW_VARIANCE = 0.1
 _OUT_OF_RANGE = 0.01
@@ -61,7 +77,7 @@ class Report:
     ----------
     model : str
     metrics : dict of str to float
-        Flat keys: ``accuracy``, ``f1``, ``kappa``, ``krippendorff_alpha``, ``auc``,
+        Flat keys: ``accuracy``, ``f1``, ``uar``, ``kappa``, ``krippendorff_alpha``, ``auc``,
         ``auc_pr``; ``rmse_valence``, ``pearson_valence``, ``sagr_valence``,
         ``ccc_valence`` and the same for arousal; preset scores such as ``abaw_va``.
     per_class : dict of str to ndarray, optional
@@ -72,6 +88,11 @@ class Report:
         Confidence intervals for every metric, when ``ci`` was given.
     diagnostics : list of Diagnostic
     n_samples, n_omitted : int
+    subgroups : dict of str to SubgroupResult, optional
+        Per attribute: every metric per subgroup, gaps and UAB (``evaluate(subgroups=)``).
+    au_names : tuple of str
+    per_au : dict of str to ndarray, optional
+        ``f1``, ``auc``, ``auc_pr``, ``support`` per action unit (``evaluate(au=)``).
     """
 
     model: str
@@ -84,6 +105,9 @@ class Report:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     n_samples: int = 0
     n_omitted: int = 0
+    subgroups: dict[str, SubgroupResult] | None = None
+    au_names: tuple[str, ...] = ()
+    per_au: dict[str, np.ndarray] | None = None
 
     def interval(self, key: str) -> tuple[float, float] | None:
         """The (low, high) confidence interval of a metric, if intervals were computed."""
@@ -106,6 +130,11 @@ class Report:
             out["per_class"] = {k: [_json_float(x) for x in v] for k, v in self.per_class.items()}
         if self.confusion_matrix is not None:
             out["confusion_matrix"] = self.confusion_matrix.tolist()
+        if self.subgroups is not None:
+            out["subgroups"] = {name: result.to_dict() for name, result in self.subgroups.items()}
+        if self.per_au is not None:
+            out["au_names"] = list(self.au_names)
+            out["per_au"] = {k: [_json_float(x) for x in v] for k, v in self.per_au.items()}
         if self.intervals is not None:
             r = self.intervals
             out["intervals"] = {
@@ -133,6 +162,8 @@ class Report:
             interval = self.interval(key) or ("", "")
             writer.writerow([self.model, key, repr(value), *(repr(v) if v != "" else ""
                                                              for v in interval)])
+        for key, value, low, high in _subgroup_rows(self.subgroups):
+            writer.writerow([self.model, key, repr(value), low, high])
         if path is not None:
             Path(path).write_text(buffer.getvalue())
         return buffer.getvalue()
@@ -158,6 +189,13 @@ class Report:
                      int(self.per_class["support"][i])]
                     for i, name in enumerate(self.class_names)]
             parts += ["", _table(header, rows, decimals)]
+        if self.per_au is not None:
+            rows = [[name, *(self.per_au[k][i] for k in ("f1", "auc", "auc_pr")),
+                     int(self.per_au["support"][i])] for i, name in enumerate(self.au_names)]
+            parts += ["", _table(["Action unit", "F1", "AUC", "AUC-PR", "Positives"], rows,
+                                 decimals)]
+        if self.subgroups is not None:
+            parts += _subgroup_tables(self.subgroups, decimals)
         if self.confusion_matrix is not None:
             short = [name[:4] for name in self.class_names]
             rows = [[short[i], *self.confusion_matrix[i].tolist()] for i in range(len(short))]
@@ -167,6 +205,51 @@ class Report:
 
     def __str__(self) -> str:
         return self.to_markdown()
+
+
+def _subgroup_rows(subgroups: dict[str, SubgroupResult] | None
+                   ) -> list[tuple[str, float, str, str]]:
+    """CSV rows ``(metric[attribute=level], value, low, high)`` and the gaps."""
+    def bound(values: dict[str, float] | None, key: str) -> str:
+        return "" if values is None or key not in values else repr(values[key])
+
+    rows: list[tuple[str, float, str, str]] = []
+    for name, result in (subgroups or {}).items():
+        for level in result.levels:
+            for key, value in result.metrics[level].items():
+                rows.append((f"{key}[{name}={level}]", value,
+                             bound(None if result.low is None else result.low[level], key),
+                             bound(None if result.high is None else result.high[level], key)))
+        for key, value in result.gap.items():
+            label = key if key == UAB_KEY else f"{key}_gap"
+            rows.append((f"{label}[{name}]", value, bound(result.gap_low, key),
+                         bound(result.gap_high, key)))
+    return rows
+
+
+def _subgroup_tables(subgroups: dict[str, SubgroupResult], decimals: int) -> list[str]:
+    """One Markdown table per attribute: metrics (rows) by subgroup, and the gap."""
+    parts = []
+    for name, result in subgroups.items():
+        def cell(value: float, low: float | None, high: float | None) -> str:
+            text = _cell(value, decimals)
+            if low is not None and high is not None:
+                text += f" [{_cell(low, decimals)}, {_cell(high, decimals)}]"
+            return text
+
+        rows = []
+        for key, gap in result.gap.items():
+            values = [cell(result.metrics[level].get(key, np.nan),
+                           None if result.low is None else result.low[level].get(key),
+                           None if result.high is None else result.high[level].get(key))
+                      if key != UAB_KEY else "" for level in result.levels]
+            rows.append([key, *values,
+                         cell(gap, None if result.gap_low is None else result.gap_low.get(key),
+                              None if result.gap_high is None else result.gap_high.get(key))])
+        header = ["Metric", *(f"{name}={level} (n={result.n_samples[level]})"
+                              for level in result.levels), "Gap (max - min)"]
+        parts += ["", f"Subgroups by {name}", "", _table(header, rows, decimals)]
+    return parts
 
 
 def _json_float(value: Any) -> float | None:
@@ -222,6 +305,11 @@ def side_by_side(reports: list[Report], decimals: int = 4) -> str:
         rows = [[label, *(value_cell(r, f"{key}_{name}") for r in reports)]
                 for key, label in CONTINUOUS_ROWS]
         parts.append(_table([f"Metric ({name.capitalize()} Regression)", *models], rows))
+    au_keys = [key for key in ("au_f1", "au_f1_micro", "au_auc", "au_auc_pr")
+               if any(key in r.metrics for r in reports)]
+    if au_keys:
+        rows = [[key, *(value_cell(r, key) for r in reports)] for key in au_keys]
+        parts.append(_table(["Metric (Action units)", *models], rows))
     preset_keys = list(dict.fromkeys(k for r in reports for k in r.metrics
                                      if k.startswith("abaw_") or k.endswith("_per_group")))
     if preset_keys:
@@ -316,7 +404,12 @@ def diagnose(
 
 
 def _complete_rows(nan_policy: str, **arrays: Any) -> tuple[dict[str, np.ndarray], int]:
-    """Convert the given arrays and drop rows with NaN in any of them (policy "omit")."""
+    """Convert the given arrays and drop rows with NaN in any of them (policy "omit").
+
+    ``groups`` (any hashable ids) is encoded as integer codes; a missing id is an error, not
+    a row to omit.
+    """
+    groups = arrays.pop("groups", None)
     converted = {name: _as_numeric(value, name) for name, value in arrays.items()
                  if value is not None}
     lengths = {name: arr.shape[0] if arr.ndim else 0 for name, arr in converted.items()}
@@ -325,6 +418,8 @@ def _complete_rows(nan_policy: str, **arrays: Any) -> tuple[dict[str, np.ndarray
         other, n_other = next((k, v) for k, v in rest if v != n_first)
         raise ValueError(f"{first} has {n_first} samples, {other} has {n_other}; they must "
                          "have the same length")
+    if groups is not None and converted:
+        converted["groups"] = _group_codes(groups, next(iter(lengths.values())))[0]
     if nan_policy != "omit" or not converted:
         return converted, 0
     drop = None
@@ -358,6 +453,11 @@ def evaluate(
     nan_policy: str = "raise",
     warn: bool = True,
     progress: bool = False,
+    subgroups: Mapping[str, Any] | None = None,
+    au: Any = None,
+    au_pred: Any = None,
+    au_names: Any = None,
+    au_threshold: float = 0.5,
 ) -> Report:
     """Score a model's expression and/or valence/arousal predictions in one call.
 
@@ -376,11 +476,13 @@ def evaluate(
     model : str, default "model"
         The model's name, the column title in tables.
     preset : {"affectnet", "abaw"}, default "affectnet"
-        ``"abaw"`` adds the ABAW challenge scores (``abaw_va``, ``abaw_expr``, ``abaw_mtl``).
+        ``"abaw"`` adds the ABAW challenge scores (``abaw_va``, ``abaw_expr``, ``abaw_au``,
+        ``abaw_mtl``).
     ci : float, optional
         Confidence level (e.g. 0.95) for bootstrap intervals of every metric.
     n_resamples, ci_method, seed, groups :
-        As for :func:`affectmetrics.bootstrap_ci`. ``groups`` (video or subject ids) also
+        As for :func:`affectmetrics.bootstrap_ci`. ``groups`` (video or subject ids of any
+        hashable type; None or NaN is refused) also
         adds the per-group mean CCC (``ccc_valence_per_group``...).
     nan_policy : {"raise", "omit"}, default "raise"
         ``"omit"`` drops every row with a NaN in any argument, for every metric alike.
@@ -388,6 +490,21 @@ def evaluate(
         Issue a :class:`~affectmetrics.DiagnosticWarning` per diagnostic.
     progress : bool, default False
         Show a progress bar during the bootstrap (needs the ``cli`` extra).
+    subgroups : dict of str to array-like of shape (n,), optional
+        Attributes of the samples (``{"gender": [...], "age": [...]}``, any labels): every
+        metric per subgroup, the gap between the best and the worst subgroup and, with
+        expression labels, the unweighted average bias, in :attr:`Report.subgroups`; with
+        ``ci``, percentile intervals for each from one set of resamples (see
+        :mod:`affectmetrics.subgroups`).
+    au, au_pred : array-like of shape (n, L), optional
+        Action-unit occurrence (0/1) and predictions (0/1 or scores, present above
+        ``au_threshold``): ``au_f1`` (mean F1 over AUs), ``au_f1_micro``, ``au_auc``,
+        ``au_auc_pr`` and ``f1_<AU>`` per AU, with intervals for the F1 values under ``ci``;
+        the ``"abaw"`` preset adds ``abaw_au`` (twelve AUs).
+    au_names : sequence of str, optional
+        Names of the AU columns (default :data:`~affectmetrics.ABAW_AUS` for twelve
+        columns, else ``AU0``, ``AU1``...).
+    au_threshold : float, default 0.5
 
     Returns
     -------
@@ -409,12 +526,21 @@ def evaluate(
         raise ValueError("give both expression and expression_pred, or neither")
     if (va is None) != (va_pred is None):
         raise ValueError("give both va and va_pred, or neither")
+    if (au is None) != (au_pred is None):
+        raise ValueError("give both au and au_pred, or neither")
+    subgroup_rows = None
+    first = next((x for x in (expression, va, au) if x is not None), None)
+    if subgroups is not None and first is not None:
+        n_given = int(np.shape(first)[0])
+        subgroups = _check_subgroups(subgroups, n_given)
+        subgroup_rows = np.arange(n_given)
     arrays, n_omitted = _complete_rows(nan_policy, expression=expression,
                                        expression_pred=expression_pred, va=va, va_pred=va_pred,
-                                       groups=groups)
+                                       groups=groups, subgroup_rows=subgroup_rows, au=au,
+                                       au_pred=au_pred)
     if not arrays:
         raise ValueError("give expression labels and predictions, valence/arousal truth and "
-                         "predictions, or both")
+                         "predictions, action units, or several of them")
     output_names = tuple(output_names)
     metrics: dict[str, float] = {}
     per_class = cm = None
@@ -439,6 +565,7 @@ def evaluate(
         cm = _confusion(codes, pred_codes, c)
         metrics["accuracy"] = _accuracy_from_cm(cm)
         metrics["f1"] = float(_f1_from_cm(cm, "macro"))
+        metrics["uar"] = _uar_from_cm(cm)
         metrics["kappa"] = _kappa_from_cm(cm)
         metrics["krippendorff_alpha"] = _alpha_from_cm(cm, np.arange(c), "nominal")
         tp = np.diag(cm).astype(np.float64)
@@ -448,13 +575,10 @@ def evaluate(
         per_class = {"precision": precision, "recall": recall,
                      "f1": _f1_from_cm(cm, None), "support": cm.sum(axis=1)}
         if data.y_score is not None:
-            with warnings.catch_warnings():
-                # Absent classes are reported once, as a diagnostic.
-                warnings.simplefilter("ignore")
-                per_class["auc"] = roc_auc(codes, data.y_score, labels=np.arange(c),
-                                           average=None)
-                per_class["auc_pr"] = pr_auc(codes, data.y_score, labels=np.arange(c),
-                                             average=None)
+            # A class without positives warns by the metric's name, as the functions do.
+            per_class["auc"] = roc_auc(codes, data.y_score, labels=np.arange(c), average=None)
+            per_class["auc_pr"] = pr_auc(codes, data.y_score, labels=np.arange(c),
+                                         average=None)
             metrics["auc"] = _nanmean(per_class["auc"])
             metrics["auc_pr"] = _nanmean(per_class["auc_pr"])
         else:
@@ -475,10 +599,23 @@ def evaluate(
             per_group = np.atleast_1d(ccc_per_group(va_2d, va_pred_2d, arrays["groups"]))
             for j, name in enumerate(output_names):
                 metrics[f"ccc_{name}_per_group"] = float(per_group[j])
+    au_true = au_scores = per_au = None
+    au_labels: tuple[str, ...] = ()
+    au_engine = None
+    if au is not None:
+        au_threshold = _check_threshold(au_threshold)
+        au_true, au_scores, _ = _check_multilabel(arrays["au"], arrays["au_pred"],
+                                                  pred_name="au_pred")
+        au_labels = _au_labels(au_names, au_true.shape[1])
+        au_metrics, per_au = _au_scores(au_true, au_scores, au_threshold, au_labels)
+        metrics.update(au_metrics)
+        n_samples = au_true.shape[0]
+        au_engine = _MultilabelEngine(au_true, au_scores, au_threshold, au_labels)
     if preset == "abaw":
         metrics.update(abaw_scores(
             expression=codes, expression_pred=pred_codes, va=va_2d, va_pred=va_pred_2d,
-            n_classes=len(names) if names else 8))
+            au=au_true, au_pred=au_scores, n_classes=len(names) if names else 8,
+            au_threshold=au_threshold))
     found = diagnose(expression=codes, pred_codes=pred_codes, class_names=names,
                      va=va_2d, va_pred=va_pred_2d, output_names=output_names)
     if warn:
@@ -486,15 +623,70 @@ def evaluate(
             warnings.warn(f"{model}: {diagnostic.message}", DiagnosticWarning, stacklevel=2)
     intervals = None
     if ci is not None:
-        engine = _prepare_engine(
-            codes, (data.y_score if expression is not None and data.y_score is not None
-                    else pred_codes),
-            va_2d, va_pred_2d, output_names, len(names) if names else None, "raise")
+        engines = [] if au_engine is None else [au_engine]
+        if codes is not None or va_2d is not None:
+            engines.insert(0, _prepare_engine(
+                codes, (data.y_score if expression is not None and data.y_score is not None
+                        else pred_codes),
+                va_2d, va_pred_2d, output_names, len(names) if names else None, "raise"))
+        engine = engines[0] if len(engines) == 1 else _Engines(engines)
         intervals = _bootstrap(engine, confidence_level=ci, n_resamples=n_resamples,
                                method=ci_method, seed=seed, groups=arrays.get("groups"),
                                progress=progress, warn=False)
+    by_subgroup = None
+    if subgroups is not None:
+        expr_pred = None
+        if expression is not None:
+            expr_pred = data.y_score if data.y_score is not None else pred_codes
+        group_ids = arrays.get("groups")
+
+        def score(rows: np.ndarray) -> dict[str, float]:
+            return evaluate(
+                expression=None if codes is None else codes[rows],
+                expression_pred=None if expr_pred is None else expr_pred[rows],
+                va=None if va_2d is None else va_2d[rows],
+                va_pred=None if va_pred_2d is None else va_pred_2d[rows],
+                au=None if au_true is None else au_true[rows],
+                au_pred=None if au_scores is None else au_scores[rows], au_names=au_labels or None,
+                au_threshold=au_threshold,
+                class_names=names or None, output_names=output_names, preset=preset,
+                groups=None if group_ids is None else group_ids[rows], warn=False).metrics
+
+        kept = arrays["subgroup_rows"]
+        by_subgroup = {
+            name: _subgroup_result(
+                name, values[kept], score, codes=codes, pred=expr_pred, pred_codes=pred_codes,
+                n_classes=len(names) if names else None, va=va_2d, va_pred=va_pred_2d,
+                output_names=output_names, ci=ci, n_resamples=n_resamples, seed=seed,
+                groups=group_ids)
+            for name, values in subgroups.items()}
     return Report(model, metrics, per_class, cm, names, output_names if va is not None else (),
-                  intervals, found, n_samples, n_omitted)
+                  intervals, found, n_samples, n_omitted, by_subgroup, au_labels, per_au)
+
+
+class _Engines:
+    """Several bootstrap engines on the same samples, resampled together (same draws)."""
+
+    def __init__(self, engines: list[Any]) -> None:
+        self._engines = engines
+        self.n = engines[0].n
+        self.keys = [key for engine in engines for key in engine.keys]
+
+    def __call__(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        return {k: v for engine in self._engines for k, v in engine(weights).items()}
+
+    def estimate(self, warn: bool = True) -> dict[str, float]:
+        return {k: v for engine in self._engines for k, v in engine.estimate(warn).items()}
+
+
+def _au_labels(au_names: Any, n_columns: int) -> tuple[str, ...]:
+    if au_names is None:
+        return ABAW_AUS if n_columns == len(ABAW_AUS) else tuple(
+            f"AU{j}" for j in range(n_columns))
+    names = tuple(str(name) for name in au_names)
+    if len(names) != n_columns:
+        raise ValueError(f"au_names has {len(names)} names but au has {n_columns} column(s)")
+    return names
 
 
 def _nanmean(values: np.ndarray) -> float:

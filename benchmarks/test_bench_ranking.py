@@ -24,6 +24,15 @@ def test_affectmetrics(benchmark, expression):
     assert ap == pytest.approx(skm.average_precision_score(onehot, scores), rel=1e-12)
 
 
+def test_affectmetrics_logits(benchmark, expression):
+    """The same model's logits: the score rule's softmax per row, then the same ranking."""
+    labels, scores = expression
+    logits = np.log(scores) + 3.0  # softmax(logits) == scores
+    auc, ap = benchmark(lambda: (am.roc_auc(labels, logits), am.pr_auc(labels, logits)))
+    assert auc == pytest.approx(am.roc_auc(labels, scores), rel=1e-12)
+    assert ap == pytest.approx(am.pr_auc(labels, scores), rel=1e-12)
+
+
 def test_scikit_learn(benchmark, expression):
     labels, scores = expression
     onehot = np.eye(8)[labels]

@@ -308,3 +308,235 @@ def test_packed_moments_merge_like_accumulators():
     for name in ("mean_true", "m2_true", "cross", "sse", "min_pred", "max_true"):
         np.testing.assert_allclose(getattr(merged, name), getattr(whole, name), rtol=1e-12)
     np.testing.assert_array_equal(merged.agree, whole.agree)
+
+
+# -- atomic updates and checked, portable state -------------------------------------------
+
+
+def assert_same_state(before, after):
+    assert before.keys() == after.keys()
+    for key in before:
+        np.testing.assert_array_equal(np.asarray(after[key]), np.asarray(before[key]), key)
+
+
+def filled_accumulators():
+    x, y = continuous_data(20, n=300)
+    truth, scores = classification_data(20, n=300)
+    accs = [am.ContinuousAccumulator(2), am.ContinuousAccumulator(2, nan_policy="omit"),
+            am.ClassificationAccumulator(8), am.ClassificationAccumulator(8, bins=32),
+            am.ClassificationAccumulator(8, nan_policy="omit", scores="probabilities")]
+    for acc in accs:
+        if isinstance(acc, am.ContinuousAccumulator):
+            acc.update(x[:200], y[:200])
+            acc.update(x[200:210], y[200:210])  # a small batch stays pending
+        else:
+            acc.update(truth[:200], scores[:200])
+            acc.update(truth[200:210], scores[200:210])
+    return accs
+
+
+def refused_continuous_batches():
+    good = np.zeros((5, 2))
+    nan_col = good.copy()
+    nan_col[2, 1] = np.nan
+    inf = good.copy()
+    inf[0, 0] = np.inf
+    nan_all = np.full((5, 2), np.nan)
+    return {
+        "shape": (np.zeros((5, 3)), np.zeros((5, 3))),
+        "one-dimensional": (np.zeros(5), np.zeros(5)),
+        "lengths": (good, good[:4]),
+        "strings": (np.array([["a", "b"]] * 5), good),
+        "nan": (nan_col, good),
+        "inf": (good, inf),
+        "all-nan": (nan_all, good),
+    }
+
+
+def refused_classification_batches():
+    truth, scores = classification_data(21, n=5)
+    nan_scores = scores.copy()
+    nan_scores[3, 1] = np.nan
+    above = scores.copy()
+    above[1, 2] = 1.5
+    inf = scores.copy()
+    inf[0, 4] = np.inf
+    return {
+        "one-dimensional": (truth, scores[:, 0]),
+        "columns": (truth, scores[:, :3]),
+        "label": (np.r_[truth[:4], 9], scores),
+        "lengths": (truth[:4], scores),
+        "nan": (truth, nan_scores),
+        "inf": (truth, inf),
+        "all-nan": (truth, np.full_like(scores, np.nan)),
+        "probabilities": (truth, scores * 3.0),
+        "out-of-range": (truth, above),
+    }
+
+
+@pytest.mark.parametrize("which", range(5))
+def test_a_refused_batch_leaves_the_state_exactly_as_it_was(which):
+    acc = filled_accumulators()[which]
+    batches = (refused_continuous_batches() if isinstance(acc, am.ContinuousAccumulator)
+               else refused_classification_batches())
+    for kind, (t, p) in batches.items():
+        before = acc.state_dict()
+        n_omitted = acc.n_omitted
+        try:
+            acc.update(t, p)
+        except (ValueError, TypeError):
+            pass
+        else:
+            # Only what the accumulator's options accept may pass (omit, auto scores).
+            assert kind in ("nan", "all-nan", "probabilities", "out-of-range"), kind
+            continue
+        assert acc.n_omitted == n_omitted, kind
+        assert_same_state(before, acc.state_dict())
+
+
+def test_binned_refusal_after_validation_changes_nothing():
+    # The score is valid input but outside score_range: found after the batch validated.
+    acc = am.ClassificationAccumulator(3, bins=10, scores="raw", nan_policy="omit")
+    acc.update([0, 1], [[0.1, 0.2, 0.3], [0.3, 0.2, 0.1]])
+    before = acc.state_dict()
+    with pytest.raises(ValueError, match="outside score_range"):
+        acc.update([0, 1, 2], [[0.1, 0.2, 0.3], [np.nan, 0.1, 0.1], [0.1, 0.2, 1.5]])
+    assert acc.n_omitted == 0
+    assert_same_state(before, acc.state_dict())
+
+
+@pytest.mark.parametrize("which", range(5))
+def test_state_round_trips_through_npz_without_pickle_and_strict_json(tmp_path, which):
+    acc = filled_accumulators()[which]
+    state = acc.state_dict()
+    assert all(value is not None for value in state.values())
+    path = tmp_path / "state.npz"
+    np.savez(path, **state)
+    with np.load(path, allow_pickle=False) as loaded:
+        again = type(acc).from_state_dict(dict(loaded))
+    assert_same_state(state, again.state_dict())
+    text = acc.to_json()
+    import json
+
+    json.loads(text, parse_constant=lambda name: pytest.fail(f"non-strict JSON {name}"))
+    from_json = type(acc).from_json(text)
+    assert_same_state(state, from_json.state_dict())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", am.UndefinedMetricWarning)
+        want = acc.compute()
+        for restored in (again, from_json):
+            got = restored.compute()
+            for key in want:
+                np.testing.assert_array_equal(got[key], want[key])
+
+
+def test_reloaded_state_keeps_accumulating():
+    truth, scores = classification_data(22, n=400)
+    acc = am.ClassificationAccumulator(8)
+    acc.update(truth[:150], scores[:150])
+    again = am.ClassificationAccumulator.from_json(acc.to_json())
+    again.update(truth[150:], scores[150:])
+    other = am.ClassificationAccumulator.from_state_dict(acc.state_dict())
+    other.merge(again)  # merging a reloaded state counts nothing twice
+    whole = am.ClassificationAccumulator(8)
+    whole.update(truth, scores)
+    assert again.compute() == whole.compute()
+    assert other.n_samples == 550
+
+
+def continuous_state():
+    acc = am.ContinuousAccumulator(2)
+    x, y = continuous_data(23, n=50)
+    y[:, 1] = 0.25  # a constant column
+    acc.update(x, y)
+    return acc.state_dict()
+
+
+def classification_state(bins=0):
+    acc = am.ClassificationAccumulator(3, bins=bins or None)
+    acc.update([0, 1, 2, 2], np.eye(3)[[0, 2, 2, 1]] * 0.8 + 0.2 / 3)
+    return acc.state_dict()
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (dict(n=-1), "'n' must hold|'n' must be >= 0"),
+    (dict(n=50.5), "'n' must hold integers"),
+    (dict(agree=np.array([51, 3])), r"'agree' must lie in \[0, n = 50\]"),
+    (dict(agree=np.array([-1, 3])), "'agree' must lie"),
+    (dict(m2_true=np.array([-1.0, 2.0])), "'m2_true' must be >= 0"),
+    (dict(sse=np.array([np.nan, 2.0])), "'sse' must be finite"),
+    (dict(cross=np.array([np.inf, 2.0])), "'cross' must be finite"),
+    (dict(mean_pred=np.array([1.0, 2.0, 3.0])), "'mean_pred' has 3 values, expected 2"),
+    (dict(min_pred=np.array([-np.inf, 0.3])), "'min_pred' and 'max_pred' must be"),
+    (dict(max_true=np.array([np.nan, np.inf])), "'max_true' holds NaN"),
+    (dict(n_omitted=-2), "'n_omitted' must be >= 0"),
+    (dict(num_outputs=3), "state holds 2 outputs but num_outputs is 3"),
+    (dict(nan_policy="propagate"), "nan_policy must be"),
+    (dict(extra=np.zeros(2)), r"unknown entries \['extra'\]"),
+])
+def test_continuous_state_invariants_name_the_entry(change, message):
+    state = dict(continuous_state(), **change)
+    with pytest.raises(ValueError, match=message):
+        am.ContinuousAccumulator.from_state_dict(state)
+
+
+def test_missing_entries_are_a_value_error_not_a_key_error():
+    for make, cls in ((continuous_state, am.ContinuousAccumulator),
+                      (classification_state, am.ClassificationAccumulator)):
+        for key in make():
+            state = make()
+            del state[key]
+            with pytest.raises(ValueError, match=f"missing the entr(y|ies).*{key}"):
+                cls.from_state_dict(state)
+
+
+def test_issue_examples_of_impossible_states():
+    # A negative sample count gave SAGR -1; a negative confusion cell gave accuracy 1.0;
+    # NaN scores gave AUC 0.5.
+    state = continuous_state()
+    state.update(n=-50, agree=np.array([50, 50]))
+    with pytest.raises(ValueError, match="'n'"):
+        am.ContinuousAccumulator.from_state_dict(state)
+    state = classification_state()
+    state["confusion"] = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 3]])
+    with pytest.raises(ValueError, match=r"'confusion' has the negative count -1 at position "
+                                         r"\(2, 1\)"):
+        am.ClassificationAccumulator.from_state_dict(state)
+    state = classification_state()
+    state["scores_seen"] = np.full((4, 3), np.nan)
+    with pytest.raises(ValueError, match="'scores_seen' has the value nan at position"):
+        am.ClassificationAccumulator.from_state_dict(state)
+
+
+@pytest.mark.parametrize(("bins", "change", "message"), [
+    (0, dict(confusion=np.ones((2, 2))), r"'confusion' has shape \(2, 2\), expected \(3, 3\)"),
+    (0, dict(confusion=np.full((3, 3), 0.5)), "'confusion' must hold integers"),
+    (0, dict(codes=np.array([0, 1, 2, 3])), "'codes' has the class code 3"),
+    (0, dict(codes=np.array([0, 1, 1, 2])), "'codes' and 'confusion' disagree"),
+    (0, dict(codes=np.array([0, 1, 2])), r"'codes' has shape \(3,\), expected \(4,\)"),
+    (0, dict(scores_seen=np.zeros((4, 2))), "'scores_seen' has shape"),
+    (0, dict(scores=np.inf), "'scores' must be a string"),
+    (0, dict(scores="softmax"), "scores must be one of"),
+    (0, dict(labels=[0, 0, 1]), "labels contains 0 more than once"),
+    (0, dict(num_classes=0), "'num_classes' must be >= 1"),
+    (0, dict(score_range=np.array([1.0, 0.0])), "score_range must be"),
+    (0, dict(version=1), r"version 1; this affectmetrics reads versions \(2,\)"),
+    (0, dict(kind="continuous"), "state is for 'continuous'"),
+    (0, dict(pos_hist=np.zeros((3, 4))), r"unknown entries \['pos_hist'\]"),
+    (4, dict(pos_hist=-np.ones((3, 4))), "'pos_hist' has the negative count"),
+    (4, dict(neg_hist=np.zeros((3, 5))), r"'neg_hist' has shape \(3, 5\), expected \(3, 4\)"),
+    (4, dict(pos_hist=np.zeros((3, 4))), "'pos_hist' and 'confusion' disagree"),
+    (4, dict(neg_hist=np.ones((3, 4))), "'neg_hist' and 'confusion' disagree"),
+    (4, dict(bins=-3), "'bins' must be >= 1"),
+])
+def test_classification_state_invariants_name_the_entry(bins, change, message):
+    state = dict(classification_state(bins), **change)
+    with pytest.raises(ValueError, match=message):
+        am.ClassificationAccumulator.from_state_dict(state)
+
+
+def test_bad_json_is_a_value_error():
+    with pytest.raises(ValueError, match="not valid JSON"):
+        am.ContinuousAccumulator.from_json("{")
+    with pytest.raises(ValueError, match="must be an object"):
+        am.ClassificationAccumulator.from_json("[1, 2]")

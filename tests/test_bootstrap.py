@@ -257,7 +257,8 @@ def test_unlike_models_compare_what_both_have():
                                       pred_b={"expression_pred": predicted}, n_resamples=200,
                                       seed=0)
     assert result.left_out == ("auc", "auc_pr")
-    assert set(result.difference) == {"accuracy", "f1", "kappa", "krippendorff_alpha"}
+    assert set(result.difference) == {"accuracy", "f1", "uar", "kappa",
+                                     "krippendorff_alpha"}
     assert result.value_b["accuracy"] == am.accuracy(labels, predicted)
     assert result.value_a["f1"] == am.f1_score(labels, scores, labels=range(3))
     assert json.loads(result.to_json())["left_out"] == ["auc", "auc_pr"]

@@ -137,3 +137,31 @@ def test_nan_policy_omit_for_labels_and_scores():
     assert am.accuracy(t, scores, nan_policy="omit") == pytest.approx(2 / 3)
     assert am.cohen_kappa(t, scores, nan_policy="omit") == pytest.approx(
         skm.cohen_kappa_score([0, 1, 0], [0, 1, 1]))
+
+
+def test_classification_scores_is_the_three_functions_in_one_call():
+    rng = np.random.default_rng(31)
+    truth = rng.integers(0, 6, 500)
+    pred = np.where(rng.random(500) < 0.6, truth, rng.integers(0, 6, 500))
+    result = am.classification_scores(truth, pred)
+    assert list(result) == ["accuracy", "f1", "uar", "kappa"]
+    assert result["uar"] == am.uar(truth, pred)
+    assert result["accuracy"] == am.accuracy(truth, pred) == skm.accuracy_score(truth, pred)
+    assert result["f1"] == am.f1_score(truth, pred)
+    assert result["f1"] == pytest.approx(skm.f1_score(truth, pred, average="macro"), rel=1e-12)
+    assert result["kappa"] == am.cohen_kappa(truth, pred)
+    assert result["kappa"] == pytest.approx(skm.cohen_kappa_score(truth, pred), rel=1e-12)
+    # Absent classes named in labels= take part in the macro F1, as in f1_score.
+    labels = np.arange(8)
+    with_labels = am.classification_scores(truth, pred, labels=labels)
+    assert with_labels["f1"] == am.f1_score(truth, pred, labels=labels)
+    assert with_labels["f1"] == pytest.approx(
+        skm.f1_score(truth, pred, labels=labels, average="macro", zero_division=0), rel=1e-12)
+
+
+def test_classification_scores_warns_under_each_metrics_own_name():
+    with pytest.warns(am.UndefinedMetricWarning, match="^cohen_kappa is undefined"):
+        result = am.classification_scores([2, 2, 2], [2, 2, 2])
+    assert result["accuracy"] == 1.0 and result["f1"] == 1.0 and np.isnan(result["kappa"])
+    with pytest.raises(ValueError, match="y_pred contains the label 3 at index 1"):
+        am.classification_scores([0, 1], [0, 3], labels=[0, 1])

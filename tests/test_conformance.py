@@ -73,6 +73,12 @@ def test_the_registry_is_not_empty_and_every_case_has_a_path():
     assert not orphans
 
 
+def test_every_metric_of_the_function_path_has_rows():
+    covered = {case.metric for case in CASES.values()}
+    assert sorted(spec.metric for spec in PATHS.values()
+                  if spec.name == "function" and spec.metric not in covered) == []
+
+
 def test_every_metric_with_a_path_is_a_public_function():
     names = {spec.metric for spec in PATHS.values()} | {case.metric for case in CASES.values()}
     assert sorted(name for name in names if not callable(getattr(am, name, None))) == []

@@ -163,3 +163,26 @@ def test_unpack_of_pack_is_the_identity_and_empty_states_merge_away():
     np.testing.assert_array_equal(_pack(_unpack(state)), state)
     empty = _pack(_empty_like(3))
     np.testing.assert_array_equal(_merge_packed(np.stack([empty, state, empty])), state)
+
+
+@given(st.integers(1, 60), st.integers(1, 3), st.integers(0, 2**32 - 1),
+       st.sampled_from([1.0, 1e-160, 1e160, 1e3]))
+def test_any_split_merged_in_any_order_equals_one_shot(n, k, seed, magnitude):
+    rng = np.random.default_rng(seed)
+    t = magnitude * rng.normal(size=(n, k))
+    p = t + magnitude * rng.normal(size=(n, k))
+    t[:, 0] = t[0, 0] if seed % 3 == 0 else t[:, 0]  # sometimes a constant column
+    cuts = np.sort(rng.integers(1, n + 1, rng.integers(0, 4))) if n > 1 else []
+    parts = [(a, b) for a, b in zip(np.split(t, cuts), np.split(p, cuts), strict=True)
+             if a.shape[0]]
+    order = rng.permutation(len(parts))
+    stacked = np.stack([_batch_packed(*parts[i], np) for i in order])
+    merged, whole = _merge_packed(stacked), _pack(_moments(t, p))
+    assert_same_state(whole, merged, rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", am.UndefinedMetricWarning)
+        values = _continuous_results(_unpack(merged))
+        for key, fn in (("ccc", am.ccc), ("pearson", am.pearson), ("rmse", am.rmse),
+                        ("sagr", am.sagr)):
+            np.testing.assert_allclose(values[key], fn(t, p), rtol=1e-10, atol=1e-13,
+                                       err_msg=key)

@@ -126,3 +126,92 @@ def test_labels_map_score_columns():
     codes = np.searchsorted([10, 20, 30], truth)
     assert am.roc_auc(truth, scores, labels=[10, 20, 30]) == pytest.approx(
         am.roc_auc(codes, scores), rel=1e-15)
+
+
+# -- binary problems: which class is positive ---------------------------------------------
+
+
+def test_only_positives_present_average_precision_is_one():
+    # issue 10: precision is 1 at every threshold; scikit-learn agrees.
+    assert am.pr_auc([1, 1, 1], [0.1, 0.3, 0.2]) == 1.0
+    assert skm.average_precision_score([1, 1, 1], [0.1, 0.3, 0.2]) == 1.0
+    assert am.pr_auc([True, True], [0.4, 0.2]) == 1.0
+    assert am.pr_auc([1, 1], [-3.0, 5.0]) == 1.0  # logits: any scale
+    with pytest.warns(am.UndefinedMetricWarning, match="^roc_auc is undefined: it needs both"):
+        assert np.isnan(am.roc_auc([1, 1, 1], [0.1, 0.3, 0.2]))
+
+
+def test_only_negatives_present():
+    with pytest.warns(am.UndefinedMetricWarning, match="^pr_auc is undefined: it needs positive"):
+        assert np.isnan(am.pr_auc([0, 0, 0], [0.1, 0.3, 0.2]))
+    with pytest.warns(am.UndefinedMetricWarning, match="^roc_auc is undefined"):
+        assert np.isnan(am.roc_auc([-1, -1], [0.1, 0.3]))
+
+
+@pytest.mark.parametrize(("truth", "positive"), [
+    ([0, 1, 1, 0], 1), ([-1, 1, 1, -1], 1), ([2, 7, 7, 2], 7), ([0.0, 1.0, 1.0, 0.0], 1),
+])
+def test_one_dimensional_scores_score_the_positive_class(truth, positive):
+    score = [0.3, 0.8, 0.2, 0.1]
+    is_pos = np.asarray(truth) == positive
+    assert am.pr_auc(truth, score) == pytest.approx(
+        skm.average_precision_score(is_pos, score), rel=1e-15)
+    assert am.roc_auc(truth, score) == skm.roc_auc_score(is_pos, score) == 0.75
+
+
+def test_labels_name_negative_then_positive():
+    truth, score = [2, 7, 7, 2], [0.3, 0.8, 0.2, 0.1]
+    assert am.pr_auc(truth, score, labels=[7, 2]) == pytest.approx(
+        skm.average_precision_score(np.asarray(truth) == 2, score), rel=1e-15)
+    assert am.pr_auc([7, 7], [0.3, 0.8], labels=[2, 7]) == 1.0
+    with pytest.raises(ValueError, match=r"1-D .* labels has 3 entries"):
+        am.pr_auc(truth, score, labels=[2, 7, 9])
+    with pytest.raises(ValueError, match=r"only the label 5.*labels=\[negative, positive\]"):
+        am.pr_auc([5, 5], [0.2, 0.4])
+
+
+def test_two_column_matrix_is_two_one_vs_rest_problems():
+    rng = np.random.default_rng(6)
+    truth = rng.integers(0, 2, 200)
+    p1 = np.clip(rng.random(200) * 0.6 + 0.4 * truth, 0, 1)
+    probs = np.column_stack([1 - p1, p1])
+    per_class = am.pr_auc(truth, probs, average=None)
+    assert per_class[1] == pytest.approx(am.pr_auc(truth, p1), rel=1e-15)
+    assert per_class[0] == pytest.approx(
+        skm.average_precision_score(truth == 0, probs[:, 0]), rel=1e-12)
+    assert am.pr_auc(truth, probs) == pytest.approx(per_class.mean(), rel=1e-15)
+    # For AUC both columns rank alike (p0 = 1 - p1), so the macro AUC is the binary AUC.
+    assert am.roc_auc(truth, probs) == pytest.approx(skm.roc_auc_score(truth, p1), rel=1e-12)
+
+
+def test_perfect_and_inverted_rankings_are_exact():
+    truth = [0, 0, 1, 1, 1]
+    score = np.array([0.1, 0.2, 0.3, 0.7, 0.9])
+    assert am.roc_auc(truth, score) == 1.0 and am.pr_auc(truth, score) == 1.0
+    assert am.roc_auc(truth, -score) == 0.0
+
+
+def test_final_step_batched_over_stacked_counts():
+    from affectmetrics.ranking import _ranking_batch
+
+    rng = np.random.default_rng(7)
+    # A stack of 6 weighted problems on 40 thresholds, one without negatives, one without
+    # positives: each row equals the unweighted problem it stands for.
+    pos = rng.integers(0, 3, (6, 40)).astype(np.float64)
+    neg = rng.integers(0, 3, (6, 40)).astype(np.float64)
+    neg[1] = 0.0
+    pos[2] = 0.0
+    auc, ap = _ranking_batch(pos, neg, np.cumsum(neg, axis=1) - neg, pos.sum(1), neg.sum(1))
+    for b in range(6):
+        thresholds = np.arange(40.0)
+        truth = np.r_[np.ones(int(pos[b].sum())), np.zeros(int(neg[b].sum()))]
+        score = np.r_[np.repeat(thresholds, pos[b].astype(int)),
+                      np.repeat(thresholds, neg[b].astype(int))]
+        if b == 2:
+            assert np.isnan(auc[b]) and np.isnan(ap[b])
+            continue
+        assert ap[b] == pytest.approx(skm.average_precision_score(truth, score), rel=1e-12)
+        if b == 1:
+            assert np.isnan(auc[b]) and ap[b] == 1.0
+            continue
+        assert auc[b] == pytest.approx(skm.roc_auc_score(truth, score), rel=1e-12)

@@ -27,9 +27,10 @@ def test_every_metric_equals_the_core_functions(example):
     t, s = example["expression"], example["scores"]
     va, vp = example["valence_arousal"], example["valence_arousal_pred"]
     expected = {"accuracy": am.accuracy(t, s), "f1": am.f1_score(t, s),
-                "kappa": am.cohen_kappa(t, s), "krippendorff_alpha": am.krippendorff_alpha(t, s),
+                "uar": am.uar(t, s), "kappa": am.cohen_kappa(t, s),
+                "krippendorff_alpha": am.krippendorff_alpha(t, s),
                 "auc": am.roc_auc(t, s), "auc_pr": am.pr_auc(t, s)}
-    for metric in ("rmse", "pearson", "sagr", "ccc"):
+    for metric in ("rmse", "pearson", "sagr", "ccc", "icc"):
         values = getattr(am, metric)(va, vp)
         expected[f"{metric}_valence"], expected[f"{metric}_arousal"] = values
     assert set(report.metrics) == set(expected)
@@ -48,7 +49,7 @@ def test_every_metric_equals_the_core_functions(example):
 
 def test_any_subset_of_inputs(example):
     only_va = am.evaluate(va=example["valence_arousal"], va_pred=example["valence_arousal_pred"])
-    assert set(only_va.metrics) == {f"{m}_{o}" for m in ("rmse", "pearson", "sagr", "ccc")
+    assert set(only_va.metrics) == {f"{m}_{o}" for m in ("rmse", "pearson", "sagr", "ccc", "icc")
                                     for o in ("valence", "arousal")}
     assert only_va.confusion_matrix is None and "Classification" not in only_va.to_markdown()
     labels_only = am.evaluate(expression=[0, 1, 2, 2], expression_pred=[0, 1, 1, 2],

@@ -146,12 +146,15 @@ def test_affect_metrics_equal_the_core_report():
     result = metric.compute()
     expected = {"accuracy": am.accuracy(labels, scores),
                 "f1": am.f1_score(labels, scores, labels=np.arange(8)),
+                "uar": am.uar(labels, scores, labels=np.arange(8)),
                 "kappa": am.cohen_kappa(labels, scores),
                 "krippendorff_alpha": am.krippendorff_alpha(labels, scores),
                 "auc": am.roc_auc(labels, scores), "auc_pr": am.pr_auc(labels, scores)}
     for key, fn in CONTINUOUS.items():
         for column, name in enumerate(("valence", "arousal")):
             expected[f"{key}_{name}"] = fn[1](truth[:, column], pred[:, column])
+    for column, name in enumerate(("valence", "arousal")):
+        expected[f"icc_{name}"] = am.icc(truth[:, column], pred[:, column])
     assert set(result) == set(expected)
     for key, value in expected.items():
         assert result[key].item() == pytest.approx(value, rel=1e-12), key

@@ -169,3 +169,87 @@ def test_one_dimensional_scores_with_many_classes():
 def test_bad_options(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+# -- label dtypes: widened to int64 once, in the one validation path ---------------------
+
+NARROW = [np.int8, np.int16, np.int32, np.uint8, np.uint16, np.uint32, np.uint64]
+
+
+def test_int8_labels_never_wrap():
+    # issue 10: int8 [100, 100] against [45, 45] scored 1.0; the int64 answer is 0.0.
+    t, p = np.array([100, 100], np.int8), np.array([45, 45], np.int8)
+    assert am.accuracy(t, p, labels=[-100, 45, 100]) == 0.0
+    assert am.accuracy(t, p, labels=np.array([-100, 45, 100], np.int8)) == 0.0
+    np.testing.assert_array_equal(am.confusion_matrix(t, p, labels=[-100, 45, 100]),
+                                  [[0, 0, 0], [0, 0, 0], [0, 2, 0]])
+    # Labels spanning more than the int8 range, no labels= (the union of labels seen).
+    assert am.accuracy(np.array([-100, 100], np.int8), np.array([100, 100], np.int8)) == 0.5
+
+
+@pytest.mark.parametrize("dtype", [*NARROW, np.int64, bool])
+@pytest.mark.parametrize("metric", LABELS, ids=lambda m: m.__name__)
+def test_every_integer_dtype_gives_the_int64_answer(metric, dtype):
+    rng = np.random.default_rng(1)
+    t = rng.integers(0, 2, 60)
+    p = rng.integers(0, 2, 60)
+    want = metric(t.astype(np.int64), p.astype(np.int64))
+    got = metric(t.astype(dtype), p.astype(dtype))
+    np.testing.assert_array_equal(got, want)
+    # Mixed dtypes: int8 truth, uint16 predictions, int64 labels.
+    got = metric(t.astype(np.int8), p.astype(np.uint16), labels=np.array([0, 1]))
+    np.testing.assert_array_equal(got, metric(t, p, labels=[0, 1]))
+
+
+def test_mixed_dtypes_with_wide_values():
+    t = np.array([200, 60000, 7], np.uint16)
+    p = np.array([-56, 100, 7], np.int8)  # -56 is what 200 wraps to in int8
+    assert am.accuracy(t, p) == pytest.approx(1 / 3, rel=1e-15)
+    assert am.confusion_matrix(t, p).shape == (5, 5)  # -56, 7, 100, 200, 60000
+    assert am.cohen_kappa(t.astype(np.uint64), p) == pytest.approx(
+        am.cohen_kappa(t.astype(np.int64), p.astype(np.int64)), rel=1e-15)
+
+
+def test_bool_labels_are_zero_and_one():
+    t = np.array([True, False, True, True])
+    p = np.array([True, True, False, True])
+    assert am.accuracy(t, p) == am.accuracy([1, 0, 1, 1], [1, 1, 0, 1]) == 0.5
+    assert am.accuracy(t, [1, 1, 0, 1]) == 0.5  # bool truth, int predictions
+    assert am.f1_score(t, p, labels=[0, 1]) == am.f1_score([1, 0, 1, 1], [1, 1, 0, 1])
+    assert am.roc_auc(t, [0.9, 0.1, 0.4, 0.8]) == 1.0
+
+
+def test_uint64_beyond_int64_is_refused_by_name():
+    t = np.array([0, 2**64 - 1], dtype=np.uint64)
+    with pytest.raises(ValueError, match=r"y_true has the value 18446744073709551615 at "
+                                         r"position 1, beyond the int64 range"):
+        am.accuracy(t, [0, 1])
+
+
+def test_huge_int64_labels_stay_distinct():
+    # 2**60 and 2**60 + 1 are one float64: labels must not pass through floats.
+    t = np.array([2**60, 2**60 + 1, 2**60 + 1], dtype=np.int64)
+    p = np.array([2**60 + 1, 2**60 + 1, 2**60], dtype=np.int64)
+    np.testing.assert_array_equal(am.confusion_matrix(t, p), [[0, 1], [1, 1]])
+
+
+def test_float_labels():
+    # An integer-valued float is that integer's class; any other float is a class of its own.
+    assert am.accuracy([1.0, 2.0, 0.0], [1, 2, 1]) == pytest.approx(2 / 3, rel=1e-15)
+    assert am.accuracy([1.0, 2.0], [1, 2], labels=[0, 1, 2]) == 1.0
+    np.testing.assert_array_equal(am.confusion_matrix([1.5, 1.5, 2], [1.5, 2, 2]),
+                                  [[1, 1], [0, 1]])
+    with pytest.raises(ValueError, match=r"y_true contains the label 1.5 at index 0"):
+        am.accuracy([1.5, 1.0], [1, 1], labels=[0, 1, 2])
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, bool])
+def test_accumulator_takes_narrow_labels(dtype):
+    rng = np.random.default_rng(3)
+    t = rng.integers(0, 2, 100)
+    scores = rng.random((100, 2))
+    acc = am.ClassificationAccumulator(num_classes=2)
+    acc.update(t.astype(dtype), scores)
+    want = am.ClassificationAccumulator(num_classes=2)
+    want.update(t, scores)
+    assert acc.compute() == want.compute()

@@ -1,0 +1,321 @@
+"""Time-continuous valence/arousal: CCC over sequences, annotation delay and lag search.
+
+AVEC and ABAW score continuous affect predicted frame by frame over recordings
+(sequences). Two numbers are reported under the name "CCC" and they differ:
+
+* the **concatenated** CCC pools every frame of every sequence (ABAW; :func:`affectmetrics.ccc`);
+* the **mean of sequences** CCC scores each sequence on its own and averages them (AVEC
+  2016-2019 style; :func:`affectmetrics.ccc_per_group`).
+
+Human annotators react late, so the truth at frame ``i + d`` belongs with the prediction at
+frame ``i``; :func:`apply_delay` pairs them within each sequence, and :func:`lag_search`
+reports the CCC for every delay tried. Frames are taken in the order they appear in the
+arrays within each sequence; sequences may be interleaved.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._moments import _ccc_from_moments, _moments
+from ._validation import _check_continuous, _group_codes
+from .bootstrap import BootstrapResult, bootstrap_ci
+from .continuous import ccc
+from .exceptions import UndefinedMetricWarning
+from .presets import ccc_per_group
+
+__all__ = ["LagSearch", "SequenceScores", "apply_delay", "lag_search", "sequence_ccc"]
+
+_POOLINGS = ("concatenated", "mean_of_sequences")
+
+
+def _check_sequences(y_true: Any, y_pred: Any, sequences: Any
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Validated (n, k) float arrays, (n,) sequence ids and their codes 0..S-1 (the core's
+    one encoding of group ids); whether the input was 1-D."""
+    t, p, _ = _check_continuous(y_true, y_pred)
+    was_1d = t.ndim == 1
+    t, p = (t[:, None], p[:, None]) if was_1d else (t, p)
+    codes, _ = _group_codes(sequences, t.shape[0], "sequences")
+    ids = sequences if isinstance(sequences, np.ndarray) else np.asarray(sequences)
+    return t.astype(np.float64), p.astype(np.float64), ids, codes, was_1d
+
+
+def _check_delay(delay: Any) -> int:
+    if isinstance(delay, bool) or not isinstance(delay, (int, np.integer)):
+        raise TypeError(f"delay must be an integer number of frames, got {delay!r}")
+    return int(delay)
+
+
+class _Frames:
+    """Each frame's sequence position, sorted once; pairs frames for any delay."""
+
+    def __init__(self, codes: np.ndarray) -> None:
+        self.order = np.argsort(codes, kind="stable")  # each sequence's frames in time order
+        ordered = codes[self.order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        lengths = np.diff(np.r_[starts, self.order.shape[0]])
+        self.position = np.arange(self.order.shape[0]) - np.repeat(starts, lengths)
+        self.length = np.repeat(lengths, lengths)
+
+    def rows(self, delay: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row indices (truth rows, prediction rows) pairing truth i + delay with prediction
+        i; refused when no frame is left."""
+        shift = abs(delay)
+        late = self.order[self.position >= shift]  # frames with a partner `shift` earlier
+        early = self.order[self.position < self.length - shift]
+        if late.shape[0] == 0:
+            raise ValueError(f"delay={delay} leaves no frame: every sequence has at most "
+                             f"{shift} frames")
+        return (late, early) if delay >= 0 else (early, late)
+
+
+def apply_delay(y_true: Any, y_pred: Any, sequences: Any, delay: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pair the truth at frame ``i + delay`` with the prediction at frame ``i`` per sequence.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n,) or (n, k)
+        Frame-wise truth and predictions.
+    sequences : array-like of shape (n,)
+        The sequence (recording, video) id of each frame; within a sequence, frames are in
+        time order.
+    delay : int
+        Annotation delay in frames. With ``delay = d > 0`` each sequence loses its **first
+        d truth frames and last d prediction frames** (the annotation lags the signal, so
+        the prediction at frame i is compared with the truth at frame i + d). A negative
+        delay drops the last |d| truth frames and the first |d| prediction frames. A
+        sequence of at most |d| frames drops out.
+
+    Returns
+    -------
+    y_true, y_pred, sequences : ndarray
+        The aligned pairs, sequences in sorted id order, frames in time order.
+
+    Raises
+    ------
+    ValueError
+        Mismatched lengths, or a delay that leaves no frame.
+
+    Examples
+    --------
+    >>> import affectmetrics as am
+    >>> t, p, s = am.apply_delay([0, 1, 2, 3], [10, 11, 12, 13], [7, 7, 7, 7], 1)
+    >>> # truth frames 1..3 with prediction frames 0..2
+    >>> t.tolist(), p.tolist()
+    ([1.0, 2.0, 3.0], [10.0, 11.0, 12.0])
+    """
+    delay = _check_delay(delay)
+    t, p, ids, codes, was_1d = _check_sequences(y_true, y_pred, sequences)
+    rows_t, rows_p = _Frames(codes).rows(delay)
+    t, p = t[rows_t], p[rows_p]
+    return (t[:, 0] if was_1d else t), (p[:, 0] if was_1d else p), ids[rows_t]
+
+
+@dataclass(frozen=True)
+class SequenceScores:
+    """Concatenated and mean-of-sequences CCC side by side.
+
+    Attributes
+    ----------
+    concatenated : float or ndarray of shape (k,)
+        CCC over every frame pooled (ABAW).
+    mean_of_sequences : float or ndarray of shape (k,)
+        Mean over sequences of each sequence's CCC (AVEC); sequences where it is undefined
+        are left out.
+    per_sequence : ndarray of shape (S,) or (S, k)
+        Each sequence's CCC, in the order of :attr:`sequences`.
+    sequences : ndarray of shape (S,)
+        The sequence ids (sorted).
+    delay : int
+    n_frames : int
+        Frames scored after the delay.
+    intervals : BootstrapResult, optional
+        With ``ci``: intervals of the concatenated CCC (key ``ccc``, or ``ccc_0``, ``ccc_1``,
+        ... for several columns) from resampling whole sequences.
+    """
+
+    concatenated: float | np.ndarray
+    mean_of_sequences: float | np.ndarray
+    per_sequence: np.ndarray
+    sequences: np.ndarray
+    delay: int
+    n_frames: int
+    intervals: BootstrapResult | None = None
+
+
+def sequence_ccc(
+    y_true: Any,
+    y_pred: Any,
+    sequences: Any,
+    *,
+    delay: int = 0,
+    ci: float | None = None,
+    n_resamples: int = 1000,
+    seed: Any = 0,
+) -> SequenceScores:
+    """Concatenated and mean-of-sequences CCC, after an optional annotation delay.
+
+    .. math::
+
+        \\mathrm{CCC}_{concat} = \\mathrm{CCC}\\big(\\cup_s (x^{(s)}, y^{(s)})\\big), \\qquad
+        \\mathrm{CCC}_{mean} = \\frac{1}{S} \\sum_{s=1}^{S} \\mathrm{CCC}(x^{(s)}, y^{(s)})
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n,) or (n, k)
+        Frame-wise truth and predictions (e.g. valence and arousal columns).
+    sequences : array-like of shape (n,)
+        Sequence id of each frame.
+    delay : int, default 0
+        Annotation delay in frames, applied as in :func:`apply_delay`.
+    ci : float, optional
+        Confidence level of bootstrap intervals for the concatenated CCC, resampling whole
+        sequences (frames of one recording are not independent).
+    n_resamples : int, default 1000
+    seed : int, optional
+
+    Returns
+    -------
+    SequenceScores
+
+    Warns
+    -----
+    UndefinedMetricWarning
+        From :func:`affectmetrics.ccc` (pooled CCC undefined) and
+        :func:`affectmetrics.ccc_per_group` (sequences left out of the mean).
+
+    Notes
+    -----
+    The two numbers answer different questions: a model that tracks each recording's mean
+    level but none of its dynamics scores well concatenated and near 0 per sequence.
+    Short sequences make the per-sequence CCC noisy; papers should say which one they
+    report (AVEC 2016-2019 averaged per sequence in places, ABAW pools all frames).
+
+    References
+    ----------
+    F. Ringeval et al., "AVEC 2019 workshop and challenge: state-of-mind, detecting
+    depression with AI, and cross-cultural affect recognition", ACM AVEC Workshop, 2019.
+    D. Kollias, "ABAW: Valence-Arousal Estimation, Expression Recognition, Action Unit
+    Detection & Multi-Task Learning Challenges", CVPR Workshops, 2022.
+
+    Examples
+    --------
+    >>> import affectmetrics as am
+    >>> # each sequence's level is right but its dynamics are reversed
+    >>> truth = [0, 1, 2, 10, 11, 12]
+    >>> pred = [2, 1, 0, 12, 11, 10]
+    >>> scores = am.sequence_ccc(truth, pred, [1, 1, 1, 2, 2, 2])
+    >>> # pooled: s_xy = 25 - 2/3 (of s_x^2 = 25 + 2/3): CCC = 73/77; per sequence: -1
+    >>> round(scores.concatenated, 6), scores.mean_of_sequences
+    (0.948052, -1.0)
+    """
+    t, p, ids = apply_delay(y_true, y_pred, sequences, delay)
+    concatenated = ccc(t, p)
+    mean = ccc_per_group(t, p, ids)
+    t2, p2 = (t[:, None], p[:, None]) if t.ndim == 1 else (t, p)
+    codes, n_sequences = _group_codes(ids, t2.shape[0], "sequences")
+    names = ids[np.unique(codes, return_index=True)[1]]
+    per_sequence = np.empty((n_sequences, t2.shape[1]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)  # reported by ccc_per_group
+        for g in range(n_sequences):
+            rows = codes == g
+            per_sequence[g] = _ccc_from_moments(_moments(t2[rows], p2[rows]))
+    intervals = None
+    if ci is not None:
+        output_names = ("",) if t.ndim == 1 else tuple(str(j) for j in range(t2.shape[1]))
+        intervals = bootstrap_ci(va=t, va_pred=p, output_names=output_names,
+                                 confidence_level=ci, n_resamples=n_resamples, seed=seed,
+                                 groups=ids)
+    return SequenceScores(concatenated, mean,
+                          per_sequence[:, 0] if t.ndim == 1 else per_sequence, names,
+                          _check_delay(delay), int(t.shape[0]), intervals)
+
+
+@dataclass(frozen=True)
+class LagSearch:
+    """CCC for each annotation delay tried.
+
+    Attributes
+    ----------
+    delays : ndarray of shape (D,)
+    ccc : ndarray of shape (D,) or (D, k)
+        The CCC (pooled as asked) at each delay.
+    best_delay : int or ndarray of shape (k,)
+        The delay with the highest CCC (the first on ties), per column.
+    best_ccc : float or ndarray of shape (k,)
+    pooling : str
+    """
+
+    delays: np.ndarray
+    ccc: np.ndarray
+    best_delay: int | np.ndarray
+    best_ccc: float | np.ndarray
+    pooling: str
+
+
+def lag_search(
+    y_true: Any,
+    y_pred: Any,
+    sequences: Any,
+    delays: Any = range(0, 101, 5),
+    *,
+    pooling: str = "concatenated",
+) -> LagSearch:
+    """The CCC for every annotation delay in ``delays`` (frames), and the best one.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n,) or (n, k)
+    sequences : array-like of shape (n,)
+    delays : iterable of int, default ``range(0, 101, 5)``
+        Delays to try, as in :func:`apply_delay` (AVEC papers report 2-4 s, i.e. tens of
+        frames at 25-50 Hz).
+    pooling : {"concatenated", "mean_of_sequences"}, default "concatenated"
+
+    Returns
+    -------
+    LagSearch
+
+    Notes
+    -----
+    Choosing the delay on the test set is optimistic: pick it on development data and
+    report the test CCC at that delay.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import affectmetrics as am
+    >>> signal = np.sin(np.arange(200) / 7.0)
+    >>> truth = np.r_[np.zeros(3), signal[:-3]]  # annotations 3 frames late
+    >>> result = am.lag_search(truth, signal, np.zeros(200), delays=range(6))
+    >>> int(result.best_delay), round(float(result.best_ccc), 6)
+    (3, 1.0)
+    """
+    if pooling not in _POOLINGS:
+        raise ValueError(f"pooling must be one of {_POOLINGS}, got {pooling!r}")
+    tried = np.array([_check_delay(d) for d in delays], dtype=np.int64)
+    if tried.shape[0] == 0:
+        raise ValueError("delays is empty; give at least one delay")
+    t, p, ids, codes, was_1d = _check_sequences(y_true, y_pred, sequences)
+    final = ccc if pooling == "concatenated" else ccc_per_group
+    frames = _Frames(codes)
+    values = []
+    for delay in tried:
+        rows_t, rows_p = frames.rows(int(delay))
+        args = (t[rows_t], p[rows_p]) + ((ids[rows_t],) if final is ccc_per_group else ())
+        values.append(np.atleast_1d(final(*args)))
+    table = np.stack(values)
+    filled = np.where(np.isnan(table), -np.inf, table)
+    best = np.argmax(filled, axis=0)
+    best_delay = tried[best]
+    best_ccc = table[best, np.arange(table.shape[1])]
+    if was_1d:
+        return LagSearch(tried, table[:, 0], int(best_delay[0]), float(best_ccc[0]), pooling)
+    return LagSearch(tried, table, best_delay, best_ccc, pooling)

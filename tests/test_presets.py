@@ -1,0 +1,84 @@
+"""Challenge presets (ABAW, FERA) against scikit-learn, pingouin and hand-checked values."""
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+from test_icc import pingouin_icc
+
+import affectmetrics as am
+from affectmetrics.presets import FERA2017_INTENSITY_AUS, FERA2017_OCCURRENCE_AUS
+
+
+def lin_ccc(x, y):
+    return 2 * np.cov(x, y, bias=True)[0, 1] / (x.var() + y.var() + (x.mean() - y.mean()) ** 2)
+
+
+def abaw_data(seed, n=600):
+    rng = np.random.default_rng(seed)
+    expr = rng.integers(0, 8, n)
+    expr_scores = rng.random((n, 8)) + 0.5 * np.eye(8)[expr]
+    va = rng.uniform(-1, 1, (n, 2))
+    va_pred = np.clip(va * 0.6 + rng.normal(0, 0.3, (n, 2)), -1, 1)
+    au = (rng.random((n, 12)) < 0.3).astype(int)
+    au_scores = np.clip(0.4 * au + 0.7 * rng.random((n, 12)), 0, 1)
+    return expr, expr_scores, va, va_pred, au, au_scores
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_abaw_scores_are_the_published_definitions(seed):
+    expr, expr_scores, va, va_pred, au, au_scores = abaw_data(seed)
+    scores = am.abaw_scores(expression=expr, expression_pred=expr_scores, va=va, va_pred=va_pred,
+                            au=au, au_pred=au_scores)
+    p_va = (lin_ccc(va[:, 0], va_pred[:, 0]) + lin_ccc(va[:, 1], va_pred[:, 1])) / 2
+    p_expr = skm.f1_score(expr, expr_scores.argmax(1), average="macro", labels=range(8))
+    per_au = [skm.f1_score(au[:, j], au_scores[:, j] > 0.5) for j in range(12)]
+    p_au = float(np.mean(per_au))
+    assert scores["abaw_va"] == pytest.approx(p_va, rel=1e-10)
+    assert scores["abaw_expr"] == pytest.approx(p_expr, rel=1e-12)
+    assert scores["abaw_au"] == pytest.approx(p_au, rel=1e-12)
+    assert scores["abaw_mtl"] == pytest.approx(p_va + p_expr + p_au, rel=1e-10)
+    only_au = am.abaw_scores(au=au, au_pred=au_scores)
+    assert only_au == {"abaw_au": scores["abaw_au"]}
+    assert len(am.ABAW_AUS) == 12
+
+
+def test_abaw_refuses_wrong_au_shapes():
+    with pytest.raises(ValueError, match="au must have 12 columns"):
+        am.abaw_scores(au=np.zeros((4, 10)), au_pred=np.zeros((4, 10)))
+    with pytest.raises(ValueError, match="give expression"):
+        am.abaw_scores()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fera_scores_against_references(seed):
+    rng = np.random.default_rng(seed)
+    occ = (rng.random((500, 10)) < 0.25).astype(int)
+    occ_scores = np.clip(0.4 * occ + 0.7 * rng.random(occ.shape), 0, 1)
+    inten = rng.integers(0, 6, (500, 7)).astype(float)
+    inten_pred = np.clip(inten + rng.normal(0.2, 1.0, inten.shape), 0, 5)
+    occ_scores_fera = am.fera_scores(occurrence=occ, occurrence_pred=occ_scores,
+                                     au_names=FERA2017_OCCURRENCE_AUS)
+    f1 = [skm.f1_score(occ[:, j], occ_scores[:, j] > 0.5) for j in range(10)]
+    assert occ_scores_fera["fera_occurrence_f1"] == pytest.approx(np.mean(f1), rel=1e-12)
+    assert occ_scores_fera["f1_AU14"] == pytest.approx(f1[6], rel=1e-12)
+    scores = am.fera_scores(intensity=inten, intensity_pred=inten_pred,
+                            au_names=FERA2017_INTENSITY_AUS)
+    icc = [pingouin_icc(inten[:, j], inten_pred[:, j])["ICC(C,1)"] for j in range(7)]
+    mae = [skm.mean_absolute_error(inten[:, j], inten_pred[:, j]) for j in range(7)]
+    rmse = [skm.root_mean_squared_error(inten[:, j], inten_pred[:, j]) for j in range(7)]
+    assert scores["fera_intensity_icc"] == pytest.approx(np.mean(icc), rel=1e-10)
+    assert scores["icc_AU17"] == pytest.approx(icc[6], rel=1e-10)
+    assert scores["fera_intensity_mae"] == pytest.approx(np.mean(mae), rel=1e-12)
+    assert scores["mae_AU1"] == pytest.approx(mae[0], rel=1e-12)
+    assert scores["fera_intensity_rmse"] == pytest.approx(np.mean(rmse), rel=1e-12)
+
+
+def test_fera_undefined_au_is_left_out_of_the_mean():
+    truth = np.array([[0.0, 2.0], [1.0, 2.0], [3.0, 2.0]])
+    pred = np.array([[0.0, 2.0], [1.0, 2.0], [3.0, 2.0]])
+    with pytest.warns(am.UndefinedMetricWarning, match=r"^icc is undefined for column\(s\) \[1\]"):
+        scores = am.fera_scores(intensity=truth, intensity_pred=pred, au_names=["AU4", "AU9"])
+    assert scores["icc_AU4"] == 1.0 and np.isnan(scores["icc_AU9"])
+    assert scores["fera_intensity_icc"] == 1.0
+    with pytest.raises(ValueError, match="au_names has 1 names but intensity has 2"):
+        am.fera_scores(intensity=truth, intensity_pred=pred, au_names=["AU4"])

@@ -1,0 +1,122 @@
+"""Time-continuous CCC: concatenated vs mean of sequences, annotation delay, lag search."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import affectmetrics as am
+
+
+def lin_ccc(x, y):
+    return 2 * np.cov(x, y, bias=True)[0, 1] / (x.var() + y.var() + (x.mean() - y.mean()) ** 2)
+
+
+def recordings(seed, n_seq=6, length=120, lag=0):
+    """Interleaved sequences whose annotations trail the signal by ``lag`` frames."""
+    rng = np.random.default_rng(seed)
+    truth, pred, ids = [], [], []
+    for s in range(n_seq):
+        signal = np.cumsum(rng.normal(0, 0.1, length + lag)) + rng.normal(0, 1)
+        pred.append(signal[lag:] + rng.normal(0, 0.05, length))
+        truth.append(signal[:length])
+        ids.append(np.full(length, f"video{s}"))
+    return np.concatenate(truth), np.concatenate(pred), np.concatenate(ids)
+
+
+def test_concatenated_and_mean_of_sequences_against_definitions():
+    t, p, ids = recordings(0)
+    scores = am.sequence_ccc(t, p, ids)
+    assert scores.concatenated == pytest.approx(lin_ccc(t, p), rel=1e-12)
+    per = [lin_ccc(t[ids == s], p[ids == s]) for s in np.unique(ids)]
+    np.testing.assert_allclose(scores.per_sequence, per, rtol=1e-12)
+    assert scores.mean_of_sequences == pytest.approx(np.mean(per), rel=1e-12)
+    assert scores.sequences.tolist() == sorted(set(ids.tolist()))
+    assert scores.n_frames == t.shape[0] and scores.delay == 0
+
+
+def test_delay_drops_first_truth_and_last_prediction_frames_per_sequence():
+    truth = np.array([0, 1, 2, 3, 100, 101, 102, 200.0])
+    pred = np.array([10, 11, 12, 13, 110, 111, 112, 210.0])
+    ids = np.array(["a", "a", "a", "a", "b", "b", "b", "c"])
+    # interleave the rows: frames keep their order within each sequence
+    shuffle = np.array([0, 4, 1, 7, 5, 2, 6, 3])
+    t, p, s = am.apply_delay(truth[shuffle], pred[shuffle], ids[shuffle], 2)
+    assert t.tolist() == [2, 3, 102]
+    assert p.tolist() == [10, 11, 110]
+    assert s.tolist() == ["a", "a", "b"]
+    t, p, s = am.apply_delay(truth, pred, ids, -1)
+    # negative: truth i - 1 with prediction i; the last truth and first prediction frames go
+    assert t.tolist() == [0, 1, 2, 100, 101] and p.tolist() == [11, 12, 13, 111, 112]
+    t, p, _ = am.apply_delay(truth, pred, ids, 0)
+    np.testing.assert_array_equal(t, truth)
+    with pytest.raises(ValueError, match="leaves no frame"):
+        am.apply_delay(truth, pred, ids, 4)
+    with pytest.raises(TypeError, match="delay must be an integer"):
+        am.apply_delay(truth, pred, ids, 1.5)
+
+
+def test_delay_by_hand_against_shifted_arrays():
+    t, p, ids = recordings(1, lag=0)
+    d = 7
+    scores = am.sequence_ccc(t, p, ids, delay=d)
+    shifted_t = np.concatenate([t[ids == s][d:] for s in np.unique(ids)])
+    shifted_p = np.concatenate([p[ids == s][:-d] for s in np.unique(ids)])
+    assert scores.concatenated == pytest.approx(lin_ccc(shifted_t, shifted_p), rel=1e-12)
+    assert scores.n_frames == t.shape[0] - d * 6
+
+
+@pytest.mark.parametrize("pooling", ["concatenated", "mean_of_sequences"])
+def test_lag_search_finds_the_annotation_delay(pooling):
+    t, p, ids = recordings(2, lag=12)
+    result = am.lag_search(t, p, ids, delays=range(0, 25, 2), pooling=pooling)
+    assert result.best_delay == 12
+    expected = (am.sequence_ccc(t, p, ids, delay=12).concatenated if pooling == "concatenated"
+                else am.sequence_ccc(t, p, ids, delay=12).mean_of_sequences)
+    assert result.best_ccc == pytest.approx(expected, rel=1e-12)
+    assert result.ccc.shape == (13,)
+    two = am.lag_search(np.c_[t, t], np.c_[p, p], ids, delays=[0, 12], pooling=pooling)
+    assert two.best_delay.tolist() == [12, 12]
+    with pytest.raises(ValueError, match="pooling"):
+        am.lag_search(t, p, ids, pooling="median")
+
+
+def test_sequence_is_the_bootstrap_group():
+    t, p, ids = recordings(3, n_seq=8)
+    scores = am.sequence_ccc(np.c_[t, -t], np.c_[p, -p], ids, ci=0.9, n_resamples=200, seed=0)
+    assert scores.intervals.grouped
+    low, high = scores.intervals.low["ccc_0"], scores.intervals.high["ccc_0"]
+    assert low <= scores.concatenated[0] <= high
+    direct = am.bootstrap_ci(va=np.c_[t, -t], va_pred=np.c_[p, -p], output_names=("0", "1"),
+                             confidence_level=0.9, n_resamples=200, seed=0, groups=ids)
+    assert (low, high) == (direct.low["ccc_0"], direct.high["ccc_0"])
+
+
+def test_undefined_sequence_is_reported_once_and_left_out():
+    t = np.array([1.0, 2.0, 3.0, 5.0, 5.0])
+    p = np.array([1.0, 2.0, 3.0, 5.0, 5.0])
+    with pytest.warns(am.UndefinedMetricWarning, match="^ccc_per_group"):
+        scores = am.sequence_ccc(t, p, [0, 0, 0, 1, 1])
+    assert scores.mean_of_sequences == 1.0
+    assert scores.per_sequence[0] == 1.0 and np.isnan(scores.per_sequence[1])
+
+
+@given(st.integers(0, 5), st.integers(1, 4))
+def test_property_delay_keeps_pairs_aligned(delay, n_seq):
+    length = 8
+    ids = np.repeat(np.arange(n_seq), length)
+    frame = np.tile(np.arange(length), n_seq).astype(float)
+    t, p, _ = am.apply_delay(frame + 100 * ids, frame + 100 * ids, ids, delay)
+    np.testing.assert_array_equal(t - p, np.full(t.shape[0], float(delay)))
+    assert t.shape[0] == n_seq * (length - delay)
+
+
+def test_sequence_ids_of_any_hashable_type_and_missing_ids():
+    t = np.array([0.0, 1.0, 2.0, 5.0, 4.0, 6.0])
+    p = np.array([0.5, 1.0, 2.5, 5.0, 4.5, 6.5])
+    ids = np.array([3, 3, 3, "3b", "3b", "3b"], dtype=object)
+    scores = am.sequence_ccc(t, p, ids)
+    assert scores.sequences.tolist() == [3, "3b"]
+    assert scores.per_sequence[1] == pytest.approx(lin_ccc(t[3:], p[3:]), rel=1e-12)
+    with pytest.raises(ValueError, match="sequences has a missing id"):
+        am.sequence_ccc(t, p, np.array([1, 1, None, 2, 2, 2], dtype=object))
