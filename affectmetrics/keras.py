@@ -28,16 +28,23 @@ plus ``tensorflow-cpu``, ``torch`` or ``jax``.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from types import ModuleType
 from typing import Any, ClassVar
 
 import numpy as np
 
+from ._keras_backend import (
+    _float64_available,
+    _host,
+    _is_concrete,
+    _numpy,
+    _on_host,
+    in_stateless_scope,
+    keras,
+    ops,
+)
 from ._moments import (
     _ccc_from_moments,
     _empty_moments,
@@ -49,105 +56,14 @@ from ._moments import (
 )
 from ._validation import _check_continuous, _check_nan_policy
 from .exceptions import DiagnosticWarning, _warn_undefined
+from .report import Report, evaluate
 
-_BACKENDS_HINT = (
-    "install one Keras backend: pip install tensorflow-cpu (or tensorflow), "
-    "pip install torch, or pip install jax; then choose it with the KERAS_BACKEND "
-    "environment variable (tensorflow, torch or jax)"
-)
-
-
-def _import_keras() -> ModuleType:
-    """Import Keras, or say what to install: the extra, or (Keras present) a backend."""
-    try:
-        return importlib.import_module("keras")
-    except ImportError as exc:
-        if importlib.util.find_spec("keras") is None:
-            raise ImportError(
-                "affectmetrics.keras needs the optional dependency 'keras', which is not "
-                "installed; install it with: pip install 'affectmetrics[keras]', and "
-                f"{_BACKENDS_HINT}") from exc
-        raise ImportError(
-            f"affectmetrics.keras: Keras is installed but could not import its backend "
-            f"({exc}); {_BACKENDS_HINT}") from exc
-
-
-keras = _import_keras()
-ops = keras.ops
-
-from .report import Report, evaluate  # noqa: E402 - after the optional import
-
-try:  # Keras runs functions on placeholder data inside a SymbolicScope (shape inference)
-    from keras.src.backend.common.stateless_scope import in_stateless_scope
-    from keras.src.backend.common.symbolic_scope import in_symbolic_scope
-except ImportError:  # pragma: no cover - a Keras without them
-
-    def in_symbolic_scope() -> bool:
-        return False
-
-    def in_stateless_scope() -> bool:
-        return True  # never take the in-place torch path below
-
-__all__ = ["CCC", "RMSE", "SAGR", "AffectMetricsCallback", "Pearson", "ccc_loss"]
+__all__ = ["CCC", "RMSE", "SAGR", "UAR", "AffectMetricsCallback", "MultilabelF1", "Pearson",
+           "ccc_loss"]
 
 # Rows and columns of the per-column Gram matrix kept as state.
 _ONE, _TRUE, _PRED, _DIFF, _AGREE = range(5)
 _WIDTH = 5
-
-
-def _float64_available() -> bool:
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        return bool(jax.config.read("jax_enable_x64"))
-    return backend in ("tensorflow", "torch", "numpy")
-
-
-def _is_concrete(value: Any) -> bool:
-    """True outside a traced function (tf.function, jax.jit, torch.compile) and outside
-    Keras' shape inference (which runs eagerly on placeholder data with the torch backend)."""
-    if in_symbolic_scope():
-        return False
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return bool(tf.executing_eagerly())
-    if backend == "jax":
-        import jax
-
-        return not isinstance(value, jax.core.Tracer)
-    if backend == "torch":
-        import torch
-
-        return not torch.compiler.is_compiling()
-    return True
-
-
-def _on_host(value: Any) -> bool:
-    """True for NumPy data and CPU tensors: validating them with NumPy costs no transfer."""
-    device = getattr(value, "device", None)
-    if device is None:
-        return True
-    kind = getattr(device, "type", None) or getattr(device, "platform", None) or device
-    return "cpu" in str(kind).lower()
-
-
-def _numpy(value: Any) -> np.ndarray:
-    """A tensor or variable as NumPy (TensorFlow and torch tensors through ``.numpy()``,
-    which, unlike ``np.array`` on them, does not warn under NumPy 2)."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow" and hasattr(value, "numpy"):
-        return np.asarray(value.numpy())
-    if backend == "torch" and hasattr(value, "detach"):
-        return value.detach().cpu().numpy()
-    return np.asarray(ops.convert_to_numpy(value))
-
-
-def _host(value: Any) -> Any:
-    return value if isinstance(value, (np.ndarray, list, tuple, int, float)) \
-        else _numpy(value)
 
 
 def _host_statistics(t: np.ndarray, p: np.ndarray, w: np.ndarray | None, pivot: float,
@@ -944,3 +860,7 @@ def _sibling_callbacks() -> list[Any] | None:
     if isinstance(owner, keras.callbacks.CallbackList):
         return list(owner.callbacks)
     return None
+
+
+# Metrics on confusion counts (UAR, multi-label F1), in their own module.
+from ._keras_labels import UAR, MultilabelF1  # noqa: E402

@@ -12,7 +12,16 @@ import numpy as np
 import pytest
 
 import affectmetrics as am
-from affectmetrics.keras import CCC, RMSE, SAGR, AffectMetricsCallback, Pearson, ccc_loss
+from affectmetrics.keras import (
+    CCC,
+    RMSE,
+    SAGR,
+    UAR,
+    AffectMetricsCallback,
+    MultilabelF1,
+    Pearson,
+    ccc_loss,
+)
 
 FUNCTIONS = {CCC: am.ccc, Pearson: am.pearson, RMSE: am.rmse, SAGR: am.sagr}
 
@@ -42,6 +51,8 @@ def state(metric):
 
 def traced(metric):
     """The keras.ops version of the final step, evaluated eagerly on the same state."""
+    if isinstance(metric, (UAR, MultilabelF1)):
+        return np.asarray(keras.ops.convert_to_numpy(metric._traced_final(metric._read()[0])))
     return np.asarray(keras.ops.convert_to_numpy(metric._traced_values(*metric._read())))
 
 
@@ -533,3 +544,83 @@ def test_import_without_keras_names_the_extra():
     message = _import_message("keras")
     assert "pip install 'affectmetrics[keras]'" in message, message
     assert "pip install tensorflow-cpu" in message
+
+
+def _label_data(seed=9, n=300):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 4, n)
+    scores = rng.random((n, 4)) + 0.8 * np.eye(4)[labels]
+    au = (rng.random((n, 3)) < 0.3).astype(int)
+    au_scores = np.clip(0.4 * au + 0.7 * rng.random((n, 3)), 0, 1)
+    return labels, scores, au, au_scores
+
+
+def test_portable_uar_and_multilabel_f1_equal_the_core_and_scikit_learn():
+    from sklearn.metrics import f1_score, recall_score
+
+    labels, scores, au, au_scores = _label_data()
+    uar = UAR(num_classes=4)
+    f1s = {average: MultilabelF1(num_labels=3, average=average)
+           for average in ("macro", "micro", "weighted", None)}
+    for lo in range(0, 300, 64):
+        uar.update_state(labels[lo:lo + 64], scores[lo:lo + 64])
+        for metric in f1s.values():
+            metric.update_state(au[lo:lo + 64], au_scores[lo:lo + 64])
+    predicted = scores.argmax(axis=1)
+    assert float(uar.result()) == pytest.approx(
+        recall_score(labels, predicted, average="macro"), rel=1e-12)
+    assert float(uar.result()) == am.uar(labels, scores)
+    assert np.isclose(traced(uar), am.uar(labels, scores), rtol=1e-12)
+    for average, metric in f1s.items():
+        want = f1_score(au, au_scores > 0.5, average=average, zero_division=0.0)
+        got = keras.ops.convert_to_numpy(metric.result())
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+        np.testing.assert_allclose(got, am.multilabel_f1(au, au_scores, average=average))
+        np.testing.assert_allclose(traced(metric), want, rtol=1e-12)
+
+
+def test_portable_label_metrics_refuse_bad_batches_without_change():
+    labels, scores, au, au_scores = _label_data(n=20)
+    uar, f1 = UAR(num_classes=4), MultilabelF1(num_labels=3)
+    uar.update_state(labels, scores)
+    f1.update_state(au, au_scores)
+    before = state(uar) + state(f1)
+    bad_scores = scores.copy()
+    bad_scores[2, 1] = np.nan
+    for call, message in (
+            (lambda: uar.update_state(labels, bad_scores), "NaN"),
+            (lambda: uar.update_state(np.array([0, 7]), np.array([0, 1])), "7"),
+            (lambda: uar.update_state(labels, scores, sample_weight=np.ones(20)),
+             "sample_weight"),
+            (lambda: f1.update_state(au * 2, au_scores), "0/1"),
+            (lambda: f1.update_state(au[:, :2], au_scores[:, :2]), "num_labels=3")):
+        with pytest.raises(ValueError, match=message):
+            call()
+    for old, new in zip(before, state(uar) + state(f1), strict=True):
+        np.testing.assert_array_equal(old, new)
+    empty = UAR(num_classes=3)
+    with pytest.warns(am.UndefinedMetricWarning, match="^uar is undefined: no samples"):
+        assert np.isnan(float(empty.result()))
+    assert np.isnan(traced(empty))
+
+
+def test_compiled_label_metrics_count_refused_batches():
+    import tensorflow as tf
+
+    labels, scores, au, au_scores = _label_data(n=40)
+    uar = UAR(num_classes=4)
+    update = tf.function(uar.update_state)
+    update(tf.constant(labels[:20]), tf.constant(scores[:20]))
+    assert float(uar.result()) == pytest.approx(am.uar(labels[:20], scores[:20]), rel=1e-12)
+    assert float(tf.function(uar.result)()) == pytest.approx(float(uar.result()), rel=1e-12)
+    bad = scores[20:].copy()
+    bad[0, 0] = np.inf
+    update(tf.constant(labels[20:]), tf.constant(bad))
+    with pytest.warns(am.UndefinedMetricWarning, match="^uar is undefined: 1 batch"):
+        assert np.isnan(float(uar.result()))
+    f1 = MultilabelF1(num_labels=3, nan_policy="omit")
+    holes = au_scores.astype(np.float64)
+    holes[5, 2] = np.nan
+    tf.function(f1.update_state)(tf.constant(au.astype(np.float64)), tf.constant(holes))
+    assert float(f1.result()) == pytest.approx(
+        am.multilabel_f1(au, holes, nan_policy="omit"), rel=1e-12)

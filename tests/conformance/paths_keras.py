@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from affectmetrics.keras import CCC, RMSE, SAGR, Pearson
+from affectmetrics.keras import CCC, RMSE, SAGR, UAR, MultilabelF1, Pearson
 
 from .registry import Case, case_seed, path
 
@@ -58,12 +58,50 @@ def keras_metric(case: Case) -> Any:
         metrics = cls.per_output([f"out{j}" for j in range(t.shape[1])], **options)
     else:
         metrics = [cls(**options)]
+    _feed(case, metrics[0], t, p)
+    values = [float(metric.result()) for metric in metrics]
+    return values[0] if t.ndim < 2 else np.array(values)
+
+
+def _feed(case: Case, metric: Any, t: np.ndarray, p: np.ndarray) -> None:
+    """``update_state`` on 1 to 4 consecutive batches, split at random (seeded per case)."""
     n = t.shape[0] if t.ndim else 0
     rng = np.random.default_rng(case_seed(case, "keras"))
     cuts = np.sort(rng.choice(np.arange(1, n), size=min(n - 1, rng.integers(0, 4)),
                               replace=False)) if n > 1 else np.array([], int)
-    bounds = [0, *cuts.tolist(), n]
-    for lo, hi in pairwise(bounds):
-        metrics[0].update_state(t[lo:hi], p[lo:hi])
-    values = [float(metric.result()) for metric in metrics]
-    return values[0] if t.ndim < 2 else np.array(values)
+    for lo, hi in pairwise([0, *cuts.tolist(), n]):
+        metric.update_state(t[lo:hi], p[lo:hi])
+
+
+def _uar_classes(case: Case) -> np.ndarray:
+    """The function's class set: ``labels``, range(C) for scores, else the labels seen."""
+    if case.kwargs.get("labels") is not None:
+        return np.asarray(case.kwargs["labels"])
+    p = np.asarray(case.y_pred)
+    if p.ndim == 2:
+        return np.arange(p.shape[1])
+    return np.union1d(np.asarray(case.y_true), p)
+
+
+def _uar_expressible(case: Case) -> bool:
+    # The Keras metric takes class indices 0..C-1 (its state is a C x C matrix): rows whose
+    # class set is anything else (strings, gaps) cannot be expressed.
+    classes = _uar_classes(case)
+    return classes.dtype.kind in "iuf" and np.array_equal(classes, np.arange(len(classes)))
+
+
+@path("keras", ["uar"], accepts=_uar_expressible, rtol=1e-12)
+def keras_uar(case: Case) -> Any:
+    options = {k: v for k, v in case.kwargs.items() if k != "labels"}
+    metric = UAR(num_classes=len(_uar_classes(case)), **options)
+    _feed(case, metric, np.asarray(case.y_true), np.asarray(case.y_pred))
+    return float(metric.result())
+
+
+@path("keras", ["multilabel_f1"], rtol=1e-12)
+def keras_multilabel_f1(case: Case) -> Any:
+    t = np.asarray(case.y_true)
+    metric = MultilabelF1(num_labels=t.shape[-1], **case.kwargs)
+    _feed(case, metric, t, np.asarray(case.y_pred))
+    value = np.asarray(metric.result())
+    return float(value) if value.ndim == 0 else value
