@@ -16,6 +16,8 @@
   function it evaluates the same formulas with ``keras.ops`` (tested equal to the core).
 * :meth:`CCC.per_output` and friends give one metric per output column (``ccc_valence``,
   ``ccc_arousal``) sharing one state, for ``ReduceLROnPlateau``/``EarlyStopping`` monitors.
+* :class:`UAR` and :class:`MultilabelF1` (in ``_keras_labels.py``) keep confusion counts
+  and share the core's validation and final steps in the same way.
 * :class:`AffectMetricsCallback` predicts the validation data at the end of each epoch,
   scores the full report with the NumPy core and writes ``val_``-prefixed keys into
   ``logs``, where ``ReduceLROnPlateau``, ``EarlyStopping``, ``ModelCheckpoint`` and
