@@ -34,11 +34,8 @@ def _pytest(backend, *args):
 
 
 @pytest.mark.parametrize("backend", list(BACKENDS))
-def test_portable_keras_tests_on_another_backend(backend):
-    _pytest(backend, str(TESTS / "test_keras.py"), "-k", "portable")
-
-
-@pytest.mark.parametrize("backend", list(BACKENDS))
-def test_keras_conformance_rows_on_another_backend(backend):
-    summary = _pytest(backend, str(TESTS / "test_conformance.py"), "-k", CONFORMANCE_SUBSET)
-    assert int(summary.split(" passed")[0].split()[-1]) >= 40
+def test_portable_keras_tests_and_conformance_rows_on_another_backend(backend):
+    # One process per backend (start-up and collection cost more than the tests).
+    summary = _pytest(backend, str(TESTS / "test_keras.py"), str(TESTS / "test_conformance.py"),
+                      "-k", f"portable or ({CONFORMANCE_SUBSET})")
+    assert int(summary.split(" passed")[0].split()[-1]) >= 100
