@@ -459,8 +459,14 @@ def _read_extremes(variable: Any) -> Any:
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        if tf.distribute.has_strategy() and tf.distribute.in_cross_replica_context():
-            parts = tf.distribute.get_strategy().experimental_local_results(variable.value)
+        value = variable.value
+        # A mirrored metric variable keeps one copy per replica; read outside a replica
+        # function (with or without the strategy's scope), all copies are reduced.
+        strategy = getattr(value, "_distribute_strategy", None)
+        outside_replicas = not tf.distribute.has_strategy() \
+            or tf.distribute.in_cross_replica_context()
+        if strategy is not None and outside_replicas:
+            parts = strategy.experimental_local_results(value)
             return ops.max(ops.stack([ops.convert_to_tensor(part) for part in parts]), axis=0)
     return variable.value
 
