@@ -36,4 +36,6 @@ pearson = next(m for m in model.metrics[1].metrics if m.name == "pearson")
 local = [np.asarray(v)[0, 0, 1] for v in
          strategy.experimental_local_results(pearson._extremes.value)]
 assert sorted(local) == [300.0, 301.0], local  # each replica saw one value only
+gram = np.asarray(pearson._read()[0])
+assert gram[0, 0, 0] == 512, gram[0, 0, 0]  # the replicas' sums add up: every sample
 print("replicas", strategy.num_replicas_in_sync, result)
