@@ -143,6 +143,11 @@ def _targets(stats: dict) -> list[tuple[str, str, str]]:
         check(f"5. bootstrap, 4 metrics x 2 outputs, {method} / SciPy CCC alone (<= 0.5)",
               m(f"test_bench_bootstrap.py::test_affectmetrics_all_four_metrics_both_outputs"
                 f"[{method}]") / scipy, 0.5, True, "{:.2f}x")
+    keras_mse = m("test_bench_keras.py::test_keras_mean_squared_error")
+    check("Keras CCC.update_state 256x2 / MeanSquaredError.update_state, default backend "
+          "(<= 1.5)", None if keras_mse is None else
+          m("test_bench_keras.py::test_affectmetrics_keras_update[ccc]") / keras_mse, 1.5,
+          True, "{:.2f}x")
     threaded = m("test_bench_dask.py::test_affectmetrics_dask_threaded_binned")
     distributed = m("test_bench_dask.py::test_affectmetrics_dask_distributed_binned")
     rows.append(("6. Parquet table on Dask, equal to in-memory (threaded; 2-worker "

@@ -17,6 +17,9 @@ strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 rng = np.random.default_rng(0)
 x = rng.normal(size=(512, 4)).astype("float32")
 y = (x[:, :2] * 0.5 + 300.0 + rng.normal(0, 0.3, (512, 2))).astype("float32")
+# Column 1 of the truth is constant within each replica's half of every batch of 64 (300 on
+# replica 0, 301 on replica 1) but not overall: constancy needs both replicas' extremes.
+y[:, 1] = np.where(np.arange(512) % 64 < 32, 300.0, 301.0)
 with strategy.scope():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     model.compile(optimizer="adam", loss="mse",
@@ -29,4 +32,10 @@ expected = {"ccc": am.ccc(truth, pred).mean(), "pearson": am.pearson(truth, pred
             "rmse": am.rmse(truth, pred).mean()}
 for key, value in expected.items():
     assert abs(result[key] - value) < 1e-4 * max(1.0, abs(value)), (key, result[key], value)
+pearson = next(m for m in model.metrics[1].metrics if m.name == "pearson")
+local = [np.asarray(v)[0, 0, 1] for v in
+         strategy.experimental_local_results(pearson._extremes.value)]
+assert sorted(local) == [300.0, 301.0], local  # each replica saw one value only
+gram = np.asarray(pearson._read()[0])
+assert gram[0, 0, 0] == 512, gram[0, 0, 0]  # the replicas' sums add up: every sample
 print("replicas", strategy.num_replicas_in_sync, result)
