@@ -12,17 +12,20 @@ from affectmetrics.torch import (
     CCC,
     RMSE,
     SAGR,
+    UAR,
     Accuracy,
     AffectMetrics,
     AveragePrecision,
     CohenKappa,
     F1Score,
     KrippendorffAlpha,
+    MultilabelF1,
     Pearson,
 )
 
 CONTINUOUS = (CCC, Pearson, RMSE, SAGR)
-CLASSIFICATION = (Accuracy, F1Score, CohenKappa, KrippendorffAlpha, AUROC, AveragePrecision)
+CLASSIFICATION = (Accuracy, F1Score, CohenKappa, KrippendorffAlpha, UAR, AUROC,
+                  AveragePrecision)
 
 
 def va_batches(seed, sizes, k=2):
@@ -362,3 +365,30 @@ def test_logits_and_probabilities_give_one_value_like_torchmetrics_and_sklearn(c
     raw = cls(num_classes=5, scores="raw")
     raw.update(torch.from_numpy(logits), torch.from_numpy(labels))
     assert raw.compute().item() != pytest.approx(values[0], rel=1e-6)  # the rule matters here
+
+
+def test_multilabel_f1_on_the_device_equals_the_function_and_refuses_atomically(no_host):
+    """Action units: no host read in update, the core's value over any split (scikit-learn
+    agrees), and a batch with a non-0/1 truth left out and reported by compute()."""
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 2, (40, 5))
+    scores = np.clip(truth * 0.6 + rng.random((40, 5)) * 0.5, 0, 1)
+    metric = MultilabelF1(num_labels=5, average=None)
+    metric.flush_rows = 4
+    bad = torch.from_numpy(truth[:3].copy())
+    bad[1, 2] = 2
+    with no_host:
+        for rows in np.array_split(np.arange(40), [7, 8, 25]):
+            metric.update(torch.from_numpy(scores[rows]), torch.from_numpy(truth[rows]))
+        metric.update(torch.from_numpy(scores[:3]), bad)
+    with pytest.raises(ValueError, match=r"0/1 labels; found 2 at position \(1, 2\)"):
+        metric.compute()
+    metric.refusal.zero_()  # the refused batch is out of the state: the rest is exact
+    expected = f1_score(truth, scores > 0.5, average=None)
+    np.testing.assert_allclose(metric.compute().numpy(), expected, rtol=1e-15)
+    np.testing.assert_allclose(metric.compute().numpy(),
+                               am.multilabel_f1(truth, scores, average=None), rtol=0)
+    with pytest.raises(ValueError, match="must be an \\(n, 5\\) matrix"):
+        metric.update(torch.zeros(3, 4), torch.zeros(3, 4))

@@ -40,6 +40,7 @@ from .classification import (  # noqa: E402 - after the optional imports, for th
 )
 from .continuous import CCC, RMSE, SAGR, Pearson  # noqa: E402
 from .loss import ccc_loss  # noqa: E402
+from .multilabel import MultilabelF1  # noqa: E402
 from .multitask import AffectMetrics  # noqa: E402
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "CohenKappa",
     "F1Score",
     "KrippendorffAlpha",
+    "MultilabelF1",
     "Pearson",
     "ccc_loss",
 ]

@@ -103,3 +103,21 @@ def torch_update(case: Case) -> Any:
 @path("torch-forward", [*CONTINUOUS, *CLASSIFICATION], accepts=_accepts)
 def torch_forward(case: Case) -> Any:
     return _run(case, forward=True)
+
+
+def _multilabel_accepts(case: Case) -> bool:
+    truth = np.asarray(case.y_true)
+    return (set(case.kwargs) <= {"threshold", "average", "zero_division", "nan_policy"}
+            and truth.ndim == 2 and np.asarray(case.y_pred).shape == truth.shape
+            and truth.dtype.kind in "biuf" and np.asarray(case.y_pred).dtype.kind in "biuf")
+
+
+@path("torch", ["multilabel_f1"], accepts=_multilabel_accepts)
+def torch_multilabel_f1(case: Case) -> Any:
+    truth, pred = _tensor(case.y_true), _tensor(case.y_pred)
+    metric = amt.MultilabelF1(truth.shape[1], **case.kwargs)
+    for rows in _splits(case, truth.shape[0], "torch"):
+        batch = torch.from_numpy(rows)
+        metric.update(pred[batch], truth[batch])
+    value = metric.compute().numpy()
+    return float(value) if value.ndim == 0 else value
