@@ -66,7 +66,11 @@ def _sigmoid(xp: Any, x: Any) -> Any:
 
 
 def _probability_rows(xp: Any, x: Any) -> Any:
-    """Boolean (n,): which rows of an (n, C) array are probability vectors."""
+    """Boolean (n,): which rows of an (n, C) array are probability vectors.
+
+    The sum is taken in ``x``'s dtype: pass float64 (as :func:`_apply_score_rule` does), so
+    that a float16 or float32 row near the tolerance is judged alike in every batch.
+    """
     inside = xp.all((x >= 0) & (x <= 1), axis=1)
     return inside & (xp.abs(xp.sum(x, axis=1) - 1.0) <= _SUM_TOLERANCE)
 
@@ -117,6 +121,10 @@ def _apply_score_rule(scores: np.ndarray, kind: str, name: str = "y_score") -> n
     """
     if kind == "raw" or scores.shape[0] == 0:
         return scores
+    # Every decision is taken on the float64 values, whatever the input dtype: a float16 or
+    # float32 row whose sum lies near 1 +- _SUM_TOLERANCE must be judged alike in the fast
+    # path (a batch of probabilities) and in the per-row path (a mixed batch), else its
+    # treatment, and the AUC, would depend on the other rows of its batch.
     if kind == "probabilities":
         if scores.ndim == 1:
             bad = (scores < 0) | (scores > 1)
@@ -128,7 +136,7 @@ def _apply_score_rule(scores: np.ndarray, kind: str, name: str = "y_score") -> n
                     "'auto' for logits)"
                 )
             return scores
-        bad = ~_probability_rows(np, scores)
+        bad = ~_probability_rows(np, scores.astype(np.float64, copy=False))
         if bad.any():
             i = int(np.argmax(bad))
             raise ValueError(
@@ -141,7 +149,7 @@ def _apply_score_rule(scores: np.ndarray, kind: str, name: str = "y_score") -> n
     if scores.ndim == 1 and kind == "auto":
         return scores
     if kind == "auto" and scores.min() >= 0 and scores.max() <= 1 and bool(
-            np.all(np.abs(scores.sum(axis=1) - 1.0) <= _SUM_TOLERANCE)):
+            np.all(np.abs(scores.sum(axis=1, dtype=np.float64) - 1.0) <= _SUM_TOLERANCE)):
         return scores  # every row is already a probability vector: rank as given
     with np.errstate(over="ignore", under="ignore"):
         return _normalised_scores(np, scores.astype(np.float64, copy=False), kind)
