@@ -110,8 +110,12 @@ def _normalised_scores(xp: Any, scores: Any, kind: str) -> Any:
     return xp.where(keep[:, None], scores, _softmax(xp, scores))
 
 
-def _apply_score_rule(scores: np.ndarray, kind: str, name: str = "y_score") -> np.ndarray:
+def _apply_score_rule(scores: np.ndarray, kind: str, name: str = "y_score",
+                      rows: np.ndarray | None = None) -> np.ndarray:
     """NumPy entry point: :func:`_normalised_scores` in float64, with checks and fast paths.
+
+    ``rows`` (the caller's row number of each row of ``scores`` when rows were omitted, or
+    None) is used only to name the caller's row in an error.
 
     Raises
     ------
@@ -130,8 +134,10 @@ def _apply_score_rule(scores: np.ndarray, kind: str, name: str = "y_score") -> n
             bad = (scores < 0) | (scores > 1)
             if bad.any():
                 i = int(np.argmax(bad))
+                where = i if rows is None else int(rows[i])
                 raise ValueError(
-                    f"{name} has the value {scores[i]!r} at position {i}, outside [0, 1]; "
+                    f"{name} has the value {float(scores[i])!r} at position {where}, outside "
+                    "[0, 1]; "
                     "scores='probabilities' needs probabilities (pass scores='logits' or "
                     "'auto' for logits)"
                 )
@@ -139,8 +145,9 @@ def _apply_score_rule(scores: np.ndarray, kind: str, name: str = "y_score") -> n
         bad = ~_probability_rows(np, scores.astype(np.float64, copy=False))
         if bad.any():
             i = int(np.argmax(bad))
+            where = i if rows is None else int(rows[i])
             raise ValueError(
-                f"{name} row {i} is not a probability vector (entries in [0, 1] summing to 1 "
+                f"{name} row {where} is not a probability vector (entries in [0, 1] summing to 1 "
                 f"within {_SUM_TOLERANCE}; its sum is {float(np.sum(scores[i])):.6g}); "
                 "scores='probabilities' needs one per row (pass scores='logits' or 'auto' "
                 "for logits)"

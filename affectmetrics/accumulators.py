@@ -26,6 +26,8 @@ from ._moments import (
 )
 from ._scores import _check_score_kind
 from ._validation import (
+    _as_numeric,
+    _caller_position,
     _check_classification,
     _check_continuous,
     _check_labels_arg,
@@ -213,13 +215,16 @@ def _check_score_options(bins: int | None, score_range: Any
 
 
 def _bin_index(y_score: np.ndarray, bins: int, score_range: tuple[float, float],
-               name: str = "y_score") -> np.ndarray:
+               name: str = "y_score", rows: np.ndarray | None = None) -> np.ndarray:
+    """Bin of every score; ``rows`` (the caller's row numbers after omitted rows, or None)
+    names the caller's position of a score outside ``score_range``."""
     lo, hi = score_range
     outside = (y_score < lo) | (y_score > hi)
     if outside.any():
         pos = _first_position(outside)
         raise ValueError(
-            f"{name} has the value {_fmt_value(y_score[pos])} at position {pos}, outside "
+            f"{name} has the value {_fmt_value(y_score[pos])} at position "
+            f"{_caller_position(pos, rows)}, outside "
             f"score_range {score_range}; binned mode needs scores in that range "
             "(e.g. probabilities), or bins=None"
         )
@@ -228,11 +233,12 @@ def _bin_index(y_score: np.ndarray, bins: int, score_range: tuple[float, float],
 
 
 def _histograms(codes: np.ndarray, y_score: np.ndarray, bins: int,
-                score_range: tuple[float, float], name: str = "y_score"
-                ) -> tuple[np.ndarray, np.ndarray]:
+                score_range: tuple[float, float], name: str = "y_score",
+                rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-class histograms (C, bins) of the positives' and the negatives' scores."""
     n_classes = y_score.shape[1]
-    flat = _bin_index(y_score, bins, score_range, name) + (np.arange(n_classes) * bins)[None, :]
+    flat = (_bin_index(y_score, bins, score_range, name, rows)
+            + (np.arange(n_classes) * bins)[None, :])
     every = np.bincount(flat.reshape(-1), minlength=n_classes * bins)
     own = np.bincount(flat[np.arange(codes.shape[0]), codes], minlength=n_classes * bins)
     return own.reshape(n_classes, bins), (every - own).reshape(n_classes, bins)
@@ -562,7 +568,7 @@ class ClassificationAccumulator:
 
         Everything is checked before the state changes: a refused batch leaves it as it was.
         """
-        score_arr = np.asarray(y_score) if not isinstance(y_score, np.ndarray) else y_score
+        score_arr = _as_numeric(y_score, "y_score")
         if score_arr.ndim != 2:
             raise ValueError(
                 f"y_score must be an (n, {self.num_classes}) score matrix; got shape "
@@ -586,7 +592,8 @@ class ClassificationAccumulator:
             self._scores.append(chunk[2])
         else:
             # May refuse a score outside score_range: computed before anything changes.
-            pos, neg = _histograms(codes, scores, self.bins, self.score_range)
+            pos, neg = _histograms(codes, scores, self.bins, self.score_range,
+                                   rows=data.rows)
             cm = _confusion(codes, preds, self.num_classes)
             self._pos_hist += pos
             self._neg_hist += neg

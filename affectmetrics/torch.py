@@ -23,7 +23,7 @@ Requires the ``torch`` extra: ``pip install 'affectmetrics[torch]'``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,7 +40,11 @@ from ._moments import (  # noqa: E402 - after the optional imports, for their er
     _pack,
     _unpack,
 )
-from ._validation import _check_classification, _check_nan_policy  # noqa: E402
+from ._validation import (  # noqa: E402
+    _as_numeric,
+    _check_classification,
+    _check_nan_policy,
+)
 from .accumulators import (  # noqa: E402
     _check_positive_int,
     _check_score_options,
@@ -113,13 +117,27 @@ def _add_moment_states(metric: _Metric, num_outputs: int) -> None:
                      dist_reduce_fx="sum")
 
 
-def _update_moments(metric: _Metric, preds: Any, target: Any) -> None:
+def _moments_step(metric: _Metric, preds: Any, target: Any) -> Callable[[], None]:
+    """Validate and summarise a batch; return the step that adds it to the state.
+
+    Nothing changes until the returned step is called, so a caller with several parts
+    (``AffectMetrics``) can check every part before changing any.
+    """
     batch, omitted = _continuous_batch(_to_numpy(target), _to_numpy(preds), metric.num_outputs,
                                        metric.nan_policy, names=("target", "preds"))
-    metric.n_omitted_continuous += omitted
-    if batch is not None:
-        merged = _merge_moments(_unpack(metric.moments.cpu().numpy()), batch)
-        metric.moments = torch.from_numpy(_pack(merged)).to(metric.moments.device)
+    merged = None if batch is None else _merge_moments(
+        _unpack(metric.moments.cpu().numpy()), batch)
+
+    def apply() -> None:
+        metric.n_omitted_continuous += omitted
+        if merged is not None:
+            metric.moments = torch.from_numpy(_pack(merged)).to(metric.moments.device)
+
+    return apply
+
+
+def _update_moments(metric: _Metric, preds: Any, target: Any) -> None:
+    _moments_step(metric, preds, target)()
 
 
 def _continuous_values(metric: _Metric) -> dict[str, Tensor]:
@@ -146,9 +164,13 @@ def _add_classification_states(metric: _Metric, num_classes: int, keep_scores: b
                              dist_reduce_fx="sum")
 
 
-def _update_classification(metric: _Metric, preds: Any, target: Any) -> None:
-    p = _to_numpy(preds)
-    p = np.asarray(p) if not isinstance(p, np.ndarray) else p
+def _classification_step(metric: _Metric, preds: Any, target: Any) -> Callable[[], None]:
+    """Validate a batch and summarise it completely; return the step that adds it.
+
+    Nothing changes until the returned step is called: a refused batch (including a score
+    outside ``score_range``) leaves every state as it was.
+    """
+    p = _as_numeric(_to_numpy(preds), "preds")
     c = metric.num_classes
     if metric._keep_scores and p.ndim != 2:
         raise ValueError(f"preds must be an (n, {c}) matrix of scores or logits; got shape "
@@ -158,23 +180,35 @@ def _update_classification(metric: _Metric, preds: Any, target: Any) -> None:
         scores=p.ndim == 2, pred_name="preds", true_name="target", allow_empty=True,
         labels_checked=True,
     )
-    metric.n_omitted_classification += data.n_omitted
     if data.y_true.shape[0] == 0:
-        return
+        def apply_omitted() -> None:
+            metric.n_omitted_classification += data.n_omitted
+
+        return apply_omitted
     device = metric.confusion.device
+    hists = record = None
     if metric._keep_scores:
-        scores = data.y_score
-        if metric.bins is not None:
-            pos, neg = _histograms(data.y_true, scores, metric.bins, metric.score_range,
-                                   name="preds")
-            metric.pos_hist += torch.from_numpy(pos).to(device)
-            metric.neg_hist += torch.from_numpy(neg).to(device)
+        if metric.bins is not None:  # may refuse a score outside score_range
+            hists = _histograms(data.y_true, data.y_score, metric.bins, metric.score_range,
+                                name="preds", rows=data.rows)
         else:
-            record = np.column_stack([data.y_true, scores]).astype(np.float64).reshape(-1)
-            metric.records.append(torch.from_numpy(record).to(device))
-    pred_codes = data.predicted
-    cm = _confusion(data.y_true, pred_codes, c)
-    metric.confusion += torch.from_numpy(cm).to(device)
+            record = np.column_stack([data.y_true, data.y_score]).astype(np.float64)
+    cm = _confusion(data.y_true, data.predicted, c)
+
+    def apply() -> None:
+        metric.n_omitted_classification += data.n_omitted
+        if hists is not None:
+            metric.pos_hist += torch.from_numpy(hists[0]).to(device)
+            metric.neg_hist += torch.from_numpy(hists[1]).to(device)
+        if record is not None:
+            metric.records.append(torch.from_numpy(record.reshape(-1)).to(device))
+        metric.confusion += torch.from_numpy(cm).to(device)
+
+    return apply
+
+
+def _update_classification(metric: _Metric, preds: Any, target: Any) -> None:
+    _classification_step(metric, preds, target)()
 
 
 def _confusion_of(metric: _Metric) -> np.ndarray:
@@ -477,8 +511,11 @@ class AffectMetrics(_Float64StateMixin, _Metric):
         """Add a batch of expression scores and valence/arousal predictions."""
         expr_pred, va_pred = self._split(preds, "preds")
         expr_true, va_true = self._split(target, "target")
-        _update_classification(self, expr_pred, expr_true)
-        _update_moments(self, va_pred, va_true)
+        # Both parts are checked before either changes: a refused batch changes nothing.
+        add_expression = _classification_step(self, expr_pred, expr_true)
+        add_valence_arousal = _moments_step(self, va_pred, va_true)
+        add_expression()
+        add_valence_arousal()
 
     def compute(self) -> dict[str, Tensor]:
         """Every metric over every sample seen (and every rank)."""

@@ -371,6 +371,7 @@ def refused_classification_batches():
         "all-nan": (truth, np.full_like(scores, np.nan)),
         "probabilities": (truth, scores * 3.0),
         "out-of-range": (truth, above),
+        "ragged": (truth, [list(row) for row in scores[:4]] + [list(scores[4, :2])]),
     }
 
 
@@ -392,6 +393,15 @@ def test_a_refused_batch_leaves_the_state_exactly_as_it_was(which):
             continue
         assert acc.n_omitted == n_omitted, kind
         assert_same_state(before, acc.state_dict())
+
+
+def test_a_ragged_score_batch_is_an_error_naming_y_score():
+    # It used to be NumPy's "setting an array element with a sequence" from np.asarray.
+    for bins in (None, 4):
+        acc = am.ClassificationAccumulator(2, bins=bins)
+        with pytest.raises(ValueError, match="y_score could not be read as an array"):
+            acc.update([0, 1], [[0.2, 0.8], [0.3]])
+        assert acc.n_samples == 0
 
 
 def test_binned_refusal_after_validation_changes_nothing():

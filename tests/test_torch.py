@@ -303,3 +303,44 @@ def test_two_process_distributed_sync_equals_the_core(tmp_path, shards):
         with np.load(tmp_path / f"rank{rank}.npz") as result:
             for key, value in expected.items():
                 np.testing.assert_allclose(result[key], value, rtol=1e-10, err_msg=key)
+
+
+def _torch_state(metric):
+    """Every state tensor (lists concatenated), as NumPy, for exact comparison."""
+    out = {}
+    for name in metric._defaults:
+        value = getattr(metric, name)
+        if isinstance(value, list):
+            value = torch.cat(value) if value else torch.zeros(0, dtype=torch.float64)
+        out[name] = value.detach().cpu().numpy().copy()
+    return out
+
+
+def _same_state(a, b):
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_a_refused_batch_changes_no_state_of_affect_metrics_or_binned_auroc():
+    # AffectMetrics used to add the expression part before the valence/arousal part was
+    # checked, so a NaN valence/arousal prediction left the expression counts grown; the
+    # binned AUROC counted omitted rows before refusing a score outside score_range.
+    logits, labels = torch.randn(4, 8, dtype=torch.float64), torch.tensor([0, 1, 2, 3])
+    va = torch.rand(4, 2, dtype=torch.float64)
+    metric = AffectMetrics()
+    metric.update((logits, va), (labels, va))
+    before = _torch_state(metric)
+    with pytest.raises(ValueError, match="NaN"):
+        metric.update((logits, va * float("nan")), (labels, va))
+    with pytest.raises(ValueError, match="label 9 at index 3"):
+        metric.update((logits, va), (torch.tensor([0, 1, 2, 9]), va))
+    assert _same_state(before, _torch_state(metric))
+    auroc = AUROC(num_classes=2, bins=4, score_range=(0.0, 0.5), nan_policy="omit")
+    auroc.update(torch.tensor([[0.5, 0.5]]), torch.tensor([0]))
+    before = _torch_state(auroc)
+    with pytest.raises(ValueError, match=r"value 0\.9 at position \(1, 1\), outside score_range"):
+        auroc.update(torch.tensor([[float("nan"), 0.5], [0.1, 0.9]], dtype=torch.float64),
+                     torch.tensor([0, 1]))
+    assert _same_state(before, _torch_state(auroc))
+    # A ragged list of scores is an error naming the argument, not NumPy's.
+    with pytest.raises(ValueError, match="preds could not be read as an array"):
+        auroc.update([[0.1, 0.9], [0.3]], torch.tensor([0, 1]))

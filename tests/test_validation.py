@@ -253,3 +253,21 @@ def test_accumulator_takes_narrow_labels(dtype):
     want = am.ClassificationAccumulator(num_classes=2)
     want.update(t, scores)
     assert acc.compute() == want.compute()
+
+
+def test_positions_after_omitted_rows_are_the_callers():
+    # Row 0 has a NaN and is dropped under omit; the bad value is at the caller's row 1,
+    # which used to be reported as index/row/position 0 (its place among the rows kept).
+    with pytest.raises(ValueError, match="label 3 at index 1,"):
+        am.accuracy([np.nan, 3, 0], [0, 1, 0], labels=[0, 1], nan_policy="omit")
+    with pytest.raises(ValueError, match="label 7 at index 2,"):
+        am.confusion_matrix([0, np.nan, 1], [0, 1, 7], labels=[0, 1], nan_policy="omit")
+    with pytest.raises(ValueError, match="y_score row 1 is not a probability vector"):
+        am.roc_auc([0, 1, 0], [[np.nan, 0.5], [3.0, -1.0], [0.5, 0.5]],
+                   scores="probabilities", nan_policy="omit")
+    with pytest.raises(ValueError, match=r"value 1\.5 at position 2, outside \[0, 1\]"):
+        am.pr_auc([0, 1, 1], [np.nan, 0.2, 1.5], scores="probabilities", nan_policy="omit")
+    acc = am.ClassificationAccumulator(num_classes=2, bins=4, scores="raw", nan_policy="omit")
+    with pytest.raises(ValueError, match=r"value 2 at position \(1, 0\), outside score_range"):
+        acc.update([0, 1], [[np.nan, 0.5], [2.0, 0.1]])
+    assert acc.n_samples == 0 and acc.n_omitted == 0
