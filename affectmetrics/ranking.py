@@ -178,8 +178,9 @@ def _ranking_score(
 ) -> float | np.ndarray:
     """roc_auc / pr_auc on validated codes and an (n, C) or (n, 1) score matrix."""
     _check_average(average)
-    if y_score.shape[1] == 1:
-        # One score column: the positive class is the second of the two classes.
+    if y_score.shape[1] == 1 and classes.shape[0] == 2:
+        # A 1-D binary score (one column, two classes): the positive class is the second.
+        # An (n, 1) score matrix (one class) is a one-vs-rest problem like any other.
         return _score_from_counts(which, [_rank_counts(y_score[:, 0], codes == 1)],
                                   classes, "single")
     if average == "micro":

@@ -213,3 +213,9 @@ add_cases(*_each(
                                for k in range(2)])),
      "pr_auc": float(np.mean([skm.average_precision_score(_truth_border == k, _ruled[:, k])
                               for k in range(2)]))}))
+
+# An (n, 1) score matrix is one class, every sample a positive of it: AUC undefined (no
+# negatives), AP 1.0 (scikit-learn's average_precision_score([1, 1], s) agrees). The
+# functions used to take the one column for a 1-D binary score and found no positives.
+add_cases(*_each(RANKING, "one-column-matrix", [0, 0, 0], [[0.3], [0.5], [0.1]],
+                 {"roc_auc": nan, "pr_auc": 1.0}))
