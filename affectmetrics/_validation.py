@@ -256,7 +256,8 @@ def _check_labels_arg(labels: Any) -> np.ndarray:
     uniq, counts = np.unique(classes, return_counts=True)
     if (counts > 1).any():
         raise ValueError(f"labels contains {_fmt_value(uniq[counts > 1][0])} more than once")
-    return classes
+    # A copy: an accumulator keeps its labels, which must not follow the caller's array.
+    return classes.copy()
 
 
 def _integer_span(*arrays: np.ndarray) -> tuple[int, int] | None:

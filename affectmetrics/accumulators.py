@@ -24,7 +24,7 @@ from ._moments import (
     _rmse_from_moments,
     _sagr_from_moments,
 )
-from ._scores import _check_score_kind
+from ._scores import _check_score_kind, _probability_rows
 from ._validation import (
     _as_numeric,
     _caller_position,
@@ -93,11 +93,26 @@ def _entry_int(state: dict[str, Any], key: str, minimum: int | None = None) -> i
     return int(value)
 
 
-def _entry_counts(state: dict[str, Any], key: str, shape: tuple[int, ...]) -> np.ndarray:
-    """An array entry of non-negative integer counts of the given shape (a copy, int64)."""
-    arr = np.asarray(_entry(state, key))
+def _entry_array(state: dict[str, Any], key: str) -> np.ndarray:
+    """An array entry holding numbers (a ragged list or objects are refused by name)."""
+    value = _entry(state, key)
+    try:
+        arr = np.asarray(value)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(f"state entry {key!r} could not be read as an array: {exc}") from None
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"state entry {key!r} must hold numbers, got dtype {arr.dtype}")
+    return arr
+
+
+#: Counts above this are refused: no data set has 2**62 samples, and the sums and
+#: products of counts (the sample total, kappa's marginals) must not overflow int64.
+_MAX_COUNT = 2**62
+
+
+def _entry_counts(state: dict[str, Any], key: str, shape: tuple[int, ...]) -> np.ndarray:
+    """An array entry of non-negative integer counts of the given shape (a copy, int64)."""
+    arr = _entry_array(state, key)
     if arr.size == 0:
         arr = arr.reshape(shape) if arr.size == int(np.prod(shape)) else arr
     if arr.shape != shape:
@@ -108,6 +123,12 @@ def _entry_counts(state: dict[str, Any], key: str, shape: tuple[int, ...]) -> np
         pos = _first_position(arr < 0)
         raise ValueError(f"state entry {key!r} has the negative count "
                          f"{_fmt_value(arr[pos])} at position {pos}")
+    # Compared before the cast: a float or uint64 beyond int64 would wrap to a negative.
+    too_big = arr > _MAX_COUNT
+    if too_big.any() or float(np.sum(arr, dtype=np.float64)) > _MAX_COUNT:
+        pos = _first_position(too_big) if too_big.any() else None
+        where = f" ({_fmt_value(arr[pos])} at position {pos})" if pos is not None else ""
+        raise ValueError(f"state entry {key!r} counts more than 2**62 samples{where}")
     return arr.astype(np.int64)
 
 
@@ -142,7 +163,11 @@ def _state_from_json(text: str) -> dict[str, Any]:
     state: dict[str, Any] = {}
     for key, value in raw.items():
         if isinstance(value, dict) and set(value) == {"dtype", "shape", "data"}:
-            dtype = np.dtype(value["dtype"])
+            try:
+                dtype = np.dtype(value["dtype"])
+            except (TypeError, ValueError):
+                raise ValueError(f"state entry {key!r} has the unknown dtype "
+                                 f"{value['dtype']!r}") from None
             if dtype.kind not in "biuf":
                 raise ValueError(f"state entry {key!r} has the dtype {dtype}")
             try:
@@ -610,7 +635,8 @@ class ClassificationAccumulator:
         if mine != theirs or not np.array_equal(self.labels, other.labels):
             raise ValueError(
                 "cannot merge accumulators with different (num_classes, bins, score_range, "
-                f"scores) or labels: {mine} and {theirs}"
+                f"scores) or labels: {mine} with labels {self.labels.tolist()} and {theirs} "
+                f"with labels {other.labels.tolist()}"
             )
 
     def merge(self, other: ClassificationAccumulator) -> ClassificationAccumulator:
@@ -720,28 +746,37 @@ class ClassificationAccumulator:
         ------
         ValueError
             Naming the entry, for a state that no data could have produced: missing or
-            unknown entries, wrong shapes, negative or fractional counts, class codes out
-            of range, NaN or infinite scores, or parts that disagree (the codes or the
-            histograms against the confusion matrix's row sums).
+            unknown entries, wrong shapes, negative or fractional counts, counts beyond
+            2**62, class codes out of range, NaN or infinite scores, scores that are not
+            probability vectors under any rule but ``"raw"``, or parts that disagree (the
+            codes or the histograms against the confusion matrix's row sums).
         """
         if not isinstance(state, dict):
             _check_state_kind(state, "classification", set())
-        exact = "bins" not in state or _entry(state, "bins") == 0
+        # The mode decides which entries belong: read 'bins' first, so that a bad value is
+        # named as such rather than as missing histograms.
+        bins = _entry_int(state, "bins", 0) if "bins" in state else 0
+        exact = bins == 0
         keys = {"kind", "version", "num_classes", "bins", "score_range", "labels", "scores",
                 "nan_policy", "n_omitted", "confusion"}
         keys |= {"codes", "scores_seen"} if exact else {"pos_hist", "neg_hist"}
         _check_state_kind(state, "classification", keys)
-        score_range = np.asarray(_entry(state, "score_range"))
+        score_range = _entry_array(state, "score_range")
         if score_range.shape != (2,) or score_range.dtype.kind not in "iuf":
             raise ValueError(f"state entry 'score_range' must be two numbers, got "
                              f"{score_range.tolist()!r}")
         nan_policy = _entry_str(state, "nan_policy")
         _check_nan_policy(nan_policy)
+        labels = _entry(state, "labels")
+        if labels is None or np.ndim(labels) != 1:
+            # state_dict() always writes the labels (None would silently mean range(C)).
+            raise ValueError(f"state entry 'labels' must be a 1-D array of class labels, "
+                             f"got {labels!r}")
         acc = cls(
             _entry_int(state, "num_classes", 1),
-            bins=None if exact else _entry_int(state, "bins", 1),
+            bins=None if exact else bins,
             score_range=(float(score_range[0]), float(score_range[1])),
-            labels=state["labels"],
+            labels=labels,
             scores=_entry_str(state, "scores"),
             nan_policy=nan_policy,
         )
@@ -758,10 +793,7 @@ class ClassificationAccumulator:
             if not np.array_equal(np.bincount(codes, minlength=c), support):
                 raise ValueError("state entries 'codes' and 'confusion' disagree on the "
                                  "samples of each class")
-            scores = np.asarray(_entry(state, "scores_seen"))
-            if scores.dtype.kind not in "biuf":
-                raise ValueError(f"state entry 'scores_seen' must hold numbers, got dtype "
-                                 f"{scores.dtype}")
+            scores = _entry_array(state, "scores_seen")
             if scores.shape != (n, c) and not (scores.size == 0 and n == 0):
                 raise ValueError(f"state entry 'scores_seen' has shape {scores.shape}, "
                                  f"expected {(n, c)}")
@@ -771,6 +803,15 @@ class ClassificationAccumulator:
                 raise ValueError(f"state entry 'scores_seen' has the value "
                                  f"{_fmt_value(scores[pos])} at position {pos}; scores "
                                  "must be finite")
+            if acc.scores != "raw" and n:
+                # After the rule every row is a probability vector (kept or a softmax).
+                bad = ~_probability_rows(np, scores)
+                if bad.any():
+                    row = int(np.argmax(bad))
+                    raise ValueError(
+                        f"state entry 'scores_seen' row {row} is not a probability vector "
+                        f"(sum {float(scores[row].sum()):.6g}); under scores="
+                        f"{acc.scores!r} every row is one after the score rule")
             if n:
                 preds = np.zeros(n, dtype=np.intp)  # counted already: confusion is loaded
                 acc._codes, acc._preds, acc._scores = [codes.astype(np.intp)], [preds], [scores]

@@ -537,7 +537,22 @@ def test_issue_examples_of_impossible_states():
     (4, dict(neg_hist=np.zeros((3, 5))), r"'neg_hist' has shape \(3, 5\), expected \(3, 4\)"),
     (4, dict(pos_hist=np.zeros((3, 4))), "'pos_hist' and 'confusion' disagree"),
     (4, dict(neg_hist=np.ones((3, 4))), "'neg_hist' and 'confusion' disagree"),
-    (4, dict(bins=-3), "'bins' must be >= 1"),
+    (4, dict(bins=-3), "'bins' must be >= 0"),
+    # Found by a fresh tester: each used to be accepted, or refused under another name.
+    (0, dict(labels=None), "state entry 'labels' must be a 1-D array"),
+    (4, dict(labels=None), "state entry 'labels' must be a 1-D array"),
+    (0, dict(bins="4"), "state entry 'bins' must be an integer"),
+    (0, dict(bins=None), "state entry 'bins' must be an integer"),
+    (0, dict(confusion=[[1, 0, 0], [0, 1]]), "'confusion' could not be read as an array"),
+    (0, dict(scores_seen=[[0.2, 0.8, 0.0]] * 3 + [[0.1]]), "'scores_seen' could not be read"),
+    (0, dict(confusion=np.array([[1e19, 0, 0], [0, 1, 1], [0, 0, 1]])),
+     r"'confusion' counts more than 2\*\*62 samples"),
+    (0, dict(confusion=np.array([[2**63, 0, 0], [0, 1, 1], [0, 0, 1]], dtype=np.uint64)),
+     r"'confusion' counts more than 2\*\*62 samples"),
+    (0, dict(scores_seen=np.full((4, 3), 5.0)),
+     "'scores_seen' row 0 is not a probability vector"),
+    (0, dict(scores_seen=np.array([[1.5, -0.5, 0.0]] * 4)),
+     "'scores_seen' row 0 is not a probability vector"),
 ])
 def test_classification_state_invariants_name_the_entry(bins, change, message):
     state = dict(classification_state(bins), **change)
@@ -550,3 +565,38 @@ def test_bad_json_is_a_value_error():
         am.ContinuousAccumulator.from_json("{")
     with pytest.raises(ValueError, match="must be an object"):
         am.ClassificationAccumulator.from_json("[1, 2]")
+
+
+def test_raw_states_keep_any_finite_scores():
+    # Only the probability rules constrain the saved scores; raw decision values are kept.
+    acc = am.ClassificationAccumulator(2, scores="raw")
+    acc.update([0, 1], [[3.0, -2.0], [-1.0, 4.0]])
+    again = am.ClassificationAccumulator.from_state_dict(acc.state_dict())
+    assert again.compute()["auc"] == 1.0
+
+
+def test_bad_json_dtype_names_the_entry():
+    import json
+
+    state = json.loads(am.ClassificationAccumulator(2).to_json())
+    for dtype in ("xyz", 5, [1]):
+        state["confusion"]["dtype"] = dtype
+        with pytest.raises(ValueError, match="state entry 'confusion' has the unknown dtype"):
+            am.ClassificationAccumulator.from_json(json.dumps(state))
+
+
+def test_the_accumulator_keeps_its_own_labels():
+    # The labels array was kept by reference: changing the caller's array (or a state dict
+    # the accumulator was loaded from) changed the accumulator's classes.
+    labels = np.array([5, 7, 9])
+    acc = am.ClassificationAccumulator(3, labels=labels)
+    labels[0] = 100
+    np.testing.assert_array_equal(acc.labels, [5, 7, 9])
+    acc.update([5, 7], [[0.5, 0.3, 0.2], [0.1, 0.8, 0.1]])
+    state = acc.state_dict()
+    again = am.ClassificationAccumulator.from_state_dict(state)
+    state["labels"][0] = 42
+    np.testing.assert_array_equal(again.labels, [5, 7, 9])
+    other = am.ClassificationAccumulator(3, labels=[9, 7, 5])
+    with pytest.raises(ValueError, match=r"labels \[5, 7, 9\] and .* labels \[9, 7, 5\]"):
+        acc.merge(other)
