@@ -233,9 +233,15 @@ def _check_score_options(bins: int | None, score_range: Any
                          ) -> tuple[int | None, tuple[float, float]]:
     """Validated ``bins`` and ``score_range`` of binned AUC (accumulators and adapters)."""
     bins = None if bins is None else _check_positive_int(bins, "bins")
-    lo, hi = (float(v) for v in score_range)
+    message = f"score_range must be two finite numbers lo < hi, got {score_range!r}"
+    try:
+        if isinstance(score_range, (str, bytes)):
+            raise TypeError(message)
+        lo, hi = (float(v) for v in score_range)
+    except (TypeError, ValueError):  # not a pair, or not numbers
+        raise ValueError(message) from None
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise ValueError(f"score_range must be two finite numbers lo < hi, got {score_range!r}")
+        raise ValueError(message)
     return bins, (lo, hi)
 
 

@@ -171,6 +171,26 @@ def test_bad_options(call, message):
         call()
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        # Each used to be NumPy's or Python's own error ("could not convert string to
+        # float: 'warn'", "'int' object is not iterable", "too many values to unpack"),
+        # or was accepted (the string "1" as zero_division, "01" as score_range).
+        lambda: am.f1_score([0, 1], [0, 1], zero_division="warn"),
+        lambda: am.f1_score([0, 1], [0, 1], zero_division="1"),
+        lambda: am.f1_score([0, 1], [0, 1], zero_division=None),
+        lambda: am.ClassificationAccumulator(2, bins=4, score_range="ab"),
+        lambda: am.ClassificationAccumulator(2, bins=4, score_range="01"),
+        lambda: am.ClassificationAccumulator(2, bins=4, score_range=1),
+        lambda: am.ClassificationAccumulator(2, bins=4, score_range=(0, 1, 2)),
+    ],
+)
+def test_bad_option_values_are_value_errors_naming_the_option(call):
+    with pytest.raises(ValueError, match=r"^(zero_division|score_range) must be"):
+        call()
+
+
 # -- label dtypes: widened to int64 once, in the one validation path ---------------------
 
 NARROW = [np.int8, np.int16, np.int32, np.uint8, np.uint16, np.uint32, np.uint64]
