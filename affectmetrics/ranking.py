@@ -129,7 +129,7 @@ def _average(
 ) -> float | np.ndarray:
     undefined = np.isnan(per_class)
     if undefined.any():
-        names = [_fmt_value(c) for c in classes[undefined]]
+        names = "[" + ", ".join(_fmt_value(c) for c in classes[undefined]) + "]"
         outcome = ("returning nan for them" if average is None
                    else "they are left out of the average")
         _warn_undefined(f"{metric} is undefined for class(es) {names}: {reason}; {outcome}")

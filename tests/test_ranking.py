@@ -232,3 +232,13 @@ def test_final_step_batched_over_stacked_counts():
             assert np.isnan(auc[b]) and ap[b] == 1.0
             continue
         assert auc[b] == pytest.approx(skm.roc_auc_score(truth, score), rel=1e-12)
+
+
+def test_undefined_classes_are_named_as_labels_not_quoted_strings():
+    # The warning said "class(es) ['0', '2']", quoting the labels as strings.
+    with pytest.warns(am.UndefinedMetricWarning,
+                      match=r"^roc_auc is undefined for class\(es\) \[0, 2\]: "):
+        am.roc_auc([1, 1], [[0.2, 0.5, 0.3], [0.1, 0.6, 0.3]])
+    with pytest.warns(am.UndefinedMetricWarning, match=r"^pr_auc is undefined for class\(es\) "
+                                                       r"\[2\.5\]: it needs positive samples"):
+        am.pr_auc([0, 1], [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1]], labels=[0, 1, 2.5])
