@@ -238,7 +238,7 @@ def test_undefined_classes_are_named_as_labels_not_quoted_strings():
     # The warning said "class(es) ['0', '2']", quoting the labels as strings.
     with pytest.warns(am.UndefinedMetricWarning,
                       match=r"^roc_auc is undefined for class\(es\) \[0, 2\]: "):
-        am.roc_auc([1, 1], [[0.2, 0.5, 0.3], [0.1, 0.6, 0.3]])
+        am.roc_auc([1, 3, 1, 3], np.full((4, 4), 0.25) + np.eye(4)[[1, 3, 0, 2]] * 0.1)
     with pytest.warns(am.UndefinedMetricWarning, match=r"^pr_auc is undefined for class\(es\) "
                                                        r"\[2\.5\]: it needs positive samples"):
         am.pr_auc([0, 1], [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1]], labels=[0, 1, 2.5])
