@@ -233,14 +233,16 @@ def _check_score_options(bins: int | None, score_range: Any
                          ) -> tuple[int | None, tuple[float, float]]:
     """Validated ``bins`` and ``score_range`` of binned AUC (accumulators and adapters)."""
     bins = None if bins is None else _check_positive_int(bins, "bins")
-    message = f"score_range must be two finite numbers lo < hi, got {score_range!r}"
+    message = (f"score_range must be two finite numbers lo < hi (with a finite hi - lo), "
+               f"got {score_range!r}")
     try:
         if isinstance(score_range, (str, bytes)):
             raise TypeError(message)
         lo, hi = (float(v) for v in score_range)
     except (TypeError, ValueError):  # not a pair, or not numbers
         raise ValueError(message) from None
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+    # The width must be finite too: (-1.5e308, 1.5e308) would scale every score to bin 0.
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi and np.isfinite(hi - lo)):
         raise ValueError(message)
     return bins, (lo, hi)
 

@@ -184,6 +184,8 @@ def test_bad_options(call, message):
         lambda: am.ClassificationAccumulator(2, bins=4, score_range="01"),
         lambda: am.ClassificationAccumulator(2, bins=4, score_range=1),
         lambda: am.ClassificationAccumulator(2, bins=4, score_range=(0, 1, 2)),
+        # hi - lo overflows: every score fell into bin 0 (a silently wrong binned AUC).
+        lambda: am.ClassificationAccumulator(2, bins=4, score_range=(-1.5e308, 1.5e308)),
     ],
 )
 def test_bad_option_values_are_value_errors_naming_the_option(call):
