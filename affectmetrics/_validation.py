@@ -71,6 +71,14 @@ def _as_numeric(x: Any, name: str) -> np.ndarray:
             "encode class names as integers 0..C-1 first"
         )
     if kind == "O":
+        to_numpy = getattr(x, "to_numpy", None)
+        if to_numpy is not None:
+            # pandas' nullable dtypes ("boolean", "string"...) come out as objects with
+            # <NA>, which float() refuses; <NA> is a missing value, as NaN is.
+            try:
+                return np.asarray(to_numpy(dtype=np.float64, na_value=np.nan))
+            except (TypeError, ValueError):
+                pass
         try:
             return arr.astype(np.float64)
         except (TypeError, ValueError):

@@ -293,3 +293,18 @@ def test_positions_after_omitted_rows_are_the_callers():
     with pytest.raises(ValueError, match=r"value 2 at position \(1, 0\), outside score_range"):
         acc.update([0, 1], [[np.nan, 0.5], [2.0, 0.1]])
     assert acc.n_samples == 0 and acc.n_omitted == 0
+
+
+def test_pandas_nullable_labels_with_missing_values_are_nan():
+    # A pandas "boolean" column with <NA> was a TypeError ("found NAType <NA>"), while an
+    # "Int64" column with <NA> was NaN; both are missing values.
+    import pandas as pd
+
+    truth = pd.Series([True, False, None, True], dtype="boolean")
+    with pytest.raises(ValueError, match="1 NaN value"):
+        am.accuracy(truth, [1, 0, 0, 0])
+    assert am.accuracy(truth, [1, 0, 0, 0], nan_policy="omit") == 2 / 3
+    assert am.accuracy(pd.Series([1, 0, None, 1], dtype="Int64"), [1, 0, 0, 0],
+                       nan_policy="omit") == 2 / 3
+    with pytest.raises(TypeError, match="must hold numbers; found str 'a'"):
+        am.accuracy(pd.Series(["a", "b"], dtype="string"), [1, 0])
