@@ -28,8 +28,11 @@ probabilities), ``"probabilities"`` requires values in [0, 1].
 
 The arithmetic below is written against the Python array API standard: ``xp`` is the
 array namespace (``numpy``, or ``array_api_compat.array_namespace(tensor)`` for torch, CuPy,
-JAX), and nothing synchronises with the host, so the torch adapter applies the same rule
-on the device. The softmax is shifted by the row maximum (no overflow for any finite logit).
+JAX), and nothing synchronises with the host, so the rule can run on a device; pass float64
+arrays, since the row sums decide and must be judged alike everywhere. The NumPy entry point
+:func:`_apply_score_rule` (used by every path, the torch adapter included, which reads its
+batches on the CPU) judges in float64 whatever the input dtype. The softmax is shifted by
+the row maximum (no overflow for any finite logit).
 """
 
 from __future__ import annotations
