@@ -21,10 +21,12 @@ turned into a probability vector by a rule that looks at that row alone
 ``scores="raw"`` ranks the columns as given (scores of another kind, such as an SVM's
 decision values, or independent per-class sigmoid outputs).
 
-A 1-D score of the positive class (two classes) is ranked as given under ``"auto"`` and
-``"raw"``: the sigmoid is increasing, so a logit and its probability rank alike.
-``"logits"`` applies the sigmoid (the ranks do not change, but binned accumulators then see
-probabilities), ``"probabilities"`` requires values in [0, 1].
+A 1-D score of the positive class (two classes) is ranked as given under ``"auto"``,
+``"logits"`` and ``"raw"``: the sigmoid is strictly increasing, so a logit ranks exactly as
+its probability does. (Applying the sigmoid in floating point would not: every logit above
+about 37 becomes 1.0, and logits 40 and 50 would tie.) ``"probabilities"`` requires values
+in [0, 1]. Only the functions take 1-D scores; the accumulators, which may bin, take
+``(n, C)`` matrices.
 
 The arithmetic below is written against the Python array API standard: ``xp`` is the
 array namespace (``numpy``, or ``array_api_compat.array_namespace(tensor)`` for torch, CuPy,
@@ -60,12 +62,6 @@ def _softmax(xp: Any, x: Any) -> Any:
     """Row-wise softmax of an (n, C) array, shifted by each row's maximum."""
     e = xp.exp(x - xp.max(x, axis=1, keepdims=True))
     return e / xp.sum(e, axis=1, keepdims=True)
-
-
-def _sigmoid(xp: Any, x: Any) -> Any:
-    """Logistic function without overflow: ``exp(-|x|)`` is at most 1."""
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def _probability_rows(xp: Any, x: Any) -> Any:
@@ -106,7 +102,7 @@ def _normalised_scores(xp: Any, scores: Any, kind: str) -> Any:
     if kind in ("raw", "probabilities"):
         return scores
     if scores.ndim == 1:
-        return _sigmoid(xp, scores) if kind == "logits" else scores
+        return scores  # a logit ranks as its probability; see the module docstring
     if kind == "logits":
         return _softmax(xp, scores)
     keep = _probability_rows(xp, scores)
@@ -156,7 +152,7 @@ def _apply_score_rule(scores: np.ndarray, kind: str, name: str = "y_score",
                 "for logits)"
             )
         return scores
-    if scores.ndim == 1 and kind == "auto":
+    if scores.ndim == 1:
         return scores
     if kind == "auto" and scores.min() >= 0 and scores.max() <= 1 and bool(
             np.all(np.abs(scores.sum(axis=1, dtype=np.float64) - 1.0) <= _SUM_TOLERANCE)):

@@ -200,3 +200,17 @@ def test_a_row_near_the_tolerance_is_judged_alike_in_every_batch(dtype):
     if abs(total - 1) > _SUM_TOLERANCE:
         with pytest.raises(ValueError, match="row 0 is not a probability vector"):
             am.roc_auc(truth[:13], scores[:13], scores="probabilities")
+
+
+def test_large_one_dimensional_logits_keep_their_ranks_under_logits():
+    # scores="logits" used to apply the sigmoid in floating point, which is 1.0 for every
+    # logit above about 37: logits 40 and 50 tied, AUC 0.5, while "auto" (ranked as given)
+    # and scikit-learn on the logits give 1.0. The sigmoid is strictly increasing, so the
+    # exact probabilities rank as the logits do.
+    truth, logit = [0, 1, 0, 1], [38.0, 50.0, 45.0, 60.0]
+    for fn, reference in ((am.roc_auc, skm.roc_auc_score),
+                          (am.pr_auc, skm.average_precision_score)):
+        want = reference(truth, logit)
+        assert fn(truth, logit) == pytest.approx(want, rel=1e-15)
+        assert fn(truth, logit, scores="logits") == pytest.approx(want, rel=1e-15)
+    assert am.roc_auc(truth, logit, scores="logits") == 1.0

@@ -219,3 +219,9 @@ add_cases(*_each(
 # functions used to take the one column for a 1-D binary score and found no positives.
 add_cases(*_each(RANKING, "one-column-matrix", [0, 0, 0], [[0.3], [0.5], [0.1]],
                  {"roc_auc": nan, "pr_auc": 1.0}))
+
+# 1-D logits above ~37, where the floating-point sigmoid is 1.0: scores="logits" used to
+# tie them (AUC 0.5); they rank as given. Positives 50, 60 against negatives 38, 45: all
+# four pairs ordered, AUC 1.0, AP 1.0 (scikit-learn on the logits agrees).
+add_cases(*_each(RANKING, "binary-large-logits", [0, 1, 0, 1], [38.0, 50.0, 45.0, 60.0],
+                 {"roc_auc": 1.0, "pr_auc": 1.0}, scores="logits"))
