@@ -776,20 +776,25 @@ class ClassificationAccumulator:
         nan_policy = _entry_str(state, "nan_policy")
         _check_nan_policy(nan_policy)
         labels = _entry(state, "labels")
-        if labels is None or np.ndim(labels) != 1:
+        if labels is None:
             # state_dict() always writes the labels (None would silently mean range(C)).
-            raise ValueError(f"state entry 'labels' must be a 1-D array of class labels, "
-                             f"got {labels!r}")
+            raise ValueError("state entry 'labels' must be a 1-D array of class labels, "
+                             "got None")
+        # The arrays are read (and their shapes checked) before the accumulator is built, so
+        # that a state claiming, say, 10**12 bins is refused, not allocated.
+        c = _entry_int(state, "num_classes", 1)
+        confusion = _entry_counts(state, "confusion", (c, c))
+        if not exact:
+            hists = {name: _entry_counts(state, name, (c, bins))
+                     for name in ("pos_hist", "neg_hist")}
         acc = cls(
-            _entry_int(state, "num_classes", 1),
+            c,
             bins=None if exact else bins,
             score_range=(float(score_range[0]), float(score_range[1])),
             labels=labels,
             scores=_entry_str(state, "scores"),
             nan_policy=nan_policy,
         )
-        c = acc.num_classes
-        confusion = _entry_counts(state, "confusion", (c, c))
         support = confusion.sum(axis=1)
         n = int(support.sum())
         if acc.bins is None:
@@ -825,8 +830,6 @@ class ClassificationAccumulator:
                 acc._codes, acc._preds, acc._scores = [codes.astype(np.intp)], [preds], [scores]
                 acc._chunks_counted = 1
         else:
-            hists = {name: _entry_counts(state, name, (c, acc.bins))
-                     for name in ("pos_hist", "neg_hist")}
             if not np.array_equal(hists["pos_hist"].sum(axis=1), support):
                 raise ValueError("state entries 'pos_hist' and 'confusion' disagree on the "
                                  "samples of each class")

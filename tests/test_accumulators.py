@@ -553,6 +553,11 @@ def test_issue_examples_of_impossible_states():
      "'scores_seen' row 0 is not a probability vector"),
     (0, dict(scores_seen=np.array([[1.5, -0.5, 0.0]] * 4)),
      "'scores_seen' row 0 is not a probability vector"),
+    (0, dict(labels=[[0, 1], [2]]), "labels could not be read as an array"),
+    # Refused by the histograms' shape before anything of that size is allocated (10**30
+    # bins was NumPy's "Maximum allowed dimension exceeded").
+    (4, dict(bins=10**12), r"'pos_hist' has shape \(3, 4\), expected \(3, 1000000000000\)"),
+    (4, dict(bins=10**30), "'pos_hist' has shape"),
 ])
 def test_classification_state_invariants_name_the_entry(bins, change, message):
     state = dict(classification_state(bins), **change)
