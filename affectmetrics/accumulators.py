@@ -105,8 +105,9 @@ def _entry_array(state: dict[str, Any], key: str) -> np.ndarray:
     return arr
 
 
-#: Counts above this are refused: no data set has 2**62 samples, and the sums and
-#: products of counts (the sample total, kappa's marginals) must not overflow int64.
+#: Counts above this are refused: no data set has 2**62 samples, and sums of counts (the
+#: sample total, the marginals) must not overflow int64. Products of counts are taken in
+#: float64 by the final steps (kappa's marginals, the U statistic).
 _MAX_COUNT = 2**62
 
 
@@ -703,8 +704,8 @@ class ClassificationAccumulator:
         auc, ap = np.full(self.num_classes, np.nan), np.full(self.num_classes, np.nan)
         for k, (pos, neg) in enumerate(zip(self._pos_hist, self._neg_hist, strict=True)):
             n_pos, n_neg = int(pos.sum()), int(neg.sum())
-            if n_pos and n_neg:
-                auc[k] = float(np.dot(pos, neg)) / (2.0 * n_pos * n_neg)
+            if n_pos and n_neg:  # in float64: the int64 dot product overflows beyond ~3e9
+                auc[k] = float(np.dot(pos.astype(np.float64), neg)) / (2.0 * n_pos * n_neg)
             if n_pos:
                 above_pos = n_pos - np.cumsum(pos)
                 above_neg = n_neg - np.cumsum(neg)

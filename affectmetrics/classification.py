@@ -116,7 +116,12 @@ def _kappa_batch(cms: np.ndarray, weights: str | None = None) -> np.ndarray:
     """Kappa of a stack of confusion matrices (..., C, C); nan where p_e = 1 or empty."""
     w = _kappa_weight_matrix(cms.shape[-1], weights)
     n = cms.sum(axis=(-2, -1)).astype(np.float64)
-    expected = cms.sum(axis=-1)[..., :, None] * cms.sum(axis=-2)[..., None, :]
+    # Products of the marginals in float64: each is the exact product correctly rounded,
+    # which is what the int64 product became once weighted, but int64 products overflow
+    # beyond about 3e9 samples (a merged accumulator) and gave nan or garbage.
+    rows = cms.sum(axis=-1).astype(np.float64)
+    cols = cms.sum(axis=-2).astype(np.float64)
+    expected = rows[..., :, None] * cols[..., None, :]
     disagreement_expected = (w * expected).sum(axis=(-2, -1))
     defined = (n > 0) & (disagreement_expected > 0)
     # 1 - sum(w * O) / sum(w * E) with E = outer(rows, cols) / n, kept in counts so that

@@ -605,3 +605,29 @@ def test_the_accumulator_keeps_its_own_labels():
     other = am.ClassificationAccumulator(3, labels=[9, 7, 5])
     with pytest.raises(ValueError, match=r"labels \[5, 7, 9\] and .* labels \[9, 7, 5\]"):
         acc.merge(other)
+
+
+def test_counts_beyond_int64_products_billions_of_samples():
+    # A binned (or merged) state of 10**10 samples: products of counts (kappa's marginals,
+    # the U statistic 2 P N) overflowed int64, giving kappa nan or garbage and AUC 0.116
+    # for all-tied scores. Right values: scikit-learn on the same counts as sample weights.
+    from sklearn.metrics import cohen_kappa_score, roc_auc_score
+
+    state = am.ClassificationAccumulator(2, bins=2).state_dict()
+    state["confusion"] = np.array([[4, 2], [1, 3]]) * 10**9
+    state["pos_hist"] = np.array([[0, 6], [1, 3]]) * 10**9
+    state["neg_hist"] = np.array([[3, 1], [0, 6]]) * 10**9
+    result = am.ClassificationAccumulator.from_state_dict(state).compute()
+    kappa = cohen_kappa_score([0, 0, 1, 1], [0, 1, 0, 1], sample_weight=[4e9, 2e9, 1e9, 3e9])
+    assert result["kappa"] == pytest.approx(kappa, rel=1e-12) and kappa == pytest.approx(0.4)
+    # Class 0: positives all in bin 1, negatives 3e9 in bin 0 and 1e9 in bin 1: 7/8;
+    # class 1: 3/8. Macro 5/8.
+    auc = np.mean([roc_auc_score([1, 0, 0], [1, 1, 0], sample_weight=[6, 1, 3]),
+                   roc_auc_score([1, 1, 0], [0, 1, 1], sample_weight=[1, 3, 6])])
+    assert result["auc"] == pytest.approx(auc, rel=1e-12) and auc == 0.625
+    tied = am.ClassificationAccumulator(2, bins=1).state_dict()
+    tied.update(confusion=state["confusion"], pos_hist=np.array([[6], [4]]) * 10**9,
+                neg_hist=np.array([[4], [6]]) * 10**9)
+    tied_acc = am.ClassificationAccumulator.from_state_dict(tied)
+    assert tied_acc.compute()["auc"] == 0.5
+    np.testing.assert_array_equal(tied_acc.error_bounds()["auc"], [0.5, 0.5])
