@@ -21,15 +21,20 @@ turned into a probability vector by a rule that looks at that row alone
 ``scores="raw"`` ranks the columns as given (scores of another kind, such as an SVM's
 decision values, or independent per-class sigmoid outputs).
 
-A 1-D score of the positive class (two classes) is ranked as given under ``"auto"`` and
-``"raw"``: the sigmoid is increasing, so a logit and its probability rank alike.
-``"logits"`` applies the sigmoid (the ranks do not change, but binned accumulators then see
-probabilities), ``"probabilities"`` requires values in [0, 1].
+A 1-D score of the positive class (two classes) is ranked as given under ``"auto"``,
+``"logits"`` and ``"raw"``: the sigmoid is strictly increasing, so a logit ranks exactly as
+its probability does. (Applying the sigmoid in floating point would not: every logit above
+about 37 becomes 1.0, and logits 40 and 50 would tie.) ``"probabilities"`` requires values
+in [0, 1]. Only the functions take 1-D scores; the accumulators, which may bin, take
+``(n, C)`` matrices.
 
 The arithmetic below is written against the Python array API standard: ``xp`` is the
 array namespace (``numpy``, or ``array_api_compat.array_namespace(tensor)`` for torch, CuPy,
-JAX), and nothing synchronises with the host, so the torch adapter applies the same rule
-on the device. The softmax is shifted by the row maximum (no overflow for any finite logit).
+JAX), and nothing synchronises with the host, so the rule can run on a device; pass float64
+arrays, since the row sums decide and must be judged alike everywhere. The NumPy entry point
+:func:`_apply_score_rule` (used by every path, the torch adapter included, which reads its
+batches on the CPU) judges in float64 whatever the input dtype. The softmax is shifted by
+the row maximum (no overflow for any finite logit).
 """
 
 from __future__ import annotations
@@ -59,14 +64,12 @@ def _softmax(xp: Any, x: Any) -> Any:
     return e / xp.sum(e, axis=1, keepdims=True)
 
 
-def _sigmoid(xp: Any, x: Any) -> Any:
-    """Logistic function without overflow: ``exp(-|x|)`` is at most 1."""
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
 def _probability_rows(xp: Any, x: Any) -> Any:
-    """Boolean (n,): which rows of an (n, C) array are probability vectors."""
+    """Boolean (n,): which rows of an (n, C) array are probability vectors.
+
+    The sum is taken in ``x``'s dtype: pass float64 (as :func:`_apply_score_rule` does), so
+    that a float16 or float32 row near the tolerance is judged alike in every batch.
+    """
     inside = xp.all((x >= 0) & (x <= 1), axis=1)
     return inside & (xp.abs(xp.sum(x, axis=1) - 1.0) <= _SUM_TOLERANCE)
 
@@ -99,15 +102,19 @@ def _normalised_scores(xp: Any, scores: Any, kind: str) -> Any:
     if kind in ("raw", "probabilities"):
         return scores
     if scores.ndim == 1:
-        return _sigmoid(xp, scores) if kind == "logits" else scores
+        return scores  # a logit ranks as its probability; see the module docstring
     if kind == "logits":
         return _softmax(xp, scores)
     keep = _probability_rows(xp, scores)
     return xp.where(keep[:, None], scores, _softmax(xp, scores))
 
 
-def _apply_score_rule(scores: np.ndarray, kind: str, name: str = "y_score") -> np.ndarray:
+def _apply_score_rule(scores: np.ndarray, kind: str, name: str = "y_score",
+                      rows: np.ndarray | None = None) -> np.ndarray:
     """NumPy entry point: :func:`_normalised_scores` in float64, with checks and fast paths.
+
+    ``rows`` (the caller's row number of each row of ``scores`` when rows were omitted, or
+    None) is used only to name the caller's row in an error.
 
     Raises
     ------
@@ -117,31 +124,38 @@ def _apply_score_rule(scores: np.ndarray, kind: str, name: str = "y_score") -> n
     """
     if kind == "raw" or scores.shape[0] == 0:
         return scores
+    # Every decision is taken on the float64 values, whatever the input dtype: a float16 or
+    # float32 row whose sum lies near 1 +- _SUM_TOLERANCE must be judged alike in the fast
+    # path (a batch of probabilities) and in the per-row path (a mixed batch), else its
+    # treatment, and the AUC, would depend on the other rows of its batch.
     if kind == "probabilities":
         if scores.ndim == 1:
             bad = (scores < 0) | (scores > 1)
             if bad.any():
                 i = int(np.argmax(bad))
+                where = i if rows is None else int(rows[i])
                 raise ValueError(
-                    f"{name} has the value {scores[i]!r} at position {i}, outside [0, 1]; "
+                    f"{name} has the value {float(scores[i])!r} at position {where}, outside "
+                    "[0, 1]; "
                     "scores='probabilities' needs probabilities (pass scores='logits' or "
                     "'auto' for logits)"
                 )
             return scores
-        bad = ~_probability_rows(np, scores)
+        bad = ~_probability_rows(np, scores.astype(np.float64, copy=False))
         if bad.any():
             i = int(np.argmax(bad))
+            where = i if rows is None else int(rows[i])
             raise ValueError(
-                f"{name} row {i} is not a probability vector (entries in [0, 1] summing to 1 "
+                f"{name} row {where} is not a probability vector (entries in [0, 1] summing to 1 "
                 f"within {_SUM_TOLERANCE}; its sum is {float(np.sum(scores[i])):.6g}); "
                 "scores='probabilities' needs one per row (pass scores='logits' or 'auto' "
                 "for logits)"
             )
         return scores
-    if scores.ndim == 1 and kind == "auto":
+    if scores.ndim == 1:
         return scores
     if kind == "auto" and scores.min() >= 0 and scores.max() <= 1 and bool(
-            np.all(np.abs(scores.sum(axis=1) - 1.0) <= _SUM_TOLERANCE)):
+            np.all(np.abs(scores.sum(axis=1, dtype=np.float64) - 1.0) <= _SUM_TOLERANCE)):
         return scores  # every row is already a probability vector: rank as given
     with np.errstate(over="ignore", under="ignore"):
         return _normalised_scores(np, scores.astype(np.float64, copy=False), kind)

@@ -215,6 +215,9 @@ class _ClassData:
     y_score: np.ndarray | None  # (n, C), or (n, 1) for a 1-D binary score: scores to rank
     classes: np.ndarray  # (C,) the class labels, in code order
     n_omitted: int
+    #: (n,) the caller's row number of each sample kept, or None when no row was dropped:
+    #: errors raised after ``nan_policy="omit"`` name the caller's positions, not ours.
+    rows: np.ndarray | None = None
 
     @property
     def predicted(self) -> np.ndarray | None:
@@ -258,7 +261,8 @@ def _check_labels_arg(labels: Any) -> np.ndarray:
     uniq, counts = np.unique(classes, return_counts=True)
     if (counts > 1).any():
         raise ValueError(f"labels contains {_fmt_value(uniq[counts > 1][0])} more than once")
-    return classes
+    # A copy: an accumulator keeps its labels, which must not follow the caller's array.
+    return classes.copy()
 
 
 def _integer_span(*arrays: np.ndarray) -> tuple[int, int] | None:
@@ -285,8 +289,23 @@ def _union_of_labels(*arrays: np.ndarray) -> np.ndarray:
     return np.flatnonzero(seen) + lo
 
 
-def _encode(values: np.ndarray, classes: np.ndarray, name: str, source: str) -> np.ndarray:
-    """Map labels to codes ``0..C-1`` (their position in ``classes``); refuse unknown labels."""
+def _caller_position(pos: int | tuple[int, ...], rows: np.ndarray | None
+                     ) -> int | tuple[int, ...]:
+    """A position in the rows kept after ``nan_policy="omit"`` as the caller's position."""
+    if rows is None:
+        return pos
+    if isinstance(pos, tuple):
+        return (int(rows[pos[0]]), *pos[1:])
+    return int(rows[pos])
+
+
+def _encode(values: np.ndarray, classes: np.ndarray, name: str, source: str,
+            rows: np.ndarray | None = None) -> np.ndarray:
+    """Map labels to codes ``0..C-1`` (their position in ``classes``); refuse unknown labels.
+
+    ``rows`` (the caller's row numbers of ``values`` after omitted rows, or None) is used
+    only to name the caller's index in the error.
+    """
     n_classes = classes.shape[0]
     if values.size == 0:
         return np.zeros(0, dtype=np.intp)
@@ -321,8 +340,9 @@ def _encode(values: np.ndarray, classes: np.ndarray, name: str, source: str) -> 
             bad = ~found
     i = _first_position(bad)
     raise ValueError(
-        f"{name} contains the label {_fmt_value(values[i])} at index {i}, which is not "
-        f"among the classes {_describe_classes(classes, source)}"
+        f"{name} contains the label {_fmt_value(values[i])} at index "
+        f"{_caller_position(i, rows)}, which is not among the classes "
+        f"{_describe_classes(classes, source)}"
     )
 
 
@@ -393,6 +413,7 @@ def _check_classification(
         raise ValueError(f"{pred_name} has no columns (shape {p.shape})")
     drop = _nonfinite_rows(nan_policy, **{true_name: t, pred_name: p})
     (t, p), n_omitted = _omit(drop, t, p, allow_empty=allow_empty)
+    rows = None if drop is None else np.flatnonzero(~drop)
 
     binary_scores = scores and not is_matrix
     if labels is not None:
@@ -428,15 +449,15 @@ def _check_classification(
             f"{classes.shape[0]} classes {_describe_classes(classes, source)}; pass an (n, C) "
             "score matrix"
         )
-    codes_true = _encode(t, classes, true_name, source)
+    codes_true = _encode(t, classes, true_name, source, rows)
     if is_matrix:
         codes_pred = np.argmax(p, axis=1)
-        y_score = _apply_score_rule(p, score_kind, pred_name) if scores else None
+        y_score = _apply_score_rule(p, score_kind, pred_name, rows) if scores else None
     elif binary_scores:
-        codes_pred, y_score = None, _apply_score_rule(p, score_kind, pred_name)[:, None]
+        codes_pred, y_score = None, _apply_score_rule(p, score_kind, pred_name, rows)[:, None]
     else:
-        codes_pred, y_score = _encode(p, classes, pred_name, source), None
-    return _ClassData(codes_true, codes_pred, y_score, classes, n_omitted)
+        codes_pred, y_score = _encode(p, classes, pred_name, source, rows), None
+    return _ClassData(codes_true, codes_pred, y_score, classes, n_omitted, rows)
 
 
 _RATINGS_NAN_POLICIES = ("raise", "omit", "keep")

@@ -25,8 +25,10 @@ from ._moments import (
     _rmse_from_moments,
     _sagr_from_moments,
 )
-from ._scores import _check_score_kind
+from ._scores import _check_score_kind, _probability_rows
 from ._validation import (
+    _as_numeric,
+    _caller_position,
     _check_classification,
     _check_continuous,
     _check_labels_arg,
@@ -92,11 +94,27 @@ def _entry_int(state: dict[str, Any], key: str, minimum: int | None = None) -> i
     return int(value)
 
 
-def _entry_counts(state: dict[str, Any], key: str, shape: tuple[int, ...]) -> np.ndarray:
-    """An array entry of non-negative integer counts of the given shape (a copy, int64)."""
-    arr = np.asarray(_entry(state, key))
+def _entry_array(state: dict[str, Any], key: str) -> np.ndarray:
+    """An array entry holding numbers (a ragged list or objects are refused by name)."""
+    value = _entry(state, key)
+    try:
+        arr = np.asarray(value)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(f"state entry {key!r} could not be read as an array: {exc}") from None
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"state entry {key!r} must hold numbers, got dtype {arr.dtype}")
+    return arr
+
+
+#: Counts above this are refused: no data set has 2**62 samples, and sums of counts (the
+#: sample total, the marginals) must not overflow int64. Products of counts are taken in
+#: float64 by the final steps (kappa's marginals, the U statistic).
+_MAX_COUNT = 2**62
+
+
+def _entry_counts(state: dict[str, Any], key: str, shape: tuple[int, ...]) -> np.ndarray:
+    """An array entry of non-negative integer counts of the given shape (a copy, int64)."""
+    arr = _entry_array(state, key)
     if arr.size == 0:
         arr = arr.reshape(shape) if arr.size == int(np.prod(shape)) else arr
     if arr.shape != shape:
@@ -107,6 +125,12 @@ def _entry_counts(state: dict[str, Any], key: str, shape: tuple[int, ...]) -> np
         pos = _first_position(arr < 0)
         raise ValueError(f"state entry {key!r} has the negative count "
                          f"{_fmt_value(arr[pos])} at position {pos}")
+    # Compared before the cast: a float or uint64 beyond int64 would wrap to a negative.
+    too_big = arr > _MAX_COUNT
+    if too_big.any() or float(np.sum(arr, dtype=np.float64)) > _MAX_COUNT:
+        pos = _first_position(too_big) if too_big.any() else None
+        where = f" ({_fmt_value(arr[pos])} at position {pos})" if pos is not None else ""
+        raise ValueError(f"state entry {key!r} counts more than 2**62 samples{where}")
     return arr.astype(np.int64)
 
 
@@ -141,7 +165,11 @@ def _state_from_json(text: str) -> dict[str, Any]:
     state: dict[str, Any] = {}
     for key, value in raw.items():
         if isinstance(value, dict) and set(value) == {"dtype", "shape", "data"}:
-            dtype = np.dtype(value["dtype"])
+            try:
+                dtype = np.dtype(value["dtype"])
+            except (TypeError, ValueError):
+                raise ValueError(f"state entry {key!r} has the unknown dtype "
+                                 f"{value['dtype']!r}") from None
             if dtype.kind not in "biuf":
                 raise ValueError(f"state entry {key!r} has the dtype {dtype}")
             try:
@@ -208,20 +236,31 @@ def _check_score_options(bins: int | None, score_range: Any
                          ) -> tuple[int | None, tuple[float, float]]:
     """Validated ``bins`` and ``score_range`` of binned AUC (accumulators and adapters)."""
     bins = None if bins is None else _check_positive_int(bins, "bins")
-    lo, hi = (float(v) for v in score_range)
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise ValueError(f"score_range must be two finite numbers lo < hi, got {score_range!r}")
+    message = (f"score_range must be two finite numbers lo < hi (with a finite hi - lo), "
+               f"got {score_range!r}")
+    try:
+        if isinstance(score_range, (str, bytes)):
+            raise TypeError(message)
+        lo, hi = (float(v) for v in score_range)
+    except (TypeError, ValueError):  # not a pair, or not numbers
+        raise ValueError(message) from None
+    # The width must be finite too: (-1.5e308, 1.5e308) would scale every score to bin 0.
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi and np.isfinite(hi - lo)):
+        raise ValueError(message)
     return bins, (lo, hi)
 
 
 def _bin_index(y_score: np.ndarray, bins: int, score_range: tuple[float, float],
-               name: str = "y_score") -> np.ndarray:
+               name: str = "y_score", rows: np.ndarray | None = None) -> np.ndarray:
+    """Bin of every score; ``rows`` (the caller's row numbers after omitted rows, or None)
+    names the caller's position of a score outside ``score_range``."""
     lo, hi = score_range
     outside = (y_score < lo) | (y_score > hi)
     if outside.any():
         pos = _first_position(outside)
         raise ValueError(
-            f"{name} has the value {_fmt_value(y_score[pos])} at position {pos}, outside "
+            f"{name} has the value {_fmt_value(y_score[pos])} at position "
+            f"{_caller_position(pos, rows)}, outside "
             f"score_range {score_range}; binned mode needs scores in that range "
             "(e.g. probabilities), or bins=None"
         )
@@ -230,11 +269,12 @@ def _bin_index(y_score: np.ndarray, bins: int, score_range: tuple[float, float],
 
 
 def _histograms(codes: np.ndarray, y_score: np.ndarray, bins: int,
-                score_range: tuple[float, float], name: str = "y_score"
-                ) -> tuple[np.ndarray, np.ndarray]:
+                score_range: tuple[float, float], name: str = "y_score",
+                rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-class histograms (C, bins) of the positives' and the negatives' scores."""
     n_classes = y_score.shape[1]
-    flat = _bin_index(y_score, bins, score_range, name) + (np.arange(n_classes) * bins)[None, :]
+    flat = (_bin_index(y_score, bins, score_range, name, rows)
+            + (np.arange(n_classes) * bins)[None, :])
     every = np.bincount(flat.reshape(-1), minlength=n_classes * bins)
     own = np.bincount(flat[np.arange(codes.shape[0]), codes], minlength=n_classes * bins)
     return own.reshape(n_classes, bins), (every - own).reshape(n_classes, bins)
@@ -565,7 +605,7 @@ class ClassificationAccumulator:
 
         Everything is checked before the state changes: a refused batch leaves it as it was.
         """
-        score_arr = np.asarray(y_score) if not isinstance(y_score, np.ndarray) else y_score
+        score_arr = _as_numeric(y_score, "y_score")
         if score_arr.ndim != 2:
             raise ValueError(
                 f"y_score must be an (n, {self.num_classes}) score matrix; got shape "
@@ -589,7 +629,8 @@ class ClassificationAccumulator:
             self._scores.append(chunk[2])
         else:
             # May refuse a score outside score_range: computed before anything changes.
-            pos, neg = _histograms(codes, scores, self.bins, self.score_range)
+            pos, neg = _histograms(codes, scores, self.bins, self.score_range,
+                                   rows=data.rows)
             cm = _confusion(codes, preds, self.num_classes)
             self._pos_hist += pos
             self._neg_hist += neg
@@ -606,7 +647,8 @@ class ClassificationAccumulator:
         if mine != theirs or not np.array_equal(self.labels, other.labels):
             raise ValueError(
                 "cannot merge accumulators with different (num_classes, bins, score_range, "
-                f"scores) or labels: {mine} and {theirs}"
+                f"scores) or labels: {mine} with labels {self.labels.tolist()} and {theirs} "
+                f"with labels {other.labels.tolist()}"
             )
 
     def merge(self, other: ClassificationAccumulator) -> ClassificationAccumulator:
@@ -665,8 +707,8 @@ class ClassificationAccumulator:
         auc, ap = np.full(self.num_classes, np.nan), np.full(self.num_classes, np.nan)
         for k, (pos, neg) in enumerate(zip(self._pos_hist, self._neg_hist, strict=True)):
             n_pos, n_neg = int(pos.sum()), int(neg.sum())
-            if n_pos and n_neg:
-                auc[k] = float(np.dot(pos, neg)) / (2.0 * n_pos * n_neg)
+            if n_pos and n_neg:  # in float64: the int64 dot product overflows beyond ~3e9
+                auc[k] = float(np.dot(pos.astype(np.float64), neg)) / (2.0 * n_pos * n_neg)
             if n_pos:
                 above_pos = n_pos - np.cumsum(pos)
                 above_neg = n_neg - np.cumsum(neg)
@@ -716,33 +758,47 @@ class ClassificationAccumulator:
         ------
         ValueError
             Naming the entry, for a state that no data could have produced: missing or
-            unknown entries, wrong shapes, negative or fractional counts, class codes out
-            of range, NaN or infinite scores, or parts that disagree (the codes or the
-            histograms against the confusion matrix's row sums).
+            unknown entries, wrong shapes, negative or fractional counts, counts beyond
+            2**62, class codes out of range, NaN or infinite scores, scores that are not
+            probability vectors under any rule but ``"raw"``, or parts that disagree (the
+            codes or the histograms against the confusion matrix's row sums).
         """
         if not isinstance(state, dict):
             _check_state_kind(state, "classification", set())
-        exact = "bins" not in state or _entry(state, "bins") == 0
+        # The mode decides which entries belong: read 'bins' first, so that a bad value is
+        # named as such rather than as missing histograms.
+        bins = _entry_int(state, "bins", 0) if "bins" in state else 0
+        exact = bins == 0
         keys = {"kind", "version", "num_classes", "bins", "score_range", "labels", "scores",
                 "nan_policy", "n_omitted", "confusion"}
         keys |= {"codes", "scores_seen"} if exact else {"pos_hist", "neg_hist"}
         _check_state_kind(state, "classification", keys)
-        score_range = np.asarray(_entry(state, "score_range"))
+        score_range = _entry_array(state, "score_range")
         if score_range.shape != (2,) or score_range.dtype.kind not in "iuf":
             raise ValueError(f"state entry 'score_range' must be two numbers, got "
                              f"{score_range.tolist()!r}")
         nan_policy = _entry_str(state, "nan_policy")
         _check_nan_policy(nan_policy)
+        labels = _entry(state, "labels")
+        if labels is None:
+            # state_dict() always writes the labels (None would silently mean range(C)).
+            raise ValueError("state entry 'labels' must be a 1-D array of class labels, "
+                             "got None")
+        # The arrays are read (and their shapes checked) before the accumulator is built, so
+        # that a state claiming, say, 10**12 bins is refused, not allocated.
+        c = _entry_int(state, "num_classes", 1)
+        confusion = _entry_counts(state, "confusion", (c, c))
+        if not exact:
+            hists = {name: _entry_counts(state, name, (c, bins))
+                     for name in ("pos_hist", "neg_hist")}
         acc = cls(
-            _entry_int(state, "num_classes", 1),
-            bins=None if exact else _entry_int(state, "bins", 1),
+            c,
+            bins=None if exact else bins,
             score_range=(float(score_range[0]), float(score_range[1])),
-            labels=state["labels"],
+            labels=labels,
             scores=_entry_str(state, "scores"),
             nan_policy=nan_policy,
         )
-        c = acc.num_classes
-        confusion = _entry_counts(state, "confusion", (c, c))
         support = confusion.sum(axis=1)
         n = int(support.sum())
         if acc.bins is None:
@@ -754,10 +810,7 @@ class ClassificationAccumulator:
             if not np.array_equal(np.bincount(codes, minlength=c), support):
                 raise ValueError("state entries 'codes' and 'confusion' disagree on the "
                                  "samples of each class")
-            scores = np.asarray(_entry(state, "scores_seen"))
-            if scores.dtype.kind not in "biuf":
-                raise ValueError(f"state entry 'scores_seen' must hold numbers, got dtype "
-                                 f"{scores.dtype}")
+            scores = _entry_array(state, "scores_seen")
             if scores.shape != (n, c) and not (scores.size == 0 and n == 0):
                 raise ValueError(f"state entry 'scores_seen' has shape {scores.shape}, "
                                  f"expected {(n, c)}")
@@ -767,13 +820,20 @@ class ClassificationAccumulator:
                 raise ValueError(f"state entry 'scores_seen' has the value "
                                  f"{_fmt_value(scores[pos])} at position {pos}; scores "
                                  "must be finite")
+            if acc.scores != "raw" and n:
+                # After the rule every row is a probability vector (kept or a softmax).
+                bad = ~_probability_rows(np, scores)
+                if bad.any():
+                    row = int(np.argmax(bad))
+                    raise ValueError(
+                        f"state entry 'scores_seen' row {row} is not a probability vector "
+                        f"(sum {float(scores[row].sum()):.6g}); under scores="
+                        f"{acc.scores!r} every row is one after the score rule")
             if n:
                 preds = np.zeros(n, dtype=np.intp)  # counted already: confusion is loaded
                 acc._codes, acc._preds, acc._scores = [codes.astype(np.intp)], [preds], [scores]
                 acc._chunks_counted = 1
         else:
-            hists = {name: _entry_counts(state, name, (c, acc.bins))
-                     for name in ("pos_hist", "neg_hist")}
             if not np.array_equal(hists["pos_hist"].sum(axis=1), support):
                 raise ValueError("state entries 'pos_hist' and 'confusion' disagree on the "
                                  "samples of each class")

@@ -52,7 +52,11 @@ def _accuracy_from_cm(cm: np.ndarray) -> float:
 
 
 def _check_zero_division(zero_division: float) -> float:
-    value = float(zero_division)
+    """``zero_division`` as a float: 0.0, 1.0 or nan (a string such as scikit-learn's
+    ``"warn"``, or any other object, is a ValueError naming the argument)."""
+    ok = isinstance(zero_division, (int, float, np.integer, np.floating)) and not isinstance(
+        zero_division, (bool, np.bool_))
+    value = float(zero_division) if ok else 0.5
     if not (value in (0.0, 1.0) or np.isnan(value)):
         raise ValueError(f"zero_division must be 0.0, 1.0 or nan, got {zero_division!r}")
     return value
@@ -141,7 +145,12 @@ def _kappa_batch(cms: np.ndarray, weights: str | None = None) -> np.ndarray:
     """Kappa of a stack of confusion matrices (..., C, C); nan where p_e = 1 or empty."""
     w = _kappa_weight_matrix(cms.shape[-1], weights)
     n = cms.sum(axis=(-2, -1)).astype(np.float64)
-    expected = cms.sum(axis=-1)[..., :, None] * cms.sum(axis=-2)[..., None, :]
+    # Products of the marginals in float64: each is the exact product correctly rounded,
+    # which is what the int64 product became once weighted, but int64 products overflow
+    # beyond about 3e9 samples (a merged accumulator) and gave nan or garbage.
+    rows = cms.sum(axis=-1).astype(np.float64)
+    cols = cms.sum(axis=-2).astype(np.float64)
+    expected = rows[..., :, None] * cols[..., None, :]
     disagreement_expected = (w * expected).sum(axis=(-2, -1))
     defined = (n > 0) & (disagreement_expected > 0)
     # 1 - sum(w * O) / sum(w * E) with E = outer(rows, cols) / n, kept in counts so that

@@ -95,7 +95,11 @@ def _ranking_batch(
     """
     n_pos = np.asarray(n_pos)
     n_neg = np.asarray(n_neg)
-    # Twice the U statistic: exact in int64 for counts, and in float64 below 2**53.
+    # Twice the U statistic: exact in int64 for counts, and in float64 below 2**53. It is at
+    # most 2 P N, which overflows int64 beyond about 4e9 samples (binned accumulators are
+    # for such data): there the counts are taken in float64 (relative error 1e-16).
+    if pos.dtype.kind in "iu" and bool(np.any(2.0 * n_pos * n_neg >= 2.0**63)):
+        pos, neg_eq, neg_below = (a.astype(np.float64) for a in (pos, neg_eq, neg_below))
     twice_u = (pos * (2 * neg_below + neg_eq)).sum(axis=-1)
     tp_ge = n_pos[..., None] - np.cumsum(pos, axis=-1) + pos
     fp_ge = n_neg[..., None] - neg_below
@@ -129,7 +133,7 @@ def _average(
 ) -> float | np.ndarray:
     undefined = np.isnan(per_class)
     if undefined.any():
-        names = [_fmt_value(c) for c in classes[undefined]]
+        names = "[" + ", ".join(_fmt_value(c) for c in classes[undefined]) + "]"
         outcome = ("returning nan for them" if average is None
                    else "they are left out of the average")
         _warn_undefined(f"{metric} is undefined for class(es) {names}: {reason}; {outcome}")
@@ -178,8 +182,9 @@ def _ranking_score(
 ) -> float | np.ndarray:
     """roc_auc / pr_auc on validated codes and an (n, C) or (n, 1) score matrix."""
     _check_average(average)
-    if y_score.shape[1] == 1:
-        # One score column: the positive class is the second of the two classes.
+    if y_score.shape[1] == 1 and classes.shape[0] == 2:
+        # A 1-D binary score (one column, two classes): the positive class is the second.
+        # An (n, 1) score matrix (one class) is a one-vs-rest problem like any other.
         return _score_from_counts(which, [_rank_counts(y_score[:, 0], codes == 1)],
                                   classes, "single")
     if average == "micro":

@@ -371,6 +371,7 @@ def refused_classification_batches():
         "all-nan": (truth, np.full_like(scores, np.nan)),
         "probabilities": (truth, scores * 3.0),
         "out-of-range": (truth, above),
+        "ragged": (truth, [list(row) for row in scores[:4]] + [list(scores[4, :2])]),
     }
 
 
@@ -392,6 +393,15 @@ def test_a_refused_batch_leaves_the_state_exactly_as_it_was(which):
             continue
         assert acc.n_omitted == n_omitted, kind
         assert_same_state(before, acc.state_dict())
+
+
+def test_a_ragged_score_batch_is_an_error_naming_y_score():
+    # It used to be NumPy's "setting an array element with a sequence" from np.asarray.
+    for bins in (None, 4):
+        acc = am.ClassificationAccumulator(2, bins=bins)
+        with pytest.raises(ValueError, match="y_score could not be read as an array"):
+            acc.update([0, 1], [[0.2, 0.8], [0.3]])
+        assert acc.n_samples == 0
 
 
 def test_binned_refusal_after_validation_changes_nothing():
@@ -527,7 +537,27 @@ def test_issue_examples_of_impossible_states():
     (4, dict(neg_hist=np.zeros((3, 5))), r"'neg_hist' has shape \(3, 5\), expected \(3, 4\)"),
     (4, dict(pos_hist=np.zeros((3, 4))), "'pos_hist' and 'confusion' disagree"),
     (4, dict(neg_hist=np.ones((3, 4))), "'neg_hist' and 'confusion' disagree"),
-    (4, dict(bins=-3), "'bins' must be >= 1"),
+    (4, dict(bins=-3), "'bins' must be >= 0"),
+    # Found by a fresh tester: each used to be accepted, or refused under another name.
+    (0, dict(labels=None), "state entry 'labels' must be a 1-D array"),
+    (4, dict(labels=None), "state entry 'labels' must be a 1-D array"),
+    (0, dict(bins="4"), "state entry 'bins' must be an integer"),
+    (0, dict(bins=None), "state entry 'bins' must be an integer"),
+    (0, dict(confusion=[[1, 0, 0], [0, 1]]), "'confusion' could not be read as an array"),
+    (0, dict(scores_seen=[[0.2, 0.8, 0.0]] * 3 + [[0.1]]), "'scores_seen' could not be read"),
+    (0, dict(confusion=np.array([[1e19, 0, 0], [0, 1, 1], [0, 0, 1]])),
+     r"'confusion' counts more than 2\*\*62 samples"),
+    (0, dict(confusion=np.array([[2**63, 0, 0], [0, 1, 1], [0, 0, 1]], dtype=np.uint64)),
+     r"'confusion' counts more than 2\*\*62 samples"),
+    (0, dict(scores_seen=np.full((4, 3), 5.0)),
+     "'scores_seen' row 0 is not a probability vector"),
+    (0, dict(scores_seen=np.array([[1.5, -0.5, 0.0]] * 4)),
+     "'scores_seen' row 0 is not a probability vector"),
+    (0, dict(labels=[[0, 1], [2]]), "labels could not be read as an array"),
+    # Refused by the histograms' shape before anything of that size is allocated (10**30
+    # bins was NumPy's "Maximum allowed dimension exceeded").
+    (4, dict(bins=10**12), r"'pos_hist' has shape \(3, 4\), expected \(3, 1000000000000\)"),
+    (4, dict(bins=10**30), "'pos_hist' has shape"),
 ])
 def test_classification_state_invariants_name_the_entry(bins, change, message):
     state = dict(classification_state(bins), **change)
@@ -540,3 +570,64 @@ def test_bad_json_is_a_value_error():
         am.ContinuousAccumulator.from_json("{")
     with pytest.raises(ValueError, match="must be an object"):
         am.ClassificationAccumulator.from_json("[1, 2]")
+
+
+def test_raw_states_keep_any_finite_scores():
+    # Only the probability rules constrain the saved scores; raw decision values are kept.
+    acc = am.ClassificationAccumulator(2, scores="raw")
+    acc.update([0, 1], [[3.0, -2.0], [-1.0, 4.0]])
+    again = am.ClassificationAccumulator.from_state_dict(acc.state_dict())
+    assert again.compute()["auc"] == 1.0
+
+
+def test_bad_json_dtype_names_the_entry():
+    import json
+
+    state = json.loads(am.ClassificationAccumulator(2).to_json())
+    for dtype in ("xyz", 5, [1]):
+        state["confusion"]["dtype"] = dtype
+        with pytest.raises(ValueError, match="state entry 'confusion' has the unknown dtype"):
+            am.ClassificationAccumulator.from_json(json.dumps(state))
+
+
+def test_the_accumulator_keeps_its_own_labels():
+    # The labels array was kept by reference: changing the caller's array (or a state dict
+    # the accumulator was loaded from) changed the accumulator's classes.
+    labels = np.array([5, 7, 9])
+    acc = am.ClassificationAccumulator(3, labels=labels)
+    labels[0] = 100
+    np.testing.assert_array_equal(acc.labels, [5, 7, 9])
+    acc.update([5, 7], [[0.5, 0.3, 0.2], [0.1, 0.8, 0.1]])
+    state = acc.state_dict()
+    again = am.ClassificationAccumulator.from_state_dict(state)
+    state["labels"][0] = 42
+    np.testing.assert_array_equal(again.labels, [5, 7, 9])
+    other = am.ClassificationAccumulator(3, labels=[9, 7, 5])
+    with pytest.raises(ValueError, match=r"labels \[5, 7, 9\] and .* labels \[9, 7, 5\]"):
+        acc.merge(other)
+
+
+def test_counts_beyond_int64_products_billions_of_samples():
+    # A binned (or merged) state of 10**10 samples: products of counts (kappa's marginals,
+    # the U statistic 2 P N) overflowed int64, giving kappa nan or garbage and AUC 0.116
+    # for all-tied scores. Right values: scikit-learn on the same counts as sample weights.
+    from sklearn.metrics import cohen_kappa_score, roc_auc_score
+
+    state = am.ClassificationAccumulator(2, bins=2).state_dict()
+    state["confusion"] = np.array([[4, 2], [1, 3]]) * 10**9
+    state["pos_hist"] = np.array([[0, 6], [1, 3]]) * 10**9
+    state["neg_hist"] = np.array([[3, 1], [0, 6]]) * 10**9
+    result = am.ClassificationAccumulator.from_state_dict(state).compute()
+    kappa = cohen_kappa_score([0, 0, 1, 1], [0, 1, 0, 1], sample_weight=[4e9, 2e9, 1e9, 3e9])
+    assert result["kappa"] == pytest.approx(kappa, rel=1e-12) and kappa == pytest.approx(0.4)
+    # Class 0: positives all in bin 1, negatives 3e9 in bin 0 and 1e9 in bin 1: 7/8;
+    # class 1: 3/8. Macro 5/8.
+    auc = np.mean([roc_auc_score([1, 0, 0], [1, 1, 0], sample_weight=[6, 1, 3]),
+                   roc_auc_score([1, 1, 0], [0, 1, 1], sample_weight=[1, 3, 6])])
+    assert result["auc"] == pytest.approx(auc, rel=1e-12) and auc == 0.625
+    tied = am.ClassificationAccumulator(2, bins=1).state_dict()
+    tied.update(confusion=state["confusion"], pos_hist=np.array([[6], [4]]) * 10**9,
+                neg_hist=np.array([[4], [6]]) * 10**9)
+    tied_acc = am.ClassificationAccumulator.from_state_dict(tied)
+    assert tied_acc.compute()["auc"] == 0.5
+    np.testing.assert_array_equal(tied_acc.error_bounds()["auc"], [0.5, 0.5])

@@ -141,6 +141,23 @@ def test_only_positives_present_average_precision_is_one():
         assert np.isnan(am.roc_auc([1, 1, 1], [0.1, 0.3, 0.2]))
 
 
+def test_one_column_score_matrix_is_one_class_not_a_binary_score():
+    # An (n, 1) matrix: every sample is a positive of its one class. AP 1.0 (scikit-learn
+    # agrees), AUC undefined; the accumulator always said so, the functions took the column
+    # for a 1-D binary score whose positive class 1 never occurs (AP nan).
+    truth, scores = [0, 0, 0], [[0.3], [0.5], [0.1]]
+    assert skm.average_precision_score([1, 1, 1], [0.3, 0.5, 0.1]) == 1.0
+    assert am.pr_auc(truth, scores) == 1.0
+    np.testing.assert_array_equal(am.pr_auc(truth, scores, average=None), [1.0])
+    np.testing.assert_array_equal(am.pr_auc([4, 4, 4], scores, labels=[4], average=None), [1.0])
+    with pytest.warns(am.UndefinedMetricWarning, match="^roc_auc is undefined"):
+        assert np.isnan(am.roc_auc(truth, scores))
+    acc = am.ClassificationAccumulator(1)
+    acc.update(truth, scores)
+    with pytest.warns(am.UndefinedMetricWarning):
+        assert acc.compute()["auc_pr"] == am.pr_auc(truth, scores)
+
+
 def test_only_negatives_present():
     with pytest.warns(am.UndefinedMetricWarning, match="^pr_auc is undefined: it needs positive"):
         assert np.isnan(am.pr_auc([0, 0, 0], [0.1, 0.3, 0.2]))
@@ -215,3 +232,13 @@ def test_final_step_batched_over_stacked_counts():
             assert np.isnan(auc[b]) and ap[b] == 1.0
             continue
         assert auc[b] == pytest.approx(skm.roc_auc_score(truth, score), rel=1e-12)
+
+
+def test_undefined_classes_are_named_as_labels_not_quoted_strings():
+    # The warning said "class(es) ['0', '2']", quoting the labels as strings.
+    with pytest.warns(am.UndefinedMetricWarning,
+                      match=r"^roc_auc is undefined for class\(es\) \[0, 2\]: "):
+        am.roc_auc([1, 3, 1, 3], np.full((4, 4), 0.25) + np.eye(4)[[1, 3, 0, 2]] * 0.1)
+    with pytest.warns(am.UndefinedMetricWarning, match=r"^pr_auc is undefined for class\(es\) "
+                                                       r"\[2\.5\]: it needs positive samples"):
+        am.pr_auc([0, 1], [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1]], labels=[0, 1, 2.5])

@@ -164,3 +164,53 @@ def test_the_array_api_rule_gives_numpys_values_on_torch(kind):
     got_1d = _normalised_scores(xp, tensor[:, 0], kind)
     np.testing.assert_allclose(got_1d.numpy(), _apply_score_rule(source[:, 0], kind),
                                rtol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_a_row_near_the_tolerance_is_judged_alike_in_every_batch(dtype):
+    # [0.5, 0.51025390625] sums to 1.01025 (> 1 + 0.01: logits) in float64, but to
+    # 1.00977 in float16 arithmetic; the float32 row sums to 0.98999996 in float64 and to
+    # 0.99 in float32. The rule used to judge a batch of probabilities in its own dtype
+    # and a mixed batch row by row in float64, so such a row was kept in one batch and
+    # replaced by its softmax in another, and the AUC depended on the split.
+    border = {
+        np.float16: [0.5, 0.51025390625],
+        np.float32: [0.16018340, 0.11582287, 0.15680088, 0.015112652, 0.28618857,
+                     0.12672596, 0.0025379618, 0.12214260, 0.024485158],
+    }[dtype]
+    border = np.array([border], dtype=dtype)
+    n_classes = border.shape[1]
+    probs = np.random.default_rng(0).dirichlet(np.ones(n_classes), size=12).astype(dtype)
+    logit_row = np.zeros((1, n_classes), dtype=dtype)
+    logit_row[0, 0] = 5.0
+    scores = np.vstack([border, probs, logit_row])
+    truth = np.arange(14) % n_classes
+    total = float(border.astype(np.float64).sum())
+    alone, mixed = _apply_score_rule(scores[:13], "auto"), _apply_score_rule(scores, "auto")
+    np.testing.assert_array_equal(alone[0], mixed[0])
+    expected_row = border[0] if abs(total - 1) <= _SUM_TOLERANCE else scipy_softmax(
+        border[0].astype(np.float64))
+    np.testing.assert_allclose(mixed[0], expected_row, rtol=1e-12)
+    acc = am.ClassificationAccumulator(num_classes=n_classes)
+    acc.update(truth[:13], scores[:13])
+    acc.update(truth[13:], scores[13:])
+    assert acc.compute()["auc"] == am.roc_auc(truth, scores)
+    assert acc.compute()["auc_pr"] == am.pr_auc(truth, scores)
+    # scores="probabilities" judges in float64 too: the float64 sum decides.
+    if abs(total - 1) > _SUM_TOLERANCE:
+        with pytest.raises(ValueError, match="row 0 is not a probability vector"):
+            am.roc_auc(truth[:13], scores[:13], scores="probabilities")
+
+
+def test_large_one_dimensional_logits_keep_their_ranks_under_logits():
+    # scores="logits" used to apply the sigmoid in floating point, which is 1.0 for every
+    # logit above about 37: logits 40 and 50 tied, AUC 0.5, while "auto" (ranked as given)
+    # and scikit-learn on the logits give 1.0. The sigmoid is strictly increasing, so the
+    # exact probabilities rank as the logits do.
+    truth, logit = [0, 1, 0, 1], [38.0, 50.0, 45.0, 60.0]
+    for fn, reference in ((am.roc_auc, skm.roc_auc_score),
+                          (am.pr_auc, skm.average_precision_score)):
+        want = reference(truth, logit)
+        assert fn(truth, logit) == pytest.approx(want, rel=1e-15)
+        assert fn(truth, logit, scores="logits") == pytest.approx(want, rel=1e-15)
+    assert am.roc_auc(truth, logit, scores="logits") == 1.0

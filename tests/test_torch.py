@@ -308,3 +308,61 @@ def test_two_process_distributed_sync_equals_the_core(tmp_path, shards):
         with np.load(tmp_path / f"rank{rank}.npz") as result:
             for key, value in expected.items():
                 np.testing.assert_allclose(result[key], value, rtol=1e-10, err_msg=key)
+
+
+def _torch_state(metric):
+    """Every state tensor (lists concatenated), as NumPy, for exact comparison."""
+    out = {}
+    for name in metric._defaults:
+        value = getattr(metric, name)
+        if isinstance(value, list):
+            value = torch.cat(value) if value else torch.zeros(0, dtype=torch.float64)
+        out[name] = value.detach().cpu().numpy().copy()
+    return out
+
+
+def _same_state(a, b):
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def _counted(state, width=9):
+    """The state without the refusal record, exact AUC records reduced to the rows counted
+    (the device keeps a refused batch's rows with label -1, so that no shape depends on
+    data)."""
+    out = {k: v for k, v in state.items() if k != "refusal"}
+    if "records" in out:
+        table = out["records"].reshape(-1, width)
+        out["records"] = table[table[:, 0] >= 0]
+    return out
+
+
+def test_a_refused_batch_changes_no_state_of_affect_metrics_or_binned_auroc():
+    # AffectMetrics must refuse both heads of a batch together (a NaN valence/arousal
+    # prediction must not leave the expression counts grown); the binned AUROC must not count
+    # omitted rows of a batch it refuses for a score outside score_range. Value checks run on
+    # the device and are reported by compute(); the states hold only the accepted batches.
+    logits, labels = torch.randn(4, 8, dtype=torch.float64), torch.tensor([0, 1, 2, 3])
+    va = torch.rand(4, 2, dtype=torch.float64)
+    metric = AffectMetrics()
+    metric.update((logits, va), (labels, va))
+    metric._flush()
+    before = _torch_state(metric)
+    metric.update((logits, va * float("nan")), (labels, va))
+    metric.update((logits, va), (torch.tensor([0, 1, 2, 9]), va))
+    metric._flush()
+    assert _same_state(_counted(before), _counted(_torch_state(metric)))
+    with pytest.raises(ValueError, match="NaN"):  # the first refused batch's problem
+        metric.compute()
+    auroc = AUROC(num_classes=2, bins=4, score_range=(0.0, 0.5), nan_policy="omit")
+    auroc.update(torch.tensor([[0.5, 0.5]]), torch.tensor([0]))
+    auroc._flush()
+    before = _torch_state(auroc)
+    auroc.update(torch.tensor([[float("nan"), 0.5], [0.1, 0.9]], dtype=torch.float64),
+                 torch.tensor([0, 1]))
+    auroc._flush()
+    assert _same_state(_counted(before), _counted(_torch_state(auroc)))
+    with pytest.raises(ValueError, match=r"value 0\.9 at position \(1, 1\), outside score_range"):
+        auroc.compute()
+    # A ragged list of scores is an error naming the argument, not NumPy's.
+    with pytest.raises(TypeError, match="preds must be a tensor of numbers"):
+        auroc.update([[0.1, 0.9], [0.3]], torch.tensor([0, 1]))

@@ -171,6 +171,28 @@ def test_bad_options(call, message):
         call()
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        # Each used to be NumPy's or Python's own error ("could not convert string to
+        # float: 'warn'", "'int' object is not iterable", "too many values to unpack"),
+        # or was accepted (the string "1" as zero_division, "01" as score_range).
+        lambda: am.f1_score([0, 1], [0, 1], zero_division="warn"),
+        lambda: am.f1_score([0, 1], [0, 1], zero_division="1"),
+        lambda: am.f1_score([0, 1], [0, 1], zero_division=None),
+        lambda: am.ClassificationAccumulator(2, bins=4, score_range="ab"),
+        lambda: am.ClassificationAccumulator(2, bins=4, score_range="01"),
+        lambda: am.ClassificationAccumulator(2, bins=4, score_range=1),
+        lambda: am.ClassificationAccumulator(2, bins=4, score_range=(0, 1, 2)),
+        # hi - lo overflows: every score fell into bin 0 (a silently wrong binned AUC).
+        lambda: am.ClassificationAccumulator(2, bins=4, score_range=(-1.5e308, 1.5e308)),
+    ],
+)
+def test_bad_option_values_are_value_errors_naming_the_option(call):
+    with pytest.raises(ValueError, match=r"^(zero_division|score_range) must be"):
+        call()
+
+
 # -- label dtypes: widened to int64 once, in the one validation path ---------------------
 
 NARROW = [np.int8, np.int16, np.int32, np.uint8, np.uint16, np.uint32, np.uint64]
@@ -253,3 +275,36 @@ def test_accumulator_takes_narrow_labels(dtype):
     want = am.ClassificationAccumulator(num_classes=2)
     want.update(t, scores)
     assert acc.compute() == want.compute()
+
+
+def test_positions_after_omitted_rows_are_the_callers():
+    # Row 0 has a NaN and is dropped under omit; the bad value is at the caller's row 1,
+    # which used to be reported as index/row/position 0 (its place among the rows kept).
+    with pytest.raises(ValueError, match="label 3 at index 1,"):
+        am.accuracy([np.nan, 3, 0], [0, 1, 0], labels=[0, 1], nan_policy="omit")
+    with pytest.raises(ValueError, match="label 7 at index 2,"):
+        am.confusion_matrix([0, np.nan, 1], [0, 1, 7], labels=[0, 1], nan_policy="omit")
+    with pytest.raises(ValueError, match="y_score row 1 is not a probability vector"):
+        am.roc_auc([0, 1, 0], [[np.nan, 0.5], [3.0, -1.0], [0.5, 0.5]],
+                   scores="probabilities", nan_policy="omit")
+    with pytest.raises(ValueError, match=r"value 1\.5 at position 2, outside \[0, 1\]"):
+        am.pr_auc([0, 1, 1], [np.nan, 0.2, 1.5], scores="probabilities", nan_policy="omit")
+    acc = am.ClassificationAccumulator(num_classes=2, bins=4, scores="raw", nan_policy="omit")
+    with pytest.raises(ValueError, match=r"value 2 at position \(1, 0\), outside score_range"):
+        acc.update([0, 1], [[np.nan, 0.5], [2.0, 0.1]])
+    assert acc.n_samples == 0 and acc.n_omitted == 0
+
+
+def test_pandas_nullable_labels_with_missing_values_are_nan():
+    # A pandas "boolean" column with <NA> was a TypeError ("found NAType <NA>"), while an
+    # "Int64" column with <NA> was NaN; both are missing values.
+    import pandas as pd
+
+    truth = pd.Series([True, False, None, True], dtype="boolean")
+    with pytest.raises(ValueError, match="1 NaN value"):
+        am.accuracy(truth, [1, 0, 0, 0])
+    assert am.accuracy(truth, [1, 0, 0, 0], nan_policy="omit") == 2 / 3
+    assert am.accuracy(pd.Series([1, 0, None, 1], dtype="Int64"), [1, 0, 0, 0],
+                       nan_policy="omit") == 2 / 3
+    with pytest.raises(TypeError, match="must hold numbers; found str 'a'"):
+        am.accuracy(pd.Series(["a", "b"], dtype="string"), [1, 0])

@@ -193,3 +193,35 @@ add_cases(
                                                         average="micro"))},
            average="micro"),
 )
+
+# A float16 row near the tolerance: [0.5, 0.51025390625] sums to 1.01025 (> 1.01: logits,
+# so its softmax) in float64, to 1.00977 in float16 arithmetic. It used to be kept as a
+# probability row in a batch of probabilities and softmaxed in a mixed batch, so the value
+# depended on the split (kept, its 0.5 ranks above the 0.498 of the next row; softmaxed,
+# 0.4974 ranks below). Expected: scikit-learn per class on the rows after the rule.
+_border16 = np.vstack([
+    np.array([[0.5, 0.51025390625]], np.float16),
+    np.array([[0.498, 0.502], [0.3, 0.7], [0.6, 0.4], [0.2, 0.8], [0.45, 0.55]], np.float16),
+    np.array([[2.0, -1.0]], np.float16),
+])
+_truth_border = np.array([1, 0, 1, 0, 1, 0, 0])
+_ruled = _border16.astype(np.float64)
+_ruled[[0, 6]] = softmax(_ruled[[0, 6]], axis=1)
+add_cases(*_each(
+    RANKING, "float16-row-near-tolerance", _truth_border, _border16,
+    {"roc_auc": float(np.mean([skm.roc_auc_score(_truth_border == k, _ruled[:, k])
+                               for k in range(2)])),
+     "pr_auc": float(np.mean([skm.average_precision_score(_truth_border == k, _ruled[:, k])
+                              for k in range(2)]))}))
+
+# An (n, 1) score matrix is one class, every sample a positive of it: AUC undefined (no
+# negatives), AP 1.0 (scikit-learn's average_precision_score([1, 1], s) agrees). The
+# functions used to take the one column for a 1-D binary score and found no positives.
+add_cases(*_each(RANKING, "one-column-matrix", [0, 0, 0], [[0.3], [0.5], [0.1]],
+                 {"roc_auc": nan, "pr_auc": 1.0}))
+
+# 1-D logits above ~37, where the floating-point sigmoid is 1.0: scores="logits" used to
+# tie them (AUC 0.5); they rank as given. Positives 50, 60 against negatives 38, 45: all
+# four pairs ordered, AUC 1.0, AP 1.0 (scikit-learn on the logits agrees).
+add_cases(*_each(RANKING, "binary-large-logits", [0, 1, 0, 1], [38.0, 50.0, 45.0, 60.0],
+                 {"roc_auc": 1.0, "pr_auc": 1.0}, scores="logits"))
