@@ -28,11 +28,11 @@ row    name          meaning
 **Scales.** ``S`` is a power of two decided by the column's largest magnitude
 ``a = max(|min|, |max|)`` alone (:func:`_scale`): 1 for ``2**-300 <= a <= 2**300`` and for
 ``a = 0`` (every affect data set: the state is then in the data's own units), ``2**-600``
-below and ``2**600`` above. Second-order sums are formed from values divided by ``S`` (exact: a power
-of two), so nothing overflows or underflows for any representable data: the squares of the
-scaled values and of their deviations stay within ``2**-1000 .. 2**1000``. Pearson's r and
-the CCC are ratios in which the scales cancel; RMSE is ``S_d * sqrt(sse / n)``, infinite only
-when the true RMSE overflows.
+below and ``2**600`` above. Second-order sums are formed from values divided by ``S``
+(exact: a power of two), so nothing overflows or underflows for any representable data:
+the squares of the scaled values and of their deviations stay within
+``2**-1000 .. 2**1000``. Pearson's r and the CCC are ratios in which the scales cancel;
+RMSE is ``S_d * sqrt(sse / n)``, infinite only when the true RMSE overflows.
 
 **Merging** uses the multi-way form of Chan, Golub & LeVeque's update (the law of total
 variance), each part's sums first brought to the merged scale:
@@ -356,6 +356,7 @@ def _blocked_sums(t: np.ndarray, p: np.ndarray, pivot_t: np.ndarray, pivot_p: np
     rows = min(n, _BLOCK_ROWS)
     if scales is None:
         pivots = np.concatenate([pivot_t, pivot_p])[:, None]
+        pivot_d = pivot_t[:, None] - pivot_p[:, None]
     else:
         inv = 1.0 / np.concatenate(scales)[:, None]
         inv_d = 1.0 / np.maximum(*scales)[:, None]
@@ -383,8 +384,12 @@ def _blocked_sums(t: np.ndarray, p: np.ndarray, pivot_t: np.ndarray, pivot_p: np
             np.equal(sign[:k], sign[k:], out=equal)
             agree += np.count_nonzero(equal, axis=1)
             if scales is None:
-                np.subtract(z[raw], pivots, out=z[raw])
+                # The difference of the raw values (rounded once), then shifted: differencing
+                # the shifted values would round t - pivot_t first, which loses the digits of
+                # a small difference between large values when the pivot is far from them.
                 np.subtract(z[zt], z[zp], out=z[zd])
+                z[zd] -= pivot_d
+                np.subtract(z[raw], pivots, out=z[raw])
             else:
                 np.multiply(z[zt], inv_d, out=z[zd])
                 z[zd] -= z[zp] * inv_d

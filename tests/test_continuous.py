@@ -132,6 +132,24 @@ def test_wilkinson_style_data_near_1e8():
     assert am.ccc(x, y) == pytest.approx(ccc_reference(x - 1e8, y - 1e8), rel=1e-12)
 
 
+def test_rmse_of_small_errors_between_large_values_is_exact():
+    # t - p is exact in float64 (-2048, -1, 3): RMSE = sqrt((2048**2 + 1 + 9) / 3). It used to
+    # be taken after shifting each side by its median (2**63 - 5 rounds to 2**63 - 4, ...),
+    # which gave 1180.68; uint64 labels of the same values took the same path.
+    x = np.array([2.0**63, 0.0, 5.0])
+    y = np.array([2.0**63 + 2048, 1.0, 2.0])
+    right = np.sqrt((2048**2 + 1 + 9) / 3)
+    assert am.rmse(x, y) == pytest.approx(right, rel=1e-15)
+    assert am.rmse(x.astype(np.uint64), y.astype(np.uint64)) == pytest.approx(right, rel=1e-15)
+    # The same in a 2-D column beside an ordinary one, and split across accumulator updates.
+    x2, y2 = np.column_stack([x, [0.1, 0.2, 0.3]]), np.column_stack([y, [0.2, 0.2, 0.1]])
+    assert am.rmse(x2, y2)[0] == pytest.approx(right, rel=1e-15)
+    acc = am.ContinuousAccumulator(2)
+    acc.update(x2[:2], y2[:2])
+    acc.update(x2[2:], y2[2:])
+    assert acc.compute()["rmse"][0] == pytest.approx(right, rel=1e-15)
+
+
 def test_blocks_do_not_change_the_result():
     # More rows than one block: the block merge must equal the two-pass reference.
     rng = np.random.default_rng(3)
