@@ -197,6 +197,28 @@ def _empty_moments(num_outputs: int) -> _Moments:
 _N_STATS = len(fields(_Moments))
 
 
+def _power_of_two_below(value: float) -> float:
+    """The largest power of two <= ``value`` (> 0, finite): dividing by it is exact."""
+    return float(np.ldexp(1.0, int(np.frexp(value)[1]) - 1))
+
+
+def _std(values: np.ndarray, ddof: int = 0) -> float:
+    """The standard deviation of finite ``values`` (1-D), without under- or overflow.
+
+    ``np.std`` squares the deviations: values near 1e300 overflow (inf and a RuntimeWarning)
+    and values near 1e-170 underflow to 0. The values are divided by a power of two near
+    their largest magnitude first (exact), and the result multiplied back.
+    """
+    if values.shape[0] <= ddof:
+        return float("nan")
+    top = float(np.max(np.abs(values)))
+    if top == 0.0:
+        return 0.0
+    scale = _power_of_two_below(top)
+    with np.errstate(over="ignore"):
+        return float(np.std(values / scale, ddof=ddof) * scale)
+
+
 # -- the array-API statistics step and merge (NumPy, torch, any device) --------------------
 
 

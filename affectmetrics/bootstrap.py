@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from ._moments import _Moments, _moments, _scale
+from ._moments import _Moments, _moments, _power_of_two_below, _scale, _std
 from ._optional import _import_optional
 from ._validation import (
     _as_labels,
@@ -338,6 +338,28 @@ def _run(engine: _Engine, blocks: Iterator[Any], keys: list[str],
     return {key: np.concatenate(value) for key, value in parts.items()}
 
 
+def _acceleration(jack: np.ndarray) -> float:
+    """The BCa acceleration of jackknife values (SciPy's formula), at any magnitude.
+
+    With ``u = (k - 1)(mean - jack)`` it is ``sum(u**3) / (6 sum(u**2)**1.5)``, in which any
+    common factor of ``u`` cancels; the deviations are therefore divided by powers of two near
+    their largest magnitude (exact) before they are cubed, so that metric values near 1e300
+    (RMSE of huge data) or 1e-170 neither overflow nor underflow.
+    """
+    if jack.shape[0] == 0:
+        return 0.0
+    top = float(np.max(np.abs(jack)))
+    if top == 0.0:
+        return 0.0
+    scaled = jack / _power_of_two_below(top)
+    u = scaled.mean() - scaled
+    spread = float(np.max(np.abs(u)))
+    if spread == 0.0:
+        return 0.0
+    u = u / _power_of_two_below(spread)
+    return float(np.sum(u ** 3) / (6.0 * np.sum(u ** 2) ** 1.5))
+
+
 def _interval(distribution: np.ndarray, estimate: float, jackknife: np.ndarray | None,
               confidence_level: float, method: str) -> tuple[float, float]:
     """Percentile or BCa interval of one metric (SciPy's formulas)."""
@@ -351,11 +373,7 @@ def _interval(distribution: np.ndarray, estimate: float, jackknife: np.ndarray |
         percentile = (np.count_nonzero(finite < estimate)
                       + np.count_nonzero(finite <= estimate)) / (2.0 * b)
         z0 = ndtri(percentile)
-        jack = jackknife[np.isfinite(jackknife)]
-        k = float(jack.shape[0])
-        u = (k - 1.0) * (jack.mean() - jack)
-        denominator = (np.sum(u ** 2) / k ** 2) ** 1.5
-        acceleration = (np.sum(u ** 3) / k ** 3) / (6.0 * denominator) if denominator else 0.0
+        acceleration = _acceleration(jackknife[np.isfinite(jackknife)])
         z = ndtri(levels)
         levels = ndtr(z0 + (z0 + z) / (1.0 - acceleration * (z0 + z)))
         if not np.isfinite(levels).all():
@@ -476,7 +494,7 @@ def _bootstrap(engine: _Engine, *, confidence_level: float, n_resamples: int, me
                                         None if jackknife is None else jackknife[key],
                                         confidence_level, method)
         finite = distribution[key][np.isfinite(distribution[key])]
-        se[key] = float(np.std(finite, ddof=1)) if finite.shape[0] > 1 else float("nan")
+        se[key] = _std(finite, ddof=1)
     rename = {key: _clean_key(key) for key in keys}
     return BootstrapResult(
         {rename[k]: v for k, v in estimate.items()}, {rename[k]: v for k, v in low.items()},

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ._moments import _moments
+from ._moments import _moments, _std
 from ._optional import _import_optional
 from ._validation import (
     _as_labels,
@@ -388,11 +388,15 @@ def diagnose(
                     f"{name} predictions are constant (every value {p[0]:.4g}): CCC is 0 and "
                     "Pearson's r is undefined"))
                 continue
-            var_t, var_p = np.var(t), np.var(p)
-            if var_t > 0 and var_p < _LOW_VARIANCE * var_t:
+            # Compared as a ratio of scale-robust standard deviations: np.var overflows for
+            # data near 1e300 and underflows to 0 for data near 1e-170.
+            sd_t, sd_p = _std(t), _std(p)
+            with np.errstate(over="ignore"):
+                ratio = (sd_p / sd_t) ** 2 if sd_t > 0 else np.inf
+            if ratio < _LOW_VARIANCE:
                 found.append(Diagnostic(
                     "low_variance",
-                    f"{name} predictions vary little: their variance is {var_p / var_t:.1%} of "
+                    f"{name} predictions vary little: their variance is {ratio:.1%} of "
                     f"the truth's (under {_LOW_VARIANCE:.0%}; regression to the mean?)"))
             outside = np.count_nonzero((p < t.min()) | (p > t.max()))
             if outside > _OUT_OF_RANGE * p.shape[0]:

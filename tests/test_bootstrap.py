@@ -267,3 +267,23 @@ def test_unlike_models_compare_what_both_have():
         am.paired_comparison(expression=labels, va=rng.normal(size=200),
                              pred_a={"expression_pred": scores},
                              pred_b={"va_pred": rng.normal(size=200)})
+
+
+@pytest.mark.parametrize("scale", [2.0**1000, 2.0**-1000])
+@pytest.mark.parametrize("method", ["percentile", "bca"])
+def test_intervals_scale_with_the_data_without_overflow(scale, method):
+    # Multiplying the data by a power of two multiplies RMSE, its interval and its standard
+    # error by it exactly and leaves CCC and Pearson alone. np.std of RMSE values near 1e301
+    # used to overflow (a RuntimeWarning, se inf), and the BCa acceleration (cubes of
+    # jackknife deviations) to turn the RMSE interval into nan.
+    x, y = va_pairs(4, n=60)
+    base = am.bootstrap_ci(va=x, va_pred=y, method=method, n_resamples=200, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        big = am.bootstrap_ci(va=x * scale, va_pred=y * scale, method=method, n_resamples=200,
+                              seed=0)
+    for field in ("estimate", "low", "high", "standard_error"):
+        ours, theirs = getattr(big, field), getattr(base, field)
+        assert ours["rmse"] == pytest.approx(theirs["rmse"] * scale, rel=1e-12)
+        for key in ("ccc", "pearson"):
+            assert ours[key] == pytest.approx(theirs[key], rel=1e-12)

@@ -1,6 +1,7 @@
 """evaluate(), Report renderings, side_by_side, diagnostics and presets."""
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -207,3 +208,19 @@ def test_ccc_per_group_differs_from_pooled():
 def test_abaw_scores_needs_two_outputs():
     with pytest.raises(ValueError, match="two columns"):
         am.abaw_scores(va=[0.1, 0.2, 0.3], va_pred=[0.1, 0.2, 0.4])
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0**1000, 2.0**-1000])
+def test_low_variance_diagnostic_at_any_magnitude(scale):
+    # Predictions with about 1% of the truth's variance are flagged at any scale: np.var used
+    # to overflow near 1e301 (a RuntimeWarning) and to underflow to 0 near 1e-301, which
+    # silently skipped the diagnostic.
+    rng = np.random.default_rng(5)
+    truth = rng.uniform(-1, 1, 50)
+    pred = 0.1 * truth
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        report = am.evaluate(va=truth * scale, va_pred=pred * scale, output_names=["v"],
+                             warn=False)
+    [found] = [d for d in report.diagnostics if d.code == "low_variance"]
+    assert "their variance is 1.0% of the truth's" in found.message
