@@ -16,8 +16,9 @@ row    name          meaning
        m2_pred       ``S_t**2`` and ``S_p**2``
 6      cross         the centred cross product ``sum((t - mean_t) * (p - mean_p))``, in units
                      of ``S_t * S_p``
-7      sse           ``sum((t - p)**2)``, in units of ``S_d**2``, ``S_d = max(S_t, S_p)`` (kept
-                     apart: deriving it from the others cancels when predictions are good)
+7      sse           ``sum((t - p)**2)``, in units of ``S_d**2``, ``S_d`` the scale of both
+                     sides' extremes together (kept apart: deriving it from the others
+                     cancels when predictions are good)
 8      agree         the number of sign agreements (``numpy.sign``: 0 agrees only with 0)
 9-12   min_true,     the extremes of each side (+inf / -inf when empty): "constant" is decided
        max_true,     exactly as ``min == max``, never by comparing a rounded variance with 0
@@ -92,11 +93,11 @@ class _Moments:
     n: Any  # int for one state; an int/float array (..., 1) for a stack of states
     mean_true: np.ndarray
     mean_pred: np.ndarray
-    mean_diff: np.ndarray  # units max(S_t, S_p)
+    mean_diff: np.ndarray  # units S_d (the scale of both sides together)
     m2_true: np.ndarray  # units S_t**2
     m2_pred: np.ndarray  # units S_p**2
     cross: np.ndarray  # units S_t * S_p
-    sse: np.ndarray  # units max(S_t, S_p)**2
+    sse: np.ndarray  # units S_d**2
     agree: np.ndarray  # count of sign agreements
     min_true: np.ndarray
     max_true: np.ndarray
@@ -231,6 +232,15 @@ def _scale(low: Any, high: Any, xp: Any) -> Any:
     return xp.where(tiny, one * 2.0**-600, xp.where(amax > _LARGE, one * 2.0**600, one))
 
 
+def _diff_scale(lo_t: Any, hi_t: Any, lo_p: Any, hi_p: Any, xp: Any) -> Any:
+    """The scale ``S_d`` of ``t - p`` (``mean_diff``, ``sse``): that of both sides together.
+
+    Not ``max(S_t, S_p)``: an all-zero side has the scale 1, which would leave the
+    differences from a tiny other side (``rmse([1e-170, 0], [0, 0])``) to underflow.
+    """
+    return _scale(xp.minimum(lo_t, lo_p), xp.maximum(hi_t, hi_p), xp)
+
+
 def _batch_packed(t: Any, p: Any, xp: Any) -> Any:
     """The packed state ``(13, k)`` of one batch of float64 arrays ``(n, k)``, ``n >= 1``.
 
@@ -242,7 +252,7 @@ def _batch_packed(t: Any, p: Any, xp: Any) -> Any:
     lo_t, hi_t = xp.min(t, axis=0), xp.max(t, axis=0)
     lo_p, hi_p = xp.min(p, axis=0), xp.max(p, axis=0)
     s_t, s_p = _scale(lo_t, hi_t, xp), _scale(lo_p, hi_p, xp)
-    s_d = xp.maximum(s_t, s_p)
+    s_d = _diff_scale(lo_t, hi_t, lo_p, hi_p, xp)
     ts, ps = t / s_t, p / s_p
     ds = t / s_d - p / s_d
     stats = []
@@ -286,11 +296,13 @@ def _merge_packed_xp(stacked: Any, xp: Any) -> Any:
     lo_t, hi_t = xp.min(stacked[:, 9, :], axis=0), xp.max(stacked[:, 10, :], axis=0)
     lo_p, hi_p = xp.min(stacked[:, 11, :], axis=0), xp.max(stacked[:, 12, :], axis=0)
     s_t, s_p = _scale(lo_t, hi_t, xp), _scale(lo_p, hi_p, xp)
-    s_d = xp.maximum(s_t, s_p)
+    s_d = _diff_scale(lo_t, hi_t, lo_p, hi_p, xp)
     s_tb = _scale(stacked[:, 9, :], stacked[:, 10, :], xp)
     s_pb = _scale(stacked[:, 11, :], stacked[:, 12, :], xp)
-    r_t, r_p = s_tb / s_t, s_pb / s_p  # powers of two <= 1: exact rescaling
-    r_d = xp.maximum(s_tb, s_pb) / s_d
+    # Powers of two: exact rescaling (above 1 only for an all-zero part, whose sums are 0).
+    r_t, r_p = s_tb / s_t, s_pb / s_p
+    r_d = _diff_scale(stacked[:, 9, :], stacked[:, 10, :], stacked[:, 11, :],
+                      stacked[:, 12, :], xp) / s_d
     mean_t = xp.sum(frac * stacked[:, 1, :], axis=0)
     mean_p = xp.sum(frac * stacked[:, 2, :], axis=0)
     dev_t = stacked[:, 1, :] / s_t - mean_t / s_t
@@ -340,13 +352,12 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
     middle = min(n, _BLOCK_ROWS) // 2
     pivot_t = np.partition(t[:_BLOCK_ROWS], middle, axis=0)[middle].astype(np.float64)
     pivot_p = np.partition(p[:_BLOCK_ROWS], middle, axis=0)[middle].astype(np.float64)
-    one = np.ones(k)
     sums, squares, cross, agree, low, high = _blocked_sums(t, p, pivot_t, pivot_p, None)
     s_t, s_p = _scale(low[:k], high[:k], np), _scale(low[k:], high[k:], np)
-    scaled = not ((s_t == 1) & (s_p == 1)).all()
+    s_d = _diff_scale(low[:k], high[:k], low[k:], high[k:], np)
+    scaled = not ((s_t == 1) & (s_p == 1) & (s_d == 1)).all()
     if scaled:  # rare: magnitudes outside [2**-300, 2**300]; sum again, scaled
-        sums, squares, cross, *_ = _blocked_sums(t, p, pivot_t, pivot_p, (s_t, s_p))
-    s_d = np.maximum(s_t, s_p) if scaled else one
+        sums, squares, cross, *_ = _blocked_sums(t, p, pivot_t, pivot_p, (s_t, s_p, s_d))
     # The pivots in the units of each sum (exact: powers of two).
     piv_t, piv_p = pivot_t / s_t, pivot_p / s_p
     piv_d = pivot_t / s_d - pivot_p / s_d
@@ -366,7 +377,8 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
 
 
 def _blocked_sums(t: np.ndarray, p: np.ndarray, pivot_t: np.ndarray, pivot_p: np.ndarray,
-                  scales: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, ...]:
+                  scales: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+                  ) -> tuple[np.ndarray, ...]:
     """The blocked pass of :func:`_moments`: shifted (and, given ``scales``, scaled) sums.
 
     Returns the row sums and sums of squares of the shifted truth, prediction and difference
@@ -380,8 +392,8 @@ def _blocked_sums(t: np.ndarray, p: np.ndarray, pivot_t: np.ndarray, pivot_p: np
         pivots = np.concatenate([pivot_t, pivot_p])[:, None]
         pivot_d = pivot_t[:, None] - pivot_p[:, None]
     else:
-        inv = 1.0 / np.concatenate(scales)[:, None]
-        inv_d = 1.0 / np.maximum(*scales)[:, None]
+        inv = 1.0 / np.concatenate(scales[:2])[:, None]
+        inv_d = 1.0 / scales[2][:, None]
         pivots = np.concatenate([pivot_t, pivot_p])[:, None] * inv
         pivot_d = pivot_t[:, None] * inv_d - pivot_p[:, None] * inv_d
     buffer = np.empty((3 * k, rows))
@@ -465,7 +477,7 @@ def _scales(m: _Moments) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The scales ``S_t``, ``S_p``, ``S_d`` in which the state's second-order sums are held."""
     s_t = _scale(m.min_true, m.max_true, np)
     s_p = _scale(m.min_pred, m.max_pred, np)
-    return s_t, s_p, np.maximum(s_t, s_p)
+    return s_t, s_p, _diff_scale(m.min_true, m.max_true, m.min_pred, m.max_pred, np)
 
 
 def _exact_moments(m: _Moments) -> tuple[np.ndarray, ...]:

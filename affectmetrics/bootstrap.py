@@ -36,7 +36,14 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from ._moments import _Moments, _moments, _power_of_two_below, _scale, _std
+from ._moments import (
+    _diff_scale,
+    _Moments,
+    _moments,
+    _power_of_two_below,
+    _scale,
+    _std,
+)
 from ._optional import _import_optional
 from ._validation import (
     _as_labels,
@@ -127,7 +134,8 @@ class _Engine:
         self._k = k = t.shape[1]
         self._scale_t = _scale(t.min(axis=0), t.max(axis=0), np)
         self._scale_p = _scale(p.min(axis=0), p.max(axis=0), np)
-        self._scale_d = np.maximum(self._scale_t, self._scale_p)
+        self._scale_d = _diff_scale(t.min(axis=0), t.max(axis=0), p.min(axis=0),
+                                    p.max(axis=0), np)
         ts, ps = t / self._scale_t, p / self._scale_p
         ds = t / self._scale_d - p / self._scale_d
         self._centres = [z.mean(axis=0) for z in (ts, ps, ds)]
@@ -214,7 +222,7 @@ class _Engine:
         # The sums are in the full sample's scales; a state's are those of its extremes.
         s_t, s_p = _scale(low_t, high_t, np), _scale(low_p, high_p, np)
         r_t, r_p = self._scale_t / s_t, self._scale_p / s_p
-        r_d = self._scale_d / np.maximum(s_t, s_p)
+        r_d = self._scale_d / _diff_scale(low_t, high_t, low_p, high_p, np)
         centre_t, centre_p, centre_d = self._centres
         return _Moments(
             count,

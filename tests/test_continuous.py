@@ -150,6 +150,22 @@ def test_rmse_of_small_errors_between_large_values_is_exact():
     assert acc.compute()["rmse"][0] == pytest.approx(right, rel=1e-15)
 
 
+def test_rmse_of_a_tiny_side_against_an_all_zero_side():
+    # sqrt(mean([0, 4, 1])) * 1e-170 = sqrt(5 / 3) * 1e-170; was 0.0 (the squares of the
+    # differences underflowed in the all-zero side's scale 1).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert am.rmse([0.0, 0.0, 0.0], [0.0, -2e-170, -1e-170]) == pytest.approx(
+            np.sqrt(5 / 3) * 1e-170, rel=1e-15)
+        assert am.rmse([1e-170, 0.0], [0.0, 0.0]) == pytest.approx(1e-170 / np.sqrt(2),
+                                                                    rel=1e-15)
+        assert am.rmse([1e-300], [0.0]) == 1e-300
+        acc = am.ContinuousAccumulator()
+        for t, p in (([1e-170], [0.0]), ([0.0], [0.0]), ([0.0], [2e-170])):
+            acc.update(t, p)
+        assert acc.compute()["rmse"][0] == pytest.approx(np.sqrt(5 / 3) * 1e-170, rel=1e-15)
+
+
 def test_blocks_do_not_change_the_result():
     # More rows than one block: the block merge must equal the two-pass reference.
     rng = np.random.default_rng(3)

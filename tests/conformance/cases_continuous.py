@@ -114,6 +114,11 @@ add_cases(
     *_rows("huge-1e300-vs-unit", _x * 1e300, _y),
     *_rows("subnormal", _x * 1e-310, _y * 1e-310),
     *_rows("huge-opposite-signs", [1e308, -1e308, 5e307], [-1e308, 1e308, 0.0]),
+    # A tiny side against an all-zero side: the differences are tiny too. The scale of t - p
+    # used to be max(S_t, S_p), 1 for the zero side, so the squares underflowed (RMSE 0).
+    *_rows("tiny-pred-zero-truth", [0.0, 0.0, 0.0], [0.0, -2e-170, -1e-170]),
+    *_rows("tiny-truth-zero-pred-2d", [[1e-170, 0.5], [0.0, 0.1], [3e-170, 0.2]],
+           [[0.0, 0.4], [0.0, 0.3], [0.0, 0.1]]),
     # Small errors between large values in a column that also holds small ones: the
     # difference t - p is exact in float64 (-2, -1, 3, 0: RMSE sqrt(14 / 4)); it used to be
     # taken after shifting both sides by their medians (1e16 - 3 rounds), giving sqrt(17 / 4).
