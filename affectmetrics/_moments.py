@@ -183,7 +183,49 @@ def _checked_moments(state: dict[str, np.ndarray]) -> _Moments:
                 f"(finite, min <= mean <= max; +inf and -inf when n is 0); got "
                 f"{lo.tolist()} and {hi.tolist()}"
             )
+    if m.n > 0:
+        _check_moment_bounds(m)
     return m
+
+
+def _check_moment_bounds(m: _Moments) -> None:
+    """The relations every real summary satisfies, with room for rounding (n >= 1).
+
+    ``m2`` is 0 exactly when the side is constant (``min == max``: the statistics step
+    sets it so, and any spread gives a positive sum of squares); Cauchy-Schwarz,
+    ``cross**2 <= m2_true * m2_pred``; ``mean_diff`` is ``mean_true - mean_pred``; and
+    ``n mean_diff**2 <= sse <= n d**2`` with ``d`` the largest ``|t - p|`` the extremes
+    allow. Rounding moves the inequalities by far less than the relative 1e-6 allowed
+    here; a state outside them is refused, naming the entry.
+    """
+    s_d = _scales(m)[2]
+    tol = 1e-6
+    for side in ("true", "pred"):
+        constant = getattr(m, f"min_{side}") == getattr(m, f"max_{side}")
+        m2 = getattr(m, f"m2_{side}")
+        if ((m2 == 0) != constant).any():
+            raise ValueError(
+                f"state entry 'm2_{side}' ({m2.tolist()}) must be 0 exactly where "
+                f"'min_{side}' equals 'max_{side}' (a constant column) and positive elsewhere")
+    bound = np.sqrt(m.m2_true) * np.sqrt(m.m2_pred) * (1 + tol)
+    if (np.abs(m.cross) > bound).any():
+        raise ValueError(
+            f"state entry 'cross' ({m.cross.tolist()}) exceeds sqrt(m2_true * m2_pred) "
+            f"({(bound / (1 + tol)).tolist()}), which no data can do (Cauchy-Schwarz)")
+    amax = (np.maximum(np.abs(m.min_true), np.abs(m.max_true)) / s_d
+            + np.maximum(np.abs(m.min_pred), np.abs(m.max_pred)) / s_d)
+    if (np.abs(m.mean_diff - (m.mean_true / s_d - m.mean_pred / s_d)) > tol * amax).any():
+        raise ValueError(
+            f"state entry 'mean_diff' ({m.mean_diff.tolist()}) must be mean_true - mean_pred "
+            f"(in the units of the state)")
+    d = np.maximum(np.abs(m.max_true / s_d - m.min_pred / s_d),
+                   np.abs(m.max_pred / s_d - m.min_true / s_d))
+    with np.errstate(over="ignore"):
+        low, high = m.n * m.mean_diff ** 2 * (1 - tol), m.n * d ** 2 * (1 + tol)
+    if ((m.sse < low) | (m.sse > high)).any():
+        raise ValueError(
+            f"state entry 'sse' ({m.sse.tolist()}) must lie between n * mean_diff**2 and "
+            f"n * (the largest |t - p| the extremes allow)**2")
 
 
 def _empty_moments(num_outputs: int) -> _Moments:
