@@ -575,7 +575,9 @@ def _ccc_from_moments(m: _Moments) -> np.ndarray:
     )
     bad = undefined | empty
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(bad, np.nan, 2.0 * cross / np.where(bad, 1.0, denom))
+        # Clipped to [-1, 1] against rounding, as Pearson's r (|2 s_xy| <= s_x^2 + s_y^2).
+        return np.where(bad, np.nan, np.clip(2.0 * cross / np.where(bad, 1.0, denom),
+                                             -1.0, 1.0))
 
 
 def _pearson_from_moments(m: _Moments) -> np.ndarray:
@@ -665,7 +667,11 @@ def _icc_from_moments(m: _Moments, form: str = "3,1") -> np.ndarray:
     _warn_columns("icc", short,
                   "it needs at least 2 samples (the ANOVA has n - 1 degrees of freedom)")
     _, _, m2_t, m2_p, cross, bias = _exact_moments(m)
-    values = _icc_batch(n, m2_t, m2_p, cross, bias, m.sse, form)
+    # Every form is at most 1 and the single-rater forms at least -1; rounding may step an
+    # ulp outside (ICC(3,1) of x and -x came out -1.0000000000000002): clip, as Pearson's r.
+    values = np.minimum(_icc_batch(n, m2_t, m2_p, cross, bias, m.sse, form), 1.0)
+    if form.endswith(",1"):
+        values = np.maximum(values, -1.0)
     undefined = np.isnan(values) & ~empty & ~short
     _warn_columns("icc", undefined,
                   f"the denominator of ICC({form}) is 0 (e.g. y_true and y_pred both constant)")

@@ -166,6 +166,28 @@ def test_rmse_of_a_tiny_side_against_an_all_zero_side():
         assert acc.compute()["rmse"][0] == pytest.approx(np.sqrt(5 / 3) * 1e-170, rel=1e-15)
 
 
+def test_ccc_and_icc_stay_within_their_range():
+    # y = x + 1e-9 (as rounded): the exact CCC rounds to 1.0, the computed one was
+    # 1.0000000000000002; ICC(3,1) of x and -x is exactly -1, computed -1.0000000000000002.
+    # Both are now clipped against rounding, as Pearson's r, on every path.
+    x = np.array([42.90356548964334, 38.90071477168424, 26.117085674218252, 49.22277629896131])
+    y = np.array([42.90356549064334, 38.90071477268424, 26.117085675218252, 49.2227762999613])
+    assert am.ccc(x, y) == 1.0
+    acc = am.ContinuousAccumulator()
+    acc.update(x, y)
+    assert acc.compute()["ccc"][0] == 1.0
+    z = np.array([-17.85853237661703, -17.12964939556335, -18.481014985414753,
+                  -28.034496417243936, -16.181014073163524, -20.960428963108157,
+                  -24.00804499791742, -17.605145674545103, -17.747417849625013,
+                  -23.39840673471074, -11.027886528710427, -23.984479800371073])
+    assert am.icc(z, -z) == -1.0
+    result = am.bootstrap_ci(va=z, va_pred=-z, n_resamples=200, seed=0)
+    assert np.nanmin(result.distribution["icc"]) >= -1.0
+    near = np.random.default_rng(0).uniform(-1, 1, 5)
+    result = am.bootstrap_ci(va=near, va_pred=near + 0.1, n_resamples=500, seed=0)
+    assert np.nanmax(result.distribution["icc"]) <= 1.0
+
+
 def test_blocks_do_not_change_the_result():
     # More rows than one block: the block merge must equal the two-pass reference.
     rng = np.random.default_rng(3)
