@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,10 @@ _METHODS = ("percentile", "bca")
 # Weights per block: b rows of n samples, about 32 MB of float64.
 _BLOCK_ELEMENTS = 4_000_000
 _EXACT_JACKKNIFE_MAX = 2_000
+# A resample whose mean sits further than sqrt(this) of its own standard deviations from the
+# full sample's centre would lose that many ulps to cancellation in the centred sums (an
+# outlier the resample did not draw, e.g. a -9999 code): it is summed again on its own.
+_CANCELLATION = 100.0
 _JACKKNIFE_BLOCKS = 1_000
 CLASSIFICATION_KEYS = ("accuracy", "f1", "uar", "kappa", "krippendorff_alpha", "auc", "auc_pr")
 CONTINUOUS_KEYS = ("rmse", "pearson", "sagr", "ccc", "icc")
@@ -224,7 +228,9 @@ class _Engine:
         r_t, r_p = self._scale_t / s_t, self._scale_p / s_p
         r_d = self._scale_d / _diff_scale(low_t, high_t, low_p, high_p, np)
         centre_t, centre_p, centre_d = self._centres
-        return _Moments(
+        lossy = np.flatnonzero(((count * mean_a * mean_a > _CANCELLATION * m2_t)
+                                | (count * mean_b * mean_b > _CANCELLATION * m2_p)).any(axis=1))
+        stacked = [
             count,
             (centre_t + mean_a) * self._scale_t,
             (centre_p + mean_b) * self._scale_p,
@@ -235,7 +241,23 @@ class _Engine:
             sse * r_d * r_d,
             agree,
             low_t, high_t, low_p, high_p,
-        )
+        ]
+        for row in lossy:
+            self._exact_row(stacked, row, weights[row])
+        return _Moments(*stacked)
+
+    def _exact_row(self, stacked: list[np.ndarray], row: int, weights: np.ndarray) -> None:
+        """Overwrite resample ``row`` with the core's own statistics step on its samples.
+
+        Used where the weighted sums centred on the full sample would cancel; the weights of
+        a resample are draw counts (integers), so the resample is the data repeated.
+        """
+        counts = weights.astype(np.int64)
+        if not (counts == weights).all() or counts.sum() == 0:
+            return
+        exact = _moments(np.repeat(self._t, counts, axis=0), np.repeat(self._p, counts, axis=0))
+        for i, name in enumerate(f.name for f in fields(_Moments)):
+            stacked[i][row] = getattr(exact, name)
 
     def _confusion_metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         c = self.n_classes

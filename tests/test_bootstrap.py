@@ -287,3 +287,20 @@ def test_intervals_scale_with_the_data_without_overflow(scale, method):
         assert ours["rmse"] == pytest.approx(theirs["rmse"] * scale, rel=1e-12)
         for key in ("ccc", "pearson"):
             assert ours[key] == pytest.approx(theirs[key], rel=1e-12)
+
+
+@pytest.mark.parametrize("outlier", [-9999.0, 1e6, 1e8])
+def test_each_resample_equals_the_functions_despite_an_outlier(outlier):
+    # One sample far from the rest (a missing-value code such as -9999): a resample that
+    # does not draw it has its mean thousands of its own standard deviations from the full
+    # sample's centre, and the weighted sums centred there cancelled: with 1e8 its CCC was
+    # off by 3e-4 (1e6: 2e-8). Such resamples are now summed by the core's own step.
+    rng = np.random.default_rng(3)
+    truth = rng.uniform(-1, 1, 60)
+    pred = truth + rng.normal(0, 0.5, 60)
+    truth[0], pred[0] = outlier, 0.9 * outlier
+    result = am.bootstrap_ci(va=truth, va_pred=pred, n_resamples=100, seed=1)
+    drawn = np.random.default_rng(1).integers(0, 60, (100, 60))  # scipy.stats.bootstrap's
+    for metric in ("ccc", "pearson", "rmse", "icc"):
+        expected = [getattr(am, metric)(truth[rows], pred[rows]) for rows in drawn]
+        np.testing.assert_allclose(result.distribution[metric], expected, rtol=1e-12)
