@@ -432,7 +432,8 @@ def _blocked_sums(t: np.ndarray, p: np.ndarray, pivot_t: np.ndarray, pivot_p: np
     rows = min(n, _BLOCK_ROWS)
     if scales is None:
         pivots = np.concatenate([pivot_t, pivot_p])[:, None]
-        pivot_d = pivot_t[:, None] - pivot_p[:, None]
+        with np.errstate(over="ignore"):  # a first pass on huge data is redone scaled
+            pivot_d = pivot_t[:, None] - pivot_p[:, None]
     else:
         inv = 1.0 / np.concatenate(scales[:2])[:, None]
         inv_d = 1.0 / scales[2][:, None]

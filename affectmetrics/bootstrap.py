@@ -152,7 +152,7 @@ class _Engine:
         # A constant drawn set's computed sum of squares is at most a few ulps of
         # count * (its deviation from the centre)**2 <= count * (range / scale)**2.
         eps = np.finfo(np.float64).eps
-        self._rounding = tuple(64 * eps * ((high - low) / scale) ** 2 for low, high, scale in
+        self._rounding = tuple(64 * eps * (high / scale - low / scale) ** 2 for low, high, scale in
                                ((self._bounds[0], self._bounds[1], self._scale_t),
                                 (self._bounds[2], self._bounds[3], self._scale_p)))
         # Sorted values of each column, to find the extremes of a resample's drawn set.
@@ -787,7 +787,8 @@ def paired_comparison(
     def difference_of(draws: _Draws) -> dict[str, np.ndarray]:
         weights = draws.weights()
         a, b = engine_a(weights), engine_b(weights)
-        return {key: b[key] - a[key] for key in keys}
+        with np.errstate(invalid="ignore"):  # inf - inf (two overflowing RMSEs) is nan
+            return {key: b[key] - a[key] for key in keys}
 
     try:
         for values in map(difference_of, _resample_draws(engine_a.n, n_resamples, rng,

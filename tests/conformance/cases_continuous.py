@@ -114,6 +114,8 @@ add_cases(
     *_rows("huge-1e300-vs-unit", _x * 1e300, _y),
     *_rows("subnormal", _x * 1e-310, _y * 1e-310),
     *_rows("huge-opposite-signs", [1e308, -1e308, 5e307], [-1e308, 1e308, 0.0]),
+    # The full float64 range: max - min overflows (RMSE is inf: the true RMSE 2.8e308 does).
+    *_rows("huge-full-range", [1.7e308, -1.7e308, 0.0], [-1.7e308, 1.7e308, 0.0]),
     # A tiny side against an all-zero side: the differences are tiny too. The scale of t - p
     # used to be max(S_t, S_p), 1 for the zero side, so the squares underflowed (RMSE 0).
     *_rows("tiny-pred-zero-truth", [0.0, 0.0, 0.0], [0.0, -2e-170, -1e-170]),
