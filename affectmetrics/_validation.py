@@ -38,6 +38,18 @@ def _fmt_value(value: Any) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
+def _fmt_number(value: Any, decimals: int) -> str:
+    """A table cell: ``decimals`` fixed decimals, in scientific notation from 1e15 on.
+
+    Fixed-point writes every integer digit of a large value (the RMSE of data near 1e160 took
+    161 characters, most of them beyond float64's 17 significant digits).
+    """
+    value = float(value)
+    if np.isfinite(value) and abs(value) >= 1e15:
+        return f"{value:.{decimals}e}"
+    return f"{value:.{decimals}f}"
+
+
 def _first_position(mask: np.ndarray) -> int | tuple[int, ...]:
     """Index (1-D) or index tuple (n-D) of the first True entry of ``mask``."""
     flat = int(np.argmax(mask.reshape(-1)))

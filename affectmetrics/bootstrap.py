@@ -50,6 +50,7 @@ from ._validation import (
     _check_classification,
     _check_continuous,
     _check_lengths,
+    _fmt_number,
     _group_codes,
 )
 from .accumulators import _classification_results, _continuous_results
@@ -669,14 +670,16 @@ class PairedComparison:
     def to_markdown(self, decimals: int = 4) -> str:
         """A table: metric, A, B, B - A, interval, p; then the metrics left out."""
         a, b = self.names
-        fmt = f"{{:.{decimals}f}}"
+        def fmt(value: float) -> str:
+            return _fmt_number(value, decimals)
+
         rows = [f"| Metric | {a} | {b} | {b} - {a} | {self.confidence_level:.0%} CI | p |",
                 "|---|---|---|---|---|---|"]
         for key in self.difference:
             rows.append(
-                f"| {key} | {fmt.format(self.value_a[key])} | {fmt.format(self.value_b[key])} "
-                f"| {fmt.format(self.difference[key])} | [{fmt.format(self.low[key])}, "
-                f"{fmt.format(self.high[key])}] | {fmt.format(self.p_value[key])} |"
+                f"| {key} | {fmt(self.value_a[key])} | {fmt(self.value_b[key])} "
+                f"| {fmt(self.difference[key])} | [{fmt(self.low[key])}, "
+                f"{fmt(self.high[key])}] | {fmt(self.p_value[key])} |"
             )
         if self.left_out:
             rows += ["", f"Not compared (only one model has them): {', '.join(self.left_out)}."]

@@ -27,6 +27,7 @@ from ._validation import (
     _as_numeric,
     _check_classification,
     _check_continuous,
+    _fmt_number,
     _group_codes,
 )
 from .accumulators import _continuous_results
@@ -259,7 +260,7 @@ def _json_float(value: Any) -> float | None:
 
 def _cell(value: Any, decimals: int) -> str:
     if isinstance(value, (float, np.floating)):
-        return "nan" if np.isnan(value) else f"{value:.{decimals}f}"
+        return "nan" if np.isnan(value) else _fmt_number(value, decimals)
     return str(value)
 
 
