@@ -299,6 +299,15 @@ def _nanmean_rows(values: np.ndarray) -> np.ndarray:
 # -- resampling --------------------------------------------------------------------------
 
 
+def _generator(seed: Any) -> np.random.Generator:
+    """``np.random.default_rng(seed)``, refusing a bad seed by the argument's name."""
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"seed must be None, a non-negative integer, a sequence of them or a "
+                        f"numpy Generator, got {seed!r}") from err
+
+
 def _encode_groups(groups: Any, n: int) -> tuple[np.ndarray, int]:
     codes, n_groups = _group_codes(groups, n)
     if n_groups < 2:
@@ -506,7 +515,7 @@ def _bootstrap(engine: _Engine, *, confidence_level: float, n_resamples: int, me
     """Resample ``engine``'s data; ``warn=False`` when the caller has already warned about
     undefined metrics (a report)."""
     group_codes, n_groups = (None, 0) if groups is None else _encode_groups(groups, engine.n)
-    rng = np.random.default_rng(seed)
+    rng = _generator(seed)
     keys = engine.keys
     estimate = engine.estimate(warn)
     bar = _progress_bar(progress, n_resamples, "bootstrap")
@@ -781,7 +790,7 @@ def paired_comparison(
     (engine_a, engine_b), keys, left_out = _comparable_engines(
         expression, va, (pred_a, pred_b), tuple(output_names), n_classes, tuple(names))
     group_codes, n_groups = (None, 0) if groups is None else _encode_groups(groups, engine_a.n)
-    rng = np.random.default_rng(seed)
+    rng = _generator(seed)
     estimate_a, estimate_b = engine_a.estimate(), engine_b.estimate()
     value_a = {key: estimate_a[key] for key in keys}
     value_b = {key: estimate_b[key] for key in keys}

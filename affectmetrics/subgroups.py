@@ -37,6 +37,7 @@ from ._validation import _group_codes, _id_array
 from .bootstrap import (
     _clean_key,
     _encode_groups,
+    _generator,
     _interval,
     _prepare_engine,
     _resample_draws,
@@ -203,7 +204,7 @@ def _subgroup_result(
                                None if va_pred is None else va_pred[r],
                                output_names, n_classes, "raise") for r in rows]
     group_codes, n_groups = (None, 0) if groups is None else _encode_groups(groups, n)
-    draws = _resample_draws(n, n_resamples, np.random.default_rng(seed), group_codes, n_groups)
+    draws = _resample_draws(n, n_resamples, _generator(seed), group_codes, n_groups)
     parts: dict[str, list[np.ndarray]] = {}
     for block in draws:
         weights = block.weights()

@@ -304,3 +304,17 @@ def test_each_resample_equals_the_functions_despite_an_outlier(outlier):
     for metric in ("ccc", "pearson", "rmse", "icc"):
         expected = [getattr(am, metric)(truth[rows], pred[rows]) for rows in drawn]
         np.testing.assert_allclose(result.distribution[metric], expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", ["a", -1, 1.5])
+def test_a_bad_seed_is_refused_by_name(seed):
+    # NumPy's own messages ("SeedSequence expects int or sequence of ints for entropy not a",
+    # "expected non-negative integer") did not say which argument was wrong.
+    with pytest.raises((TypeError, ValueError), match="seed must be"):
+        am.bootstrap_ci(va=[0.1, 0.2, 0.3], va_pred=[0.2, 0.1, 0.3], n_resamples=10, seed=seed)
+    with pytest.raises((TypeError, ValueError), match="seed must be"):
+        am.paired_comparison(va=[0.1, 0.2, 0.3], pred_a={"va_pred": [0.2, 0.1, 0.3]},
+                             pred_b={"va_pred": [0.1, 0.2, 0.3]}, n_resamples=10, seed=seed)
+    with pytest.raises((TypeError, ValueError), match="seed must be"):
+        am.evaluate(va=[0.1, 0.2, 0.3], va_pred=[0.2, 0.1, 0.3], output_names=["v"], ci=0.9,
+                    n_resamples=10, seed=seed, warn=False)
