@@ -16,8 +16,9 @@ row    name          meaning
        m2_pred       ``S_t**2`` and ``S_p**2``
 6      cross         the centred cross product ``sum((t - mean_t) * (p - mean_p))``, in units
                      of ``S_t * S_p``
-7      sse           ``sum((t - p)**2)``, in units of ``S_d**2``, ``S_d = max(S_t, S_p)`` (kept
-                     apart: deriving it from the others cancels when predictions are good)
+7      sse           ``sum((t - p)**2)``, in units of ``S_d**2``, ``S_d`` the scale of both
+                     sides' extremes together (kept apart: deriving it from the others
+                     cancels when predictions are good)
 8      agree         the number of sign agreements (``numpy.sign``: 0 agrees only with 0)
 9-12   min_true,     the extremes of each side (+inf / -inf when empty): "constant" is decided
        max_true,     exactly as ``min == max``, never by comparing a rounded variance with 0
@@ -29,11 +30,10 @@ row    name          meaning
 ``a = max(|min|, |max|)`` alone (:func:`_scale`): 1 for ``2**-300 <= a <= 2**300`` and for
 ``a = 0`` (every affect data set: the state is then in the data's own units), ``2**-600``
 below and ``2**600`` above. Second-order sums are formed from values divided by ``S``
-(exact: a power of two), so nothing overflows or underflows for any representable data: the
-squares of the scaled values and of their deviations stay within ``2**-1000 .. 2**1000``.
-Pearson's r and
-the CCC are ratios in which the scales cancel; RMSE is ``S_d * sqrt(sse / n)``, infinite only
-when the true RMSE overflows.
+(exact: a power of two), so nothing overflows or underflows for any representable data:
+the squares of the scaled values and of their deviations stay within
+``2**-1000 .. 2**1000``. Pearson's r and the CCC are ratios in which the scales cancel;
+RMSE is ``S_d * sqrt(sse / n)``, infinite only when the true RMSE overflows.
 
 **Merging** uses the multi-way form of Chan, Golub & LeVeque's update (the law of total
 variance), each part's sums first brought to the merged scale:
@@ -93,11 +93,11 @@ class _Moments:
     n: Any  # int for one state; an int/float array (..., 1) for a stack of states
     mean_true: np.ndarray
     mean_pred: np.ndarray
-    mean_diff: np.ndarray  # units max(S_t, S_p)
+    mean_diff: np.ndarray  # units S_d (the scale of both sides together)
     m2_true: np.ndarray  # units S_t**2
     m2_pred: np.ndarray  # units S_p**2
     cross: np.ndarray  # units S_t * S_p
-    sse: np.ndarray  # units max(S_t, S_p)**2
+    sse: np.ndarray  # units S_d**2
     agree: np.ndarray  # count of sign agreements
     min_true: np.ndarray
     max_true: np.ndarray
@@ -183,7 +183,49 @@ def _checked_moments(state: dict[str, np.ndarray]) -> _Moments:
                 f"(finite, min <= mean <= max; +inf and -inf when n is 0); got "
                 f"{lo.tolist()} and {hi.tolist()}"
             )
+    if m.n > 0:
+        _check_moment_bounds(m)
     return m
+
+
+def _check_moment_bounds(m: _Moments) -> None:
+    """The relations every real summary satisfies, with room for rounding (n >= 1).
+
+    ``m2`` is 0 exactly when the side is constant (``min == max``: the statistics step
+    sets it so, and any spread gives a positive sum of squares); Cauchy-Schwarz,
+    ``cross**2 <= m2_true * m2_pred``; ``mean_diff`` is ``mean_true - mean_pred``; and
+    ``n mean_diff**2 <= sse <= n d**2`` with ``d`` the largest ``|t - p|`` the extremes
+    allow. Rounding moves the inequalities by far less than the relative 1e-6 allowed
+    here; a state outside them is refused, naming the entry.
+    """
+    s_d = _scales(m)[2]
+    tol = 1e-6
+    for side in ("true", "pred"):
+        constant = getattr(m, f"min_{side}") == getattr(m, f"max_{side}")
+        m2 = getattr(m, f"m2_{side}")
+        if ((m2 == 0) != constant).any():
+            raise ValueError(
+                f"state entry 'm2_{side}' ({m2.tolist()}) must be 0 exactly where "
+                f"'min_{side}' equals 'max_{side}' (a constant column) and positive elsewhere")
+    bound = np.sqrt(m.m2_true) * np.sqrt(m.m2_pred) * (1 + tol)
+    if (np.abs(m.cross) > bound).any():
+        raise ValueError(
+            f"state entry 'cross' ({m.cross.tolist()}) exceeds sqrt(m2_true * m2_pred) "
+            f"({(bound / (1 + tol)).tolist()}), which no data can do (Cauchy-Schwarz)")
+    amax = (np.maximum(np.abs(m.min_true), np.abs(m.max_true)) / s_d
+            + np.maximum(np.abs(m.min_pred), np.abs(m.max_pred)) / s_d)
+    if (np.abs(m.mean_diff - (m.mean_true / s_d - m.mean_pred / s_d)) > tol * amax).any():
+        raise ValueError(
+            f"state entry 'mean_diff' ({m.mean_diff.tolist()}) must be mean_true - mean_pred "
+            f"(in the units of the state)")
+    d = np.maximum(np.abs(m.max_true / s_d - m.min_pred / s_d),
+                   np.abs(m.max_pred / s_d - m.min_true / s_d))
+    with np.errstate(over="ignore"):
+        low, high = m.n * m.mean_diff ** 2 * (1 - tol), m.n * d ** 2 * (1 + tol)
+    if ((m.sse < low) | (m.sse > high)).any():
+        raise ValueError(
+            f"state entry 'sse' ({m.sse.tolist()}) must lie between n * mean_diff**2 and "
+            f"n * (the largest |t - p| the extremes allow)**2")
 
 
 def _empty_moments(num_outputs: int) -> _Moments:
@@ -198,6 +240,28 @@ def _empty_moments(num_outputs: int) -> _Moments:
 _N_STATS = len(fields(_Moments))
 
 
+def _power_of_two_below(value: float) -> float:
+    """The largest power of two <= ``value`` (> 0, finite): dividing by it is exact."""
+    return float(np.ldexp(1.0, int(np.frexp(value)[1]) - 1))
+
+
+def _std(values: np.ndarray, ddof: int = 0) -> float:
+    """The standard deviation of finite ``values`` (1-D), without under- or overflow.
+
+    ``np.std`` squares the deviations: values near 1e300 overflow (inf and a RuntimeWarning)
+    and values near 1e-170 underflow to 0. The values are divided by a power of two near
+    their largest magnitude first (exact), and the result multiplied back.
+    """
+    if values.shape[0] <= ddof:
+        return float("nan")
+    top = float(np.max(np.abs(values)))
+    if top == 0.0:
+        return 0.0
+    scale = _power_of_two_below(top)
+    with np.errstate(over="ignore"):
+        return float(np.std(values / scale, ddof=ddof) * scale)
+
+
 # -- the array-API statistics step and merge (NumPy, torch, any device) --------------------
 
 
@@ -208,6 +272,15 @@ def _scale(low: Any, high: Any, xp: Any) -> Any:
     one = xp.ones_like(amax)
     tiny = (amax < _SMALL) & (amax > 0)  # all zeros (or empty) keep the scale 1
     return xp.where(tiny, one * 2.0**-600, xp.where(amax > _LARGE, one * 2.0**600, one))
+
+
+def _diff_scale(lo_t: Any, hi_t: Any, lo_p: Any, hi_p: Any, xp: Any) -> Any:
+    """The scale ``S_d`` of ``t - p`` (``mean_diff``, ``sse``): that of both sides together.
+
+    Not ``max(S_t, S_p)``: an all-zero side has the scale 1, which would leave the
+    differences from a tiny other side (``rmse([1e-170, 0], [0, 0])``) to underflow.
+    """
+    return _scale(xp.minimum(lo_t, lo_p), xp.maximum(hi_t, hi_p), xp)
 
 
 def _batch_packed(t: Any, p: Any, xp: Any, weight: Any = None) -> Any:
@@ -237,7 +310,7 @@ def _batch_packed(t: Any, p: Any, xp: Any, weight: Any = None) -> Any:
         lo_p, hi_p = xp.min(xp.where(keep, p, inf), axis=0), xp.max(xp.where(keep, p, -inf), axis=0)
     safe_n = n if keep is None else xp.where(n > 0, n, xp.ones_like(n))
     s_t, s_p = _scale(lo_t, hi_t, xp), _scale(lo_p, hi_p, xp)
-    s_d = xp.maximum(s_t, s_p)
+    s_d = _diff_scale(lo_t, hi_t, lo_p, hi_p, xp)
     ts, ps = t / s_t, p / s_p
     ds = t / s_d - p / s_d
     stats = []
@@ -283,11 +356,13 @@ def _merge_packed_xp(stacked: Any, xp: Any) -> Any:
     lo_t, hi_t = xp.min(stacked[:, 9, :], axis=0), xp.max(stacked[:, 10, :], axis=0)
     lo_p, hi_p = xp.min(stacked[:, 11, :], axis=0), xp.max(stacked[:, 12, :], axis=0)
     s_t, s_p = _scale(lo_t, hi_t, xp), _scale(lo_p, hi_p, xp)
-    s_d = xp.maximum(s_t, s_p)
+    s_d = _diff_scale(lo_t, hi_t, lo_p, hi_p, xp)
     s_tb = _scale(stacked[:, 9, :], stacked[:, 10, :], xp)
     s_pb = _scale(stacked[:, 11, :], stacked[:, 12, :], xp)
-    r_t, r_p = s_tb / s_t, s_pb / s_p  # powers of two <= 1: exact rescaling
-    r_d = xp.maximum(s_tb, s_pb) / s_d
+    # Powers of two: exact rescaling (above 1 only for an all-zero part, whose sums are 0).
+    r_t, r_p = s_tb / s_t, s_pb / s_p
+    r_d = _diff_scale(stacked[:, 9, :], stacked[:, 10, :], stacked[:, 11, :],
+                      stacked[:, 12, :], xp) / s_d
     mean_t = xp.sum(frac * stacked[:, 1, :], axis=0)
     mean_p = xp.sum(frac * stacked[:, 2, :], axis=0)
     dev_t = stacked[:, 1, :] / s_t - mean_t / s_t
@@ -337,13 +412,12 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
     middle = min(n, _BLOCK_ROWS) // 2
     pivot_t = np.partition(t[:_BLOCK_ROWS], middle, axis=0)[middle].astype(np.float64)
     pivot_p = np.partition(p[:_BLOCK_ROWS], middle, axis=0)[middle].astype(np.float64)
-    one = np.ones(k)
     sums, squares, cross, agree, low, high = _blocked_sums(t, p, pivot_t, pivot_p, None)
     s_t, s_p = _scale(low[:k], high[:k], np), _scale(low[k:], high[k:], np)
-    scaled = not ((s_t == 1) & (s_p == 1)).all()
+    s_d = _diff_scale(low[:k], high[:k], low[k:], high[k:], np)
+    scaled = not ((s_t == 1) & (s_p == 1) & (s_d == 1)).all()
     if scaled:  # rare: magnitudes outside [2**-300, 2**300]; sum again, scaled
-        sums, squares, cross, *_ = _blocked_sums(t, p, pivot_t, pivot_p, (s_t, s_p))
-    s_d = np.maximum(s_t, s_p) if scaled else one
+        sums, squares, cross, *_ = _blocked_sums(t, p, pivot_t, pivot_p, (s_t, s_p, s_d))
     # The pivots in the units of each sum (exact: powers of two).
     piv_t, piv_p = pivot_t / s_t, pivot_p / s_p
     piv_d = pivot_t / s_d - pivot_p / s_d
@@ -363,7 +437,8 @@ def _moments(t: np.ndarray, p: np.ndarray) -> _Moments:
 
 
 def _blocked_sums(t: np.ndarray, p: np.ndarray, pivot_t: np.ndarray, pivot_p: np.ndarray,
-                  scales: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, ...]:
+                  scales: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+                  ) -> tuple[np.ndarray, ...]:
     """The blocked pass of :func:`_moments`: shifted (and, given ``scales``, scaled) sums.
 
     Returns the row sums and sums of squares of the shifted truth, prediction and difference
@@ -375,9 +450,11 @@ def _blocked_sums(t: np.ndarray, p: np.ndarray, pivot_t: np.ndarray, pivot_p: np
     rows = min(n, _BLOCK_ROWS)
     if scales is None:
         pivots = np.concatenate([pivot_t, pivot_p])[:, None]
+        with np.errstate(over="ignore"):  # a first pass on huge data is redone scaled
+            pivot_d = pivot_t[:, None] - pivot_p[:, None]
     else:
-        inv = 1.0 / np.concatenate(scales)[:, None]
-        inv_d = 1.0 / np.maximum(*scales)[:, None]
+        inv = 1.0 / np.concatenate(scales[:2])[:, None]
+        inv_d = 1.0 / scales[2][:, None]
         pivots = np.concatenate([pivot_t, pivot_p])[:, None] * inv
         pivot_d = pivot_t[:, None] * inv_d - pivot_p[:, None] * inv_d
     buffer = np.empty((3 * k, rows))
@@ -402,8 +479,12 @@ def _blocked_sums(t: np.ndarray, p: np.ndarray, pivot_t: np.ndarray, pivot_p: np
             np.equal(sign[:k], sign[k:], out=equal)
             agree += np.count_nonzero(equal, axis=1)
             if scales is None:
-                np.subtract(z[raw], pivots, out=z[raw])
+                # The difference of the raw values (rounded once), then shifted: differencing
+                # the shifted values would round t - pivot_t first, which loses the digits of
+                # a small difference between large values when the pivot is far from them.
                 np.subtract(z[zt], z[zp], out=z[zd])
+                z[zd] -= pivot_d
+                np.subtract(z[raw], pivots, out=z[raw])
             else:
                 np.multiply(z[zt], inv_d, out=z[zd])
                 z[zd] -= z[zp] * inv_d
@@ -457,7 +538,7 @@ def _scales(m: _Moments) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The scales ``S_t``, ``S_p``, ``S_d`` in which the state's second-order sums are held."""
     s_t = _scale(m.min_true, m.max_true, np)
     s_p = _scale(m.min_pred, m.max_pred, np)
-    return s_t, s_p, np.maximum(s_t, s_p)
+    return s_t, s_p, _diff_scale(m.min_true, m.max_true, m.min_pred, m.max_pred, np)
 
 
 def _exact_moments(m: _Moments) -> tuple[np.ndarray, ...]:
@@ -513,7 +594,9 @@ def _ccc_from_moments(m: _Moments) -> np.ndarray:
     )
     bad = undefined | empty
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(bad, np.nan, 2.0 * cross / np.where(bad, 1.0, denom))
+        # Clipped to [-1, 1] against rounding, as Pearson's r (|2 s_xy| <= s_x^2 + s_y^2).
+        return np.where(bad, np.nan, np.clip(2.0 * cross / np.where(bad, 1.0, denom),
+                                             -1.0, 1.0))
 
 
 def _pearson_from_moments(m: _Moments) -> np.ndarray:
@@ -603,7 +686,11 @@ def _icc_from_moments(m: _Moments, form: str = "3,1") -> np.ndarray:
     _warn_columns("icc", short,
                   "it needs at least 2 samples (the ANOVA has n - 1 degrees of freedom)")
     _, _, m2_t, m2_p, cross, bias = _exact_moments(m)
-    values = _icc_batch(n, m2_t, m2_p, cross, bias, m.sse, form)
+    # Every form is at most 1 and the single-rater forms at least -1; rounding may step an
+    # ulp outside (ICC(3,1) of x and -x came out -1.0000000000000002): clip, as Pearson's r.
+    values = np.minimum(_icc_batch(n, m2_t, m2_p, cross, bias, m.sse, form), 1.0)
+    if form.endswith(",1"):
+        values = np.maximum(values, -1.0)
     undefined = np.isnan(values) & ~empty & ~short
     _warn_columns("icc", undefined,
                   f"the denominator of ICC({form}) is 0 (e.g. y_true and y_pred both constant)")

@@ -38,6 +38,18 @@ def _fmt_value(value: Any) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
+def _fmt_number(value: Any, decimals: int) -> str:
+    """A table cell: ``decimals`` fixed decimals, in scientific notation from 1e15 on.
+
+    Fixed-point writes every integer digit of a large value (the RMSE of data near 1e160 took
+    161 characters, most of them beyond float64's 17 significant digits).
+    """
+    value = float(value)
+    if np.isfinite(value) and abs(value) >= 1e15:
+        return f"{value:.{decimals}e}"
+    return f"{value:.{decimals}f}"
+
+
 def _first_position(mask: np.ndarray) -> int | tuple[int, ...]:
     """Index (1-D) or index tuple (n-D) of the first True entry of ``mask``."""
     flat = int(np.argmax(mask.reshape(-1)))
@@ -518,6 +530,34 @@ def _check_ratings(ratings: Any, *, nan_policy: str = "keep", name: str = "ratin
     return _Ratings(values, present, n_omitted)
 
 
+def _id_array(ids: Any) -> np.ndarray:
+    """A sequence of hashable ids as a 1-D array that keeps every id distinct.
+
+    ``np.asarray`` turns ``[1, "1"]`` into the strings ``["1", "1"]`` (one group instead of
+    two) and the tuples ``[(1, 2), (3, 4)]`` into a 2-D array; such ids are kept as objects
+    instead. Nested lists (unhashable: not ids) stay 2-D, for the caller to refuse.
+    """
+    try:
+        arr = np.asarray(ids)
+    except ValueError:  # ragged: tuples of different lengths beside other ids
+        arr = None
+    if arr is not None and arr.dtype.kind not in "USV" and arr.ndim == 1:
+        return arr
+    items = list(ids)
+    if arr is None:
+        pass
+    elif arr.ndim != 1:
+        if not all(isinstance(v, tuple) for v in items):
+            return arr
+    elif (all(isinstance(v, str) for v in items)
+          or all(isinstance(v, bytes) for v in items)):
+        return arr
+    out = np.empty(len(items), dtype=object)
+    for i, value in enumerate(items):
+        out[i] = value
+    return out
+
+
 def _group_codes(groups: Any, n: int, name: str = "groups") -> tuple[np.ndarray, int]:
     """Group ids of any hashable type as codes ``0..G-1`` (in sorted id order) and ``G``.
 
@@ -528,7 +568,7 @@ def _group_codes(groups: Any, n: int, name: str = "groups") -> tuple[np.ndarray,
     """
     if isinstance(groups, (str, bytes)):
         raise TypeError(f"{name} must be one id per sample, got the string {groups!r}")
-    arr = groups if isinstance(groups, np.ndarray) else np.asarray(groups)
+    arr = groups if isinstance(groups, np.ndarray) else _id_array(groups)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D (one id per sample); got shape {arr.shape}")
     if arr.shape[0] != n:

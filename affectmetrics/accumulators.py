@@ -443,7 +443,10 @@ class ContinuousAccumulator:
         ValueError
             Naming the entry, for a state that no data could have produced: missing or
             unknown entries, wrong shapes, negative or fractional counts, agreements above
-            n, non-finite moments, negative sums of squares, inconsistent constancy.
+            n, non-finite moments, negative sums of squares, inconsistent constancy
+            (``m2 == 0`` exactly for a constant column), a cross product beyond
+            Cauchy-Schwarz, ``mean_diff`` other than ``mean_true - mean_pred``, and ``sse``
+            outside ``[n mean_diff**2, n d**2]`` (``d``: the largest error the extremes allow).
         """
         keys = {"kind", "version", "num_outputs", "nan_policy", "n_omitted",
                 *_empty_moments(1).to_dict()}

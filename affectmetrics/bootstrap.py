@@ -29,20 +29,28 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from ._moments import _Moments, _moments, _scale
+from ._moments import (
+    _diff_scale,
+    _Moments,
+    _moments,
+    _power_of_two_below,
+    _scale,
+    _std,
+)
 from ._optional import _import_optional
 from ._validation import (
     _as_labels,
     _check_classification,
     _check_continuous,
     _check_lengths,
+    _fmt_number,
     _group_codes,
 )
 from .accumulators import _classification_results, _continuous_results
@@ -57,6 +65,10 @@ _METHODS = ("percentile", "bca")
 # Weights per block: b rows of n samples, about 32 MB of float64.
 _BLOCK_ELEMENTS = 4_000_000
 _EXACT_JACKKNIFE_MAX = 2_000
+# A resample whose mean sits further than sqrt(this) of its own standard deviations from the
+# full sample's centre would lose that many ulps to cancellation in the centred sums (an
+# outlier the resample did not draw, e.g. a -9999 code): it is summed again on its own.
+_CANCELLATION = 100.0
 _JACKKNIFE_BLOCKS = 1_000
 CLASSIFICATION_KEYS = ("accuracy", "f1", "uar", "kappa", "krippendorff_alpha", "auc", "auc_pr")
 CONTINUOUS_KEYS = ("rmse", "pearson", "sagr", "ccc", "icc")
@@ -127,7 +139,8 @@ class _Engine:
         self._k = k = t.shape[1]
         self._scale_t = _scale(t.min(axis=0), t.max(axis=0), np)
         self._scale_p = _scale(p.min(axis=0), p.max(axis=0), np)
-        self._scale_d = np.maximum(self._scale_t, self._scale_p)
+        self._scale_d = _diff_scale(t.min(axis=0), t.max(axis=0), p.min(axis=0),
+                                    p.max(axis=0), np)
         ts, ps = t / self._scale_t, p / self._scale_p
         ds = t / self._scale_d - p / self._scale_d
         self._centres = [z.mean(axis=0) for z in (ts, ps, ds)]
@@ -140,7 +153,7 @@ class _Engine:
         # A constant drawn set's computed sum of squares is at most a few ulps of
         # count * (its deviation from the centre)**2 <= count * (range / scale)**2.
         eps = np.finfo(np.float64).eps
-        self._rounding = tuple(64 * eps * ((high - low) / scale) ** 2 for low, high, scale in
+        self._rounding = tuple(64 * eps * (high / scale - low / scale) ** 2 for low, high, scale in
                                ((self._bounds[0], self._bounds[1], self._scale_t),
                                 (self._bounds[2], self._bounds[3], self._scale_p)))
         # Sorted values of each column, to find the extremes of a resample's drawn set.
@@ -214,9 +227,11 @@ class _Engine:
         # The sums are in the full sample's scales; a state's are those of its extremes.
         s_t, s_p = _scale(low_t, high_t, np), _scale(low_p, high_p, np)
         r_t, r_p = self._scale_t / s_t, self._scale_p / s_p
-        r_d = self._scale_d / np.maximum(s_t, s_p)
+        r_d = self._scale_d / _diff_scale(low_t, high_t, low_p, high_p, np)
         centre_t, centre_p, centre_d = self._centres
-        return _Moments(
+        lossy = np.flatnonzero(((count * mean_a * mean_a > _CANCELLATION * m2_t)
+                                | (count * mean_b * mean_b > _CANCELLATION * m2_p)).any(axis=1))
+        stacked = [
             count,
             (centre_t + mean_a) * self._scale_t,
             (centre_p + mean_b) * self._scale_p,
@@ -227,7 +242,23 @@ class _Engine:
             sse * r_d * r_d,
             agree,
             low_t, high_t, low_p, high_p,
-        )
+        ]
+        for row in lossy:
+            self._exact_row(stacked, row, weights[row])
+        return _Moments(*stacked)
+
+    def _exact_row(self, stacked: list[np.ndarray], row: int, weights: np.ndarray) -> None:
+        """Overwrite resample ``row`` with the core's own statistics step on its samples.
+
+        Used where the weighted sums centred on the full sample would cancel; the weights of
+        a resample are draw counts (integers), so the resample is the data repeated.
+        """
+        counts = weights.astype(np.int64)
+        if not (counts == weights).all() or counts.sum() == 0:
+            return
+        exact = _moments(np.repeat(self._t, counts, axis=0), np.repeat(self._p, counts, axis=0))
+        for i, name in enumerate(f.name for f in fields(_Moments)):
+            stacked[i][row] = getattr(exact, name)
 
     def _confusion_metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         c = self.n_classes
@@ -266,6 +297,15 @@ def _nanmean_rows(values: np.ndarray) -> np.ndarray:
 
 
 # -- resampling --------------------------------------------------------------------------
+
+
+def _generator(seed: Any) -> np.random.Generator:
+    """``np.random.default_rng(seed)``, refusing a bad seed by the argument's name."""
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"seed must be None, a non-negative integer, a sequence of them or a "
+                        f"numpy Generator, got {seed!r}") from err
 
 
 def _encode_groups(groups: Any, n: int) -> tuple[np.ndarray, int]:
@@ -338,6 +378,28 @@ def _run(engine: _Engine, blocks: Iterator[Any], keys: list[str],
     return {key: np.concatenate(value) for key, value in parts.items()}
 
 
+def _acceleration(jack: np.ndarray) -> float:
+    """The BCa acceleration of jackknife values (SciPy's formula), at any magnitude.
+
+    With ``u = (k - 1)(mean - jack)`` it is ``sum(u**3) / (6 sum(u**2)**1.5)``, in which any
+    common factor of ``u`` cancels; the deviations are therefore divided by powers of two near
+    their largest magnitude (exact) before they are cubed, so that metric values near 1e300
+    (RMSE of huge data) or 1e-170 neither overflow nor underflow.
+    """
+    if jack.shape[0] == 0:
+        return 0.0
+    top = float(np.max(np.abs(jack)))
+    if top == 0.0:
+        return 0.0
+    scaled = jack / _power_of_two_below(top)
+    u = scaled.mean() - scaled
+    spread = float(np.max(np.abs(u)))
+    if spread == 0.0:
+        return 0.0
+    u = u / _power_of_two_below(spread)
+    return float(np.sum(u ** 3) / (6.0 * np.sum(u ** 2) ** 1.5))
+
+
 def _interval(distribution: np.ndarray, estimate: float, jackknife: np.ndarray | None,
               confidence_level: float, method: str) -> tuple[float, float]:
     """Percentile or BCa interval of one metric (SciPy's formulas)."""
@@ -351,11 +413,7 @@ def _interval(distribution: np.ndarray, estimate: float, jackknife: np.ndarray |
         percentile = (np.count_nonzero(finite < estimate)
                       + np.count_nonzero(finite <= estimate)) / (2.0 * b)
         z0 = ndtri(percentile)
-        jack = jackknife[np.isfinite(jackknife)]
-        k = float(jack.shape[0])
-        u = (k - 1.0) * (jack.mean() - jack)
-        denominator = (np.sum(u ** 2) / k ** 2) ** 1.5
-        acceleration = (np.sum(u ** 3) / k ** 3) / (6.0 * denominator) if denominator else 0.0
+        acceleration = _acceleration(jackknife[np.isfinite(jackknife)])
         z = ndtri(levels)
         levels = ndtr(z0 + (z0 + z) / (1.0 - acceleration * (z0 + z)))
         if not np.isfinite(levels).all():
@@ -457,7 +515,7 @@ def _bootstrap(engine: _Engine, *, confidence_level: float, n_resamples: int, me
     """Resample ``engine``'s data; ``warn=False`` when the caller has already warned about
     undefined metrics (a report)."""
     group_codes, n_groups = (None, 0) if groups is None else _encode_groups(groups, engine.n)
-    rng = np.random.default_rng(seed)
+    rng = _generator(seed)
     keys = engine.keys
     estimate = engine.estimate(warn)
     bar = _progress_bar(progress, n_resamples, "bootstrap")
@@ -476,7 +534,7 @@ def _bootstrap(engine: _Engine, *, confidence_level: float, n_resamples: int, me
                                         None if jackknife is None else jackknife[key],
                                         confidence_level, method)
         finite = distribution[key][np.isfinite(distribution[key])]
-        se[key] = float(np.std(finite, ddof=1)) if finite.shape[0] > 1 else float("nan")
+        se[key] = _std(finite, ddof=1)
     rename = {key: _clean_key(key) for key in keys}
     return BootstrapResult(
         {rename[k]: v for k, v in estimate.items()}, {rename[k]: v for k, v in low.items()},
@@ -621,14 +679,16 @@ class PairedComparison:
     def to_markdown(self, decimals: int = 4) -> str:
         """A table: metric, A, B, B - A, interval, p; then the metrics left out."""
         a, b = self.names
-        fmt = f"{{:.{decimals}f}}"
+        def fmt(value: float) -> str:
+            return _fmt_number(value, decimals)
+
         rows = [f"| Metric | {a} | {b} | {b} - {a} | {self.confidence_level:.0%} CI | p |",
                 "|---|---|---|---|---|---|"]
         for key in self.difference:
             rows.append(
-                f"| {key} | {fmt.format(self.value_a[key])} | {fmt.format(self.value_b[key])} "
-                f"| {fmt.format(self.difference[key])} | [{fmt.format(self.low[key])}, "
-                f"{fmt.format(self.high[key])}] | {fmt.format(self.p_value[key])} |"
+                f"| {key} | {fmt(self.value_a[key])} | {fmt(self.value_b[key])} "
+                f"| {fmt(self.difference[key])} | [{fmt(self.low[key])}, "
+                f"{fmt(self.high[key])}] | {fmt(self.p_value[key])} |"
             )
         if self.left_out:
             rows += ["", f"Not compared (only one model has them): {', '.join(self.left_out)}."]
@@ -730,7 +790,7 @@ def paired_comparison(
     (engine_a, engine_b), keys, left_out = _comparable_engines(
         expression, va, (pred_a, pred_b), tuple(output_names), n_classes, tuple(names))
     group_codes, n_groups = (None, 0) if groups is None else _encode_groups(groups, engine_a.n)
-    rng = np.random.default_rng(seed)
+    rng = _generator(seed)
     estimate_a, estimate_b = engine_a.estimate(), engine_b.estimate()
     value_a = {key: estimate_a[key] for key in keys}
     value_b = {key: estimate_b[key] for key in keys}
@@ -739,7 +799,8 @@ def paired_comparison(
     def difference_of(draws: _Draws) -> dict[str, np.ndarray]:
         weights = draws.weights()
         a, b = engine_a(weights), engine_b(weights)
-        return {key: b[key] - a[key] for key in keys}
+        with np.errstate(invalid="ignore"):  # inf - inf (two overflowing RMSEs) is nan
+            return {key: b[key] - a[key] for key in keys}
 
     try:
         for values in map(difference_of, _resample_draws(engine_a.n, n_resamples, rng,

@@ -30,9 +30,37 @@ _dd = _import_optional("dask.dataframe", "dask", purpose="affectmetrics.dask")
 __all__ = ["evaluate_table"]
 
 
+def _check_partition(frame: Any, columns: list[str], nan_policy: str) -> None:
+    """Refuse a NaN (under ``"raise"``) or an infinite value by the table's own names.
+
+    The accumulators would name ``y_true``/``y_pred`` and a position within the partition,
+    which the table does not show; here the message gives the column and the row's index
+    label, as the table does.
+    """
+    try:
+        values = frame[columns].to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        return  # not numbers: the accumulator's TypeError says so
+    for what, bad in (("NaN", np.isnan(values) if nan_policy == "raise" else None),
+                      ("an infinite value", np.isinf(values))):
+        if bad is None or not bad.any():
+            continue
+        column = int(np.argmax(bad.any(axis=0)))
+        row = int(np.argmax(bad[:, column]))
+        count = int(bad[:, column].sum())
+        more = f" ({count} in its partition)" if count > 1 else ""
+        hint = (" (nan_policy='raise'; pass nan_policy='omit' to drop the rows that have a "
+                "NaN)" if what == "NaN" else "")
+        label = frame.index[row:row + 1].tolist()[0]  # a Python value: 13, not np.int64(13)
+        raise ValueError(f"column {columns[column]!r} has {what} at index {label!r}{more}"
+                         f"{hint}")
+
+
 def _partition_state(frame: Any, expression_column: str | None, score_columns: list[str],
                      va_columns: list[str], va_pred_columns: list[str], bins: int | None,
                      nan_policy: str) -> dict[str, Any]:
+    _check_partition(frame, ([expression_column] if expression_column is not None else [])
+                     + score_columns + va_columns + va_pred_columns, nan_policy)
     state: dict[str, Any] = {}
     if expression_column is not None:
         acc = ClassificationAccumulator(len(score_columns), bins=bins, nan_policy=nan_policy)

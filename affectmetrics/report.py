@@ -19,13 +19,14 @@ from typing import Any
 import numpy as np
 
 from ._csv import _csv_text
-from ._moments import _moments
+from ._moments import _moments, _std
 from ._optional import _import_optional
 from ._validation import (
     _as_labels,
     _as_numeric,
     _check_classification,
     _check_continuous,
+    _fmt_number,
     _group_codes,
 )
 from .accumulators import _continuous_results
@@ -266,7 +267,7 @@ def _json_float(value: Any) -> float | None:
 
 def _cell(value: Any, decimals: int) -> str:
     if isinstance(value, (float, np.floating)):
-        return "nan" if np.isnan(value) else f"{value:.{decimals}f}"
+        return "nan" if np.isnan(value) else _fmt_number(value, decimals)
     return str(value)
 
 
@@ -361,23 +362,24 @@ def diagnose(
     if va is not None and va_pred is not None:
         t_min, t_max = va.min(axis=0), va.max(axis=0)
         outside = np.count_nonzero((va_pred < t_min) | (va_pred > t_max), axis=0)
-        stats = _ContinuousStats(t_min, t_max, va_pred.min(axis=0), va_pred.max(axis=0),
-                                 np.var(va, axis=0), np.var(va_pred, axis=0), outside,
-                                 va.shape[0])
+        stats = _ContinuousStats(
+            t_min, t_max, va_pred.min(axis=0), va_pred.max(axis=0),
+            np.array([_std(va[:, j]) for j in range(va.shape[1])]),
+            np.array([_std(va_pred[:, j]) for j in range(va.shape[1])]), outside, va.shape[0])
     return _diagnostics(predicted, support, class_names, stats, output_names)
 
 
 @dataclass(frozen=True)
 class _ContinuousStats:
-    """Per output column: the truth's and the predictions' range and variance, the number
+    """Per output column: the truth's and the predictions' range and standard deviation, the number
     of predictions outside the truth's range, and the number of rows."""
 
     t_min: np.ndarray
     t_max: np.ndarray
     p_min: np.ndarray
     p_max: np.ndarray
-    var_t: np.ndarray
-    var_p: np.ndarray
+    sd_t: np.ndarray
+    sd_p: np.ndarray
     outside: np.ndarray
     n: int
 
@@ -430,11 +432,15 @@ def _diagnostics(predicted: np.ndarray | None, support: np.ndarray | None,
                     f"{name} predictions are constant (every value {stats.p_min[j]:.4g}): CCC "
                     "is 0 and Pearson's r is undefined"))
                 continue
-            var_t, var_p = stats.var_t[j], stats.var_p[j]
-            if var_t > 0 and var_p < _LOW_VARIANCE * var_t:
+            # A ratio of scale-robust standard deviations: np.var overflows for data near
+            # 1e300 and underflows to 0 for data near 1e-170.
+            sd_t, sd_p = stats.sd_t[j], stats.sd_p[j]
+            with np.errstate(over="ignore"):
+                ratio = (sd_p / sd_t) ** 2 if sd_t > 0 else np.inf
+            if ratio < _LOW_VARIANCE:
                 found.append(Diagnostic(
                     "low_variance",
-                    f"{name} predictions vary little: their variance is {var_p / var_t:.1%} of "
+                    f"{name} predictions vary little: their variance is {ratio:.1%} of "
                     f"the truth's (under {_LOW_VARIANCE:.0%}; regression to the mean?)"))
             outside = int(stats.outside[j])
             if outside > _OUT_OF_RANGE * stats.n:

@@ -33,10 +33,11 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import _group_codes
+from ._validation import _group_codes, _id_array
 from .bootstrap import (
     _clean_key,
     _encode_groups,
+    _generator,
     _interval,
     _prepare_engine,
     _resample_draws,
@@ -153,7 +154,7 @@ def _check_subgroups(subgroups: Any, n: int) -> dict[str, np.ndarray]:
     for name, values in subgroups.items():
         label = f"subgroups[{name!r}]"
         _group_codes(values, n, label)
-        checked[str(name)] = values if isinstance(values, np.ndarray) else np.asarray(values)
+        checked[str(name)] = values if isinstance(values, np.ndarray) else _id_array(values)
     return checked
 
 
@@ -179,7 +180,10 @@ def _subgroup_result(
     ``score(rows)`` returns the report's metrics dict for the samples ``rows``.
     """
     level_codes, _ = _group_codes(values, values.shape[0], f"subgroups[{attribute!r}]")
-    names = tuple(str(v) for v in values[np.unique(level_codes, return_index=True)[1]])
+    firsts = values[np.unique(level_codes, return_index=True)[1]]
+    names = tuple(str(v) for v in firsts)
+    if len(set(names)) < len(names):  # ids that print alike (1 and "1"): name them by repr
+        names = tuple(repr(v) for v in firsts)
     rows = [np.flatnonzero(level_codes == g) for g in range(len(names))]
     metrics = {name: score(r) for name, r in zip(names, rows, strict=True)}
     keys = list(dict.fromkeys(k for m in metrics.values() for k in m))
@@ -200,7 +204,7 @@ def _subgroup_result(
                                None if va_pred is None else va_pred[r],
                                output_names, n_classes, "raise") for r in rows]
     group_codes, n_groups = (None, 0) if groups is None else _encode_groups(groups, n)
-    draws = _resample_draws(n, n_resamples, np.random.default_rng(seed), group_codes, n_groups)
+    draws = _resample_draws(n, n_resamples, _generator(seed), group_codes, n_groups)
     parts: dict[str, list[np.ndarray]] = {}
     for block in draws:
         weights = block.weights()

@@ -490,6 +490,33 @@ def test_continuous_state_invariants_name_the_entry(change, message):
         am.ContinuousAccumulator.from_state_dict(state)
 
 
+def _spread_constant_column(state):
+    state["min_pred"] = np.array([state["min_pred"][0], 0.0])  # the column 0.25 now varies
+
+
+@pytest.mark.parametrize(("change", "entry"), [
+    # |cross| above sqrt(m2_true * m2_pred): used to give CCC -1.21 and Pearson -1.
+    (lambda s: s.__setitem__("cross", np.array([-2 * np.sqrt(s["m2_true"][0] * s["m2_pred"][0]),
+                                                0.0])), "cross"),
+    # A spread (min < max) with m2 exactly 0: used to give nan with a raw NumPy
+    # "invalid value encountered in divide" RuntimeWarning instead of a refusal.
+    (_spread_constant_column, "m2_pred"),
+    # A constant column (min == max) must have m2 exactly 0.
+    (lambda s: s.__setitem__("m2_pred", np.array([s["m2_pred"][0], 1.0])), "m2_pred"),
+    # mean_diff is mean_true - mean_pred: shifted by 1 it used to give CCC 0.49.
+    (lambda s: s.__setitem__("mean_diff", s["mean_diff"] + 1.0), "mean_diff"),
+    # sse >= n * mean_diff**2 (the mean of squares is at least the square of the mean).
+    (lambda s: s.__setitem__("sse", np.zeros(2)), "sse"),
+])
+def test_continuous_states_no_data_could_give_are_refused(change, entry):
+    state = continuous_state()
+    change(state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=f"state entry '{entry}'"):
+            am.ContinuousAccumulator.from_state_dict(state)
+
+
 def test_missing_entries_are_a_value_error_not_a_key_error():
     for make, cls in ((continuous_state, am.ContinuousAccumulator),
                       (classification_state, am.ClassificationAccumulator)):

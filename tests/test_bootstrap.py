@@ -267,3 +267,54 @@ def test_unlike_models_compare_what_both_have():
         am.paired_comparison(expression=labels, va=rng.normal(size=200),
                              pred_a={"expression_pred": scores},
                              pred_b={"va_pred": rng.normal(size=200)})
+
+
+@pytest.mark.parametrize("scale", [2.0**1000, 2.0**-1000])
+@pytest.mark.parametrize("method", ["percentile", "bca"])
+def test_intervals_scale_with_the_data_without_overflow(scale, method):
+    # Multiplying the data by a power of two multiplies RMSE, its interval and its standard
+    # error by it exactly and leaves CCC and Pearson alone. np.std of RMSE values near 1e301
+    # used to overflow (a RuntimeWarning, se inf), and the BCa acceleration (cubes of
+    # jackknife deviations) to turn the RMSE interval into nan.
+    x, y = va_pairs(4, n=60)
+    base = am.bootstrap_ci(va=x, va_pred=y, method=method, n_resamples=200, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        big = am.bootstrap_ci(va=x * scale, va_pred=y * scale, method=method, n_resamples=200,
+                              seed=0)
+    for field in ("estimate", "low", "high", "standard_error"):
+        ours, theirs = getattr(big, field), getattr(base, field)
+        assert ours["rmse"] == pytest.approx(theirs["rmse"] * scale, rel=1e-12)
+        for key in ("ccc", "pearson"):
+            assert ours[key] == pytest.approx(theirs[key], rel=1e-12)
+
+
+@pytest.mark.parametrize("outlier", [-9999.0, 1e6, 1e8])
+def test_each_resample_equals_the_functions_despite_an_outlier(outlier):
+    # One sample far from the rest (a missing-value code such as -9999): a resample that
+    # does not draw it has its mean thousands of its own standard deviations from the full
+    # sample's centre, and the weighted sums centred there cancelled: with 1e8 its CCC was
+    # off by 3e-4 (1e6: 2e-8). Such resamples are now summed by the core's own step.
+    rng = np.random.default_rng(3)
+    truth = rng.uniform(-1, 1, 60)
+    pred = truth + rng.normal(0, 0.5, 60)
+    truth[0], pred[0] = outlier, 0.9 * outlier
+    result = am.bootstrap_ci(va=truth, va_pred=pred, n_resamples=100, seed=1)
+    drawn = np.random.default_rng(1).integers(0, 60, (100, 60))  # scipy.stats.bootstrap's
+    for metric in ("ccc", "pearson", "rmse", "icc"):
+        expected = [getattr(am, metric)(truth[rows], pred[rows]) for rows in drawn]
+        np.testing.assert_allclose(result.distribution[metric], expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", ["a", -1, 1.5])
+def test_a_bad_seed_is_refused_by_name(seed):
+    # NumPy's own messages ("SeedSequence expects int or sequence of ints for entropy not a",
+    # "expected non-negative integer") did not say which argument was wrong.
+    with pytest.raises((TypeError, ValueError), match="seed must be"):
+        am.bootstrap_ci(va=[0.1, 0.2, 0.3], va_pred=[0.2, 0.1, 0.3], n_resamples=10, seed=seed)
+    with pytest.raises((TypeError, ValueError), match="seed must be"):
+        am.paired_comparison(va=[0.1, 0.2, 0.3], pred_a={"va_pred": [0.2, 0.1, 0.3]},
+                             pred_b={"va_pred": [0.1, 0.2, 0.3]}, n_resamples=10, seed=seed)
+    with pytest.raises((TypeError, ValueError), match="seed must be"):
+        am.evaluate(va=[0.1, 0.2, 0.3], va_pred=[0.2, 0.1, 0.3], output_names=["v"], ci=0.9,
+                    n_resamples=10, seed=seed, warn=False)

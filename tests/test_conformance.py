@@ -38,6 +38,9 @@ class _Outcome:
                 self.error, self.message = type(exc), str(exc)
         self.warned = {_warned_metric(w.message) for w in caught
                        if issubclass(w.category, am.UndefinedMetricWarning)}
+        # A raw NumPy warning (overflow, invalid value...) is never part of the contract.
+        self.raw = [f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})"
+                    for w in caught if issubclass(w.category, RuntimeWarning)]
 
 
 def _warned_metric(message: Warning | str) -> str:
@@ -86,7 +89,9 @@ def test_every_metric_with_a_path_is_a_public_function():
 
 @pytest.mark.parametrize("case", list(CASES.values()), ids=lambda case: case.id)
 def test_the_function_warns_only_about_its_own_metric(case: Case):
-    assert _Outcome(lambda: _function(case)).warned <= {case.metric}
+    outcome = _Outcome(lambda: _function(case))
+    assert outcome.warned <= {case.metric}
+    assert outcome.raw == []
 
 
 @pytest.mark.parametrize("case", [c for c in CASES.values() if c.expected is not None],
@@ -116,4 +121,5 @@ def test_path_reproduces_the_function(case: Case, spec: Path):
     assert warned_got == warned_want, (
         f"path {spec.name!r} warned about {sorted(warned_got)}, the function about "
         f"{sorted(warned_want)}")
+    assert got.raw == [], f"path {spec.name!r} let raw NumPy warnings through"
 

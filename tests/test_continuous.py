@@ -132,6 +132,62 @@ def test_wilkinson_style_data_near_1e8():
     assert am.ccc(x, y) == pytest.approx(ccc_reference(x - 1e8, y - 1e8), rel=1e-12)
 
 
+def test_rmse_of_small_errors_between_large_values_is_exact():
+    # t - p is exact in float64 (-2048, -1, 3): RMSE = sqrt((2048**2 + 1 + 9) / 3). It used to
+    # be taken after shifting each side by its median (2**63 - 5 rounds to 2**63 - 4, ...),
+    # which gave 1180.68; uint64 labels of the same values took the same path.
+    x = np.array([2.0**63, 0.0, 5.0])
+    y = np.array([2.0**63 + 2048, 1.0, 2.0])
+    right = np.sqrt((2048**2 + 1 + 9) / 3)
+    assert am.rmse(x, y) == pytest.approx(right, rel=1e-15)
+    assert am.rmse(x.astype(np.uint64), y.astype(np.uint64)) == pytest.approx(right, rel=1e-15)
+    # The same in a 2-D column beside an ordinary one, and split across accumulator updates.
+    x2, y2 = np.column_stack([x, [0.1, 0.2, 0.3]]), np.column_stack([y, [0.2, 0.2, 0.1]])
+    assert am.rmse(x2, y2)[0] == pytest.approx(right, rel=1e-15)
+    acc = am.ContinuousAccumulator(2)
+    acc.update(x2[:2], y2[:2])
+    acc.update(x2[2:], y2[2:])
+    assert acc.compute()["rmse"][0] == pytest.approx(right, rel=1e-15)
+
+
+def test_rmse_of_a_tiny_side_against_an_all_zero_side():
+    # sqrt(mean([0, 4, 1])) * 1e-170 = sqrt(5 / 3) * 1e-170; was 0.0 (the squares of the
+    # differences underflowed in the all-zero side's scale 1).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert am.rmse([0.0, 0.0, 0.0], [0.0, -2e-170, -1e-170]) == pytest.approx(
+            np.sqrt(5 / 3) * 1e-170, rel=1e-15)
+        assert am.rmse([1e-170, 0.0], [0.0, 0.0]) == pytest.approx(1e-170 / np.sqrt(2),
+                                                                    rel=1e-15)
+        assert am.rmse([1e-300], [0.0]) == 1e-300
+        acc = am.ContinuousAccumulator()
+        for t, p in (([1e-170], [0.0]), ([0.0], [0.0]), ([0.0], [2e-170])):
+            acc.update(t, p)
+        assert acc.compute()["rmse"][0] == pytest.approx(np.sqrt(5 / 3) * 1e-170, rel=1e-15)
+
+
+def test_ccc_and_icc_stay_within_their_range():
+    # y = x + 1e-9 (as rounded): the exact CCC rounds to 1.0, the computed one was
+    # 1.0000000000000002; ICC(3,1) of x and -x is exactly -1, computed -1.0000000000000002.
+    # Both are now clipped against rounding, as Pearson's r, on every path.
+    x = np.array([42.90356548964334, 38.90071477168424, 26.117085674218252, 49.22277629896131])
+    y = np.array([42.90356549064334, 38.90071477268424, 26.117085675218252, 49.2227762999613])
+    assert am.ccc(x, y) == 1.0
+    acc = am.ContinuousAccumulator()
+    acc.update(x, y)
+    assert acc.compute()["ccc"][0] == 1.0
+    z = np.array([-17.85853237661703, -17.12964939556335, -18.481014985414753,
+                  -28.034496417243936, -16.181014073163524, -20.960428963108157,
+                  -24.00804499791742, -17.605145674545103, -17.747417849625013,
+                  -23.39840673471074, -11.027886528710427, -23.984479800371073])
+    assert am.icc(z, -z) == -1.0
+    result = am.bootstrap_ci(va=z, va_pred=-z, n_resamples=200, seed=0)
+    assert np.nanmin(result.distribution["icc"]) >= -1.0
+    near = np.random.default_rng(0).uniform(-1, 1, 5)
+    result = am.bootstrap_ci(va=near, va_pred=near + 0.1, n_resamples=500, seed=0)
+    assert np.nanmax(result.distribution["icc"]) <= 1.0
+
+
 def test_blocks_do_not_change_the_result():
     # More rows than one block: the block merge must equal the two-pass reference.
     rng = np.random.default_rng(3)

@@ -106,3 +106,27 @@ def test_score_prefix_that_captures_other_columns_is_refused():
     with pytest.raises(ValueError, match="not the class names"):
         evaluate_table(table.rename(columns={"score_0": "score_a", "score_1": "score_b"}),
                        va_columns=(), va_pred_columns=(), class_names=["a", "c"])
+
+
+def test_nan_and_inf_are_refused_by_column_and_index():
+    # The accumulators' message named "y_pred" and a position inside one partition
+    # ("position (0, 0)" for a NaN at table index 3): neither is in the table. The message
+    # now names the column and the row's index label.
+    import dask.dataframe as dd
+
+    frame = pd.DataFrame({"valence": [0.1, 0.4, -0.3, 0.8, 0.2, 0.5],
+                          "valence_pred": [0.2, 0.3, -0.1, np.nan, 0.1, np.nan]},
+                         index=[10, 11, 12, 13, 14, 15])
+    table = dd.from_pandas(frame, npartitions=2)
+    columns = dict(expression_column=None, va_columns=["valence"],
+                   va_pred_columns=["valence_pred"])
+    with pytest.raises(ValueError, match=r"column 'valence_pred' has NaN at index 13 "
+                                         r"\(2 in its partition\).*nan_policy='omit'"):
+        evaluate_table(table, **columns)
+    kept = frame.dropna()
+    result = evaluate_table(table, nan_policy="omit", **columns)
+    assert result["ccc_valence"] == pytest.approx(am.ccc(kept["valence"], kept["valence_pred"]),
+                                                  rel=1e-12)
+    frame.loc[14, "valence"] = -np.inf
+    with pytest.raises(ValueError, match="column 'valence' has an infinite value at index 14"):
+        evaluate_table(dd.from_pandas(frame, npartitions=2), nan_policy="omit", **columns)

@@ -24,6 +24,10 @@ ID_KINDS = {
     "mixed-object": lambda ids: np.array([7, "seven", (7, 1)], dtype=object)[ids],
     "list-of-str": lambda ids: [["x", "y", "z"][i] for i in ids],
     "float": lambda ids: ids.astype(np.float64) / 2,
+    # A list of mixed ids: np.asarray would make the strings "0.5", "1", "1" (one group for
+    # two); tuples would become a 2-D array.
+    "list-mixed": lambda ids: [[0.5, 1, "1"][i] for i in ids],
+    "list-of-tuples": lambda ids: [[(1, 2), (1, 3), (2, 1)][i] for i in ids],
 }
 
 
@@ -59,6 +63,21 @@ def test_missing_group_ids_are_refused_by_name_and_position(bad):
     with pytest.raises(ValueError, match="groups has a missing id"):
         am.evaluate(va=[0.1, 0.2, 0.3], va_pred=[0.1, 0.3, 0.2], output_names=["v"],
                     groups=bad, nan_policy="omit", warn=False)
+
+
+def test_ids_that_print_alike_stay_distinct():
+    # 1 and "1" are two recordings: CCC 1 (0, 1, 2 predicted exactly) and -1 (two points in
+    # inverted order); their mean is 0. As strings they would be one group, CCC 0.6/0.7...
+    truth = [0.0, 1.0, 2.0, 0.0, 1.0]
+    pred = [0.0, 1.0, 2.0, 1.0, 0.0]
+    assert am.ccc_per_group(truth, pred, [1, 1, 1, "1", "1"]) == 0.0
+    codes, count = _group_codes([1, 1, "1", (1,), b"1"], 5)
+    assert count == 4 and len(set(codes[[0, 2, 3, 4]].tolist())) == 4
+    report = am.evaluate(va=truth, va_pred=pred, output_names=["v"], warn=False,
+                         subgroups={"who": [1, 1, 1, "1", "1"]})
+    levels = report.subgroups["who"]
+    assert levels.levels == ("1", "'1'")
+    assert levels.metrics["1"]["ccc_v"] == 1.0 and levels.metrics["'1'"]["ccc_v"] == -1.0
 
 
 def test_group_codes_follow_sorted_ids_and_check_the_shape():

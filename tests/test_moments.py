@@ -19,11 +19,11 @@ from scipy import stats
 import affectmetrics as am
 from affectmetrics._moments import (
     _batch_packed,
+    _diff_scale,
     _merge_packed,
     _merge_packed_xp,
     _moments,
     _pack,
-    _scale,
     _unpack,
 )
 from affectmetrics.accumulators import _continuous_results
@@ -55,7 +55,7 @@ def assert_same_state(a: np.ndarray, b: np.ndarray, rtol: float = 1e-14) -> None
     a, b = np.asarray(a), np.asarray(b)
     magnitude = np.maximum(np.abs(a[9:13]), 0).max(axis=0)
     magnitude = np.where(np.isfinite(magnitude), magnitude, 0.0)
-    s_d = np.maximum(_scale(a[9], a[10], np), _scale(a[11], a[12], np))
+    s_d = _diff_scale(a[9], a[10], a[11], a[12], np)
     tolerance = {1: magnitude, 2: magnitude, 3: magnitude / s_d, 4: np.abs(a[4]),
                  5: np.abs(a[5]), 6: np.sqrt(np.abs(a[4])) * np.sqrt(np.abs(a[5])),
                  7: np.abs(a[7])}

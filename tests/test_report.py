@@ -1,6 +1,7 @@
 """evaluate(), Report renderings, side_by_side, diagnostics and presets."""
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -222,3 +223,34 @@ def test_to_csv_escapes_spreadsheet_formulas_and_keeps_numbers():
     values = {row[1]: row[2] for row in rows}
     assert float(values["pearson_valence"]) == am.pearson(truth, pred)
     assert not any(row[2].startswith("'") for row in rows)
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0**1000, 2.0**-1000])
+def test_low_variance_diagnostic_at_any_magnitude(scale):
+    # Predictions with about 1% of the truth's variance are flagged at any scale: np.var used
+    # to overflow near 1e301 (a RuntimeWarning) and to underflow to 0 near 1e-301, which
+    # silently skipped the diagnostic.
+    rng = np.random.default_rng(5)
+    truth = rng.uniform(-1, 1, 50)
+    pred = 0.1 * truth
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        report = am.evaluate(va=truth * scale, va_pred=pred * scale, output_names=["v"],
+                             warn=False)
+    [found] = [d for d in report.diagnostics if d.code == "low_variance"]
+    assert "their variance is 1.0% of the truth's" in found.message
+
+
+def test_tables_write_huge_values_in_scientific_notation():
+    # RMSE of data near 1e160 used to print all 160 integer digits ("2097621687...0.0000").
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(-1, 1, 20)
+    pred = truth + rng.normal(0, 0.3, 20)
+    rmse = am.rmse(truth * 1e160, pred * 1e160)
+    report = am.evaluate(va=truth * 1e160, va_pred=pred * 1e160, output_names=["v"],
+                         warn=False)
+    assert f"| {rmse:.4e} |" in report.to_markdown()
+    paired = am.paired_comparison(va=truth * 1e160, pred_a={"va_pred": pred * 1e160},
+                                  pred_b={"va_pred": truth * 1e160}, n_resamples=20, seed=0)
+    row = next(line for line in paired.to_markdown().splitlines() if line.startswith("| rmse"))
+    assert row.startswith(f"| rmse | {rmse:.4e} | 0.0000 | {-rmse:.4e} |") and len(row) < 120

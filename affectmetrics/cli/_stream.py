@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._moments import _scales
 from ..accumulators import (
     ClassificationAccumulator,
     ContinuousAccumulator,
@@ -120,8 +121,11 @@ def _stream(scan: _Scan, model: str, bins: int | None,
             for j, name in enumerate(output_names):
                 metrics[f"{key}_{name}"] = float(values[j])
         n_samples = moments.n
+        # The moments' sums of squares are held in units of a power-of-two scale.
+        s_t, s_p, _ = _scales(moments)
         stats = _ContinuousStats(ranges.t_min, ranges.t_max, ranges.p_min, ranges.p_max,
-                                 moments.m2_true / moments.n, moments.m2_pred / moments.n,
+                                 s_t * np.sqrt(moments.m2_true / moments.n),
+                                 s_p * np.sqrt(moments.m2_pred / moments.n),
                                  np.array([v.shape[0] for v in ranges.outside]), moments.n)
     found = _diagnostics(predicted, support, names, stats, output_names)
     return Report(model, metrics, per_class, cm, names, output_names, None, found, n_samples,

@@ -114,6 +114,18 @@ add_cases(
     *_rows("huge-1e300-vs-unit", _x * 1e300, _y),
     *_rows("subnormal", _x * 1e-310, _y * 1e-310),
     *_rows("huge-opposite-signs", [1e308, -1e308, 5e307], [-1e308, 1e308, 0.0]),
+    # The full float64 range: max - min overflows (RMSE is inf: the true RMSE 2.8e308 does).
+    *_rows("huge-full-range", [1.7e308, -1.7e308, 0.0], [-1.7e308, 1.7e308, 0.0]),
+    # A tiny side against an all-zero side: the differences are tiny too. The scale of t - p
+    # used to be max(S_t, S_p), 1 for the zero side, so the squares underflowed (RMSE 0).
+    *_rows("tiny-pred-zero-truth", [0.0, 0.0, 0.0], [0.0, -2e-170, -1e-170]),
+    *_rows("tiny-truth-zero-pred-2d", [[1e-170, 0.5], [0.0, 0.1], [3e-170, 0.2]],
+           [[0.0, 0.4], [0.0, 0.3], [0.0, 0.1]]),
+    # Small errors between large values in a column that also holds small ones: the
+    # difference t - p is exact in float64 (-2, -1, 3, 0: RMSE sqrt(14 / 4)); it used to be
+    # taken after shifting both sides by their medians (1e16 - 3 rounds), giving sqrt(17 / 4).
+    *_rows("wide-range-small-errors", [1e16, 0.0, 5.0, 3.0], [1e16 + 2, 1.0, 2.0, 3.0]),
+    *_rows("wide-range-far-pivot", [1e8 + 0.3, 0.0, 0.7], [1e8 + 0.2, 0.1, 0.5]),
     # Far from zero in narrow floats: exact as float64 of the same values.
     *_rows("float16-far-from-zero", (1000 + 4 * _noise16).astype(np.float16),
            (1000 + 4 * _noise16 + 2 * _rng.normal(0, 1, 40)).astype(np.float16)),
