@@ -110,12 +110,16 @@ def _multilabel_f1_batch(cms: np.ndarray, average: str | None,
     if average is None:
         return per_label
     defined = ~np.isnan(per_label)
-    support = cms[..., 1, :].sum(axis=-1)
-    weights = np.where(defined, 1.0 if average == "macro" else support, 0.0)
+    weights = defined.astype(np.float64)
+    if average == "weighted":
+        by_support = np.where(defined, cms[..., 1, :].sum(axis=-1), 0.0)
+        # No positives in any label: the weights are all 0, and the mean falls back to the
+        # unweighted one, as scikit-learn's does.
+        weights = np.where(by_support.sum(axis=-1, keepdims=True) > 0, by_support, weights)
     weight_sum = weights.sum(axis=-1)
     value = (np.where(defined, per_label, 0.0) * weights).sum(axis=-1) / np.where(
         weight_sum > 0, weight_sum, 1.0)
-    return np.where(weight_sum > 0, value, np.where(defined.any(axis=-1), zero_division, np.nan))
+    return np.where(weight_sum > 0, value, np.nan)
 
 
 def _multilabel_f1_from_counts(cms: np.ndarray, average: str | None = "macro",
@@ -206,7 +210,8 @@ def multilabel_f1(
     average : {"macro", "micro", "weighted", None}, default "macro"
         ``"macro"``: unweighted mean over labels (the ABAW AU score, the BP4D/DISFA
         protocols); ``"micro"``: from counts pooled over labels; ``"weighted"``: weighted by
-        each label's number of positives; ``None``: per-label array.
+        each label's number of positives (the unweighted mean when no label has any, as
+        scikit-learn); ``None``: per-label array.
     zero_division : {0.0, 1.0, nan}, default 0.0
         The F1 of a label with a zero denominator (never present and never predicted); nan
         leaves such labels out of the average.

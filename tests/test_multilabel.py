@@ -51,6 +51,21 @@ def test_absent_labels_follow_zero_division(zero_division):
             skm.f1_score(t, pred, average=average, zero_division=zero_division), rtol=1e-12)
 
 
+@pytest.mark.parametrize("zero_division", [0.0, 1.0, float("nan")])
+def test_weighted_without_any_positive_is_scikit_learns_unweighted_mean(zero_division):
+    # Support weights all 0: scikit-learn falls back to the unweighted mean (it was
+    # zero_division, or nan with a warning saying no label was predicted).
+    t = np.zeros((4, 3), dtype=int)
+    pred = np.array([[0, 1, 0], [0, 1, 1], [0, 0, 0], [0, 0, 0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", am.UndefinedMetricWarning)
+        value = am.multilabel_f1(t, pred, average="weighted", zero_division=zero_division)
+    expected = skm.f1_score(t, pred, average="weighted", zero_division=zero_division)
+    assert value == pytest.approx(expected, rel=1e-12)
+    # AU 0 never present or predicted: zero_division, or left out; AUs 1 and 2: F1 0
+    assert value == {0.0: 0.0, 1.0: 1 / 3}.get(zero_division, 0.0)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_ranking_agrees_with_scikit_learn(seed):
     t, s = au_data(seed)

@@ -104,6 +104,13 @@ add_cases(
          [[1, 0], [0, 0]], {"zero_division": nan}, expected=1.0),
     Case("multilabel_f1/all-absent-nan", "multilabel_f1", [[0, 0]], [[0, 0]],
          {"zero_division": nan}, expected=nan),
+    # no label has positives, so the support weights are all 0: the unweighted mean, as
+    # scikit-learn's. AU 0 never present or predicted (1 with zero_division=1, left out
+    # with nan), AU 1 predicted twice, never present: F1 0. Mean (1 + 0) / 2, or 0.
+    Case("multilabel_f1/weighted-no-positives", "multilabel_f1", [[0, 0], [0, 0]],
+         [[0, 1], [0, 1]], {"average": "weighted", "zero_division": 1.0}, expected=0.5),
+    Case("multilabel_f1/weighted-no-positives-nan", "multilabel_f1", [[0, 0], [0, 0]],
+         [[0, 1], [0, 1]], {"average": "weighted", "zero_division": nan}, expected=0.0),
     Case("multilabel_f1/truth-not-binary", "multilabel_f1", [[0, 2]], [[0, 1]],
          expected=ValueError),
     Case("multilabel_f1/one-d", "multilabel_f1", [0, 1], [0, 1], expected=ValueError),
