@@ -492,6 +492,23 @@ def _check_ratings(ratings: Any, *, nan_policy: str = "keep", name: str = "ratin
     return _Ratings(values, present, n_omitted)
 
 
+def _check_unique_names(names: Any, name: str) -> tuple[str, ...]:
+    """Names as strings, refused when two of them read the same (they key result dicts,
+    where a repeated key would silently keep only the last value)."""
+    if isinstance(names, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of names, got the string {names!r}")
+    values = list(names)
+    text = tuple(str(v) for v in values)
+    seen: dict[str, int] = {}
+    for position, value in enumerate(text):
+        if value in seen:
+            first = seen[value]
+            raise ValueError(f"{name} must be distinct names: {values[first]!r} (at {first}) "
+                             f"and {values[position]!r} (at {position}) both read {value!r}")
+        seen[value] = position
+    return text
+
+
 def _group_codes(groups: Any, n: int, name: str = "groups") -> tuple[np.ndarray, int]:
     """Group ids of any hashable type as codes ``0..G-1`` (in sorted id order) and ``G``.
 

@@ -19,7 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import _check_continuous, _check_nan_policy, _first_position, _fmt_value
+from ._validation import (
+    _check_continuous,
+    _check_nan_policy,
+    _check_unique_names,
+    _first_position,
+    _fmt_value,
+)
 from .accumulators import (
     _STATE_VERSION,
     _bin_index,
@@ -91,10 +97,14 @@ def _label_confusion(t: np.ndarray, predicted: np.ndarray) -> np.ndarray:
 def _label_names(names: Any, n_labels: int) -> np.ndarray:
     if names is None:
         return np.arange(n_labels)
+    if isinstance(names, (str, bytes)):
+        raise TypeError(f"label_names must be a sequence of {n_labels} names, got the "
+                        f"string {names!r}")
     arr = np.asarray(names)
     if arr.ndim != 1 or arr.shape[0] != n_labels:
         raise ValueError(f"label_names must name each of the {n_labels} labels; got "
                          f"{arr.shape[0] if arr.ndim == 1 else arr.shape}")
+    _check_unique_names(arr.tolist(), "label_names")
     return arr
 
 

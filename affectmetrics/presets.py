@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ._moments import _ccc_from_moments, _moments
-from ._validation import _check_continuous, _group_codes
+from ._validation import _check_continuous, _check_unique_names, _group_codes
 from .classification import f1_score
 from .continuous import ccc, icc, mae, rmse
 from .exceptions import UndefinedMetricWarning, _warn_undefined
@@ -211,7 +211,7 @@ def fera_scores(
 def _au_keys(au_names: Any, n_columns: int, what: str) -> list[str]:
     if au_names is None:
         return [f"AU{j}" for j in range(n_columns)]
-    names = [str(name) for name in au_names]
+    names = list(_check_unique_names(au_names, "au_names"))
     if len(names) != n_columns:
         raise ValueError(f"au_names has {len(names)} names but {what} has {n_columns} "
                          "column(s)")

@@ -27,6 +27,7 @@ from ._validation import (
     _as_numeric,
     _check_classification,
     _check_continuous,
+    _check_unique_names,
     _group_codes,
 )
 from .accumulators import _continuous_results
@@ -683,7 +684,7 @@ def _au_labels(au_names: Any, n_columns: int) -> tuple[str, ...]:
     if au_names is None:
         return ABAW_AUS if n_columns == len(ABAW_AUS) else tuple(
             f"AU{j}" for j in range(n_columns))
-    names = tuple(str(name) for name in au_names)
+    names = _check_unique_names(au_names, "au_names")
     if len(names) != n_columns:
         raise ValueError(f"au_names has {len(names)} names but au has {n_columns} column(s)")
     return names

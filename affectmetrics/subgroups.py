@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import _group_codes
+from ._validation import _check_unique_names, _group_codes
 from .bootstrap import (
     _clean_key,
     _encode_groups,
@@ -149,11 +149,16 @@ def _check_subgroups(subgroups: Any, n: int) -> dict[str, np.ndarray]:
     if not isinstance(subgroups, Mapping) or not subgroups:
         raise TypeError("subgroups must be a non-empty dict from attribute name to one value "
                         f"per sample, got {type(subgroups).__name__}")
+    _check_unique_names(subgroups, "the attribute names of subgroups")
     checked = {}
     for name, values in subgroups.items():
         label = f"subgroups[{name!r}]"
-        _group_codes(values, n, label)
-        checked[str(name)] = values if isinstance(values, np.ndarray) else np.asarray(values)
+        codes, _ = _group_codes(values, n, label)
+        arr = values if isinstance(values, np.ndarray) else np.asarray(values)
+        # the levels are keys of the results as text: 1 and "1" would be one subgroup there
+        _check_unique_names(arr[np.unique(codes, return_index=True)[1]].tolist(),
+                            f"the levels of {label}")
+        checked[str(name)] = arr
     return checked
 
 

@@ -224,3 +224,13 @@ def test_property_any_split_merged_in_any_order_equals_one_shot(n, n_labels, see
     assert result["f1"] == am.multilabel_f1(t, s)
     assert result["f1_micro"] == am.multilabel_f1(t, s, average="micro")
     np.testing.assert_array_equal(list(result["auc_per_label"].values()), expected_auc)
+
+
+def test_repeated_label_names_are_refused():
+    # compute() keys its per-label dicts by name: two "AU1" were one entry.
+    with pytest.raises(ValueError, match="label_names must be distinct names"):
+        am.MultilabelAccumulator(2, label_names=["AU1", "AU1"])
+    with pytest.raises(ValueError, match="label_names must be distinct names"):
+        am.multilabel_roc_auc([[0, 1], [1, 0]], [[0.2, 0.8], [0.6, 0.1]], label_names=[6, "6"])
+    with pytest.raises(TypeError, match="label_names must be a sequence of 2 names"):
+        am.MultilabelAccumulator(2, label_names="ab")

@@ -82,3 +82,16 @@ def test_fera_undefined_au_is_left_out_of_the_mean():
     assert scores["fera_intensity_icc"] == 1.0
     with pytest.raises(ValueError, match="au_names has 1 names but intensity has 2"):
         am.fera_scores(intensity=truth, intensity_pred=pred, au_names=["AU4"])
+
+
+def test_repeated_au_names_are_refused():
+    # The names key the results (icc_AU1, f1_AU1): a repeated one kept only the last AU.
+    data = np.array([[0.0, 1.0], [2.0, 1.0], [4.0, 3.0]])
+    with pytest.raises(ValueError, match="au_names must be distinct names: 'AU1' \\(at 0\\)"):
+        am.fera_scores(intensity=data, intensity_pred=data, au_names=["AU1", "AU1"])
+    with pytest.raises(ValueError, match="au_names must be distinct"):
+        am.fera_scores(occurrence=[[0, 1]], occurrence_pred=[[0, 1]], au_names=["AU1", "AU1"])
+    with pytest.raises(ValueError, match="au_names must be distinct"):
+        am.evaluate(au=[[0, 1]], au_pred=[[0, 1]], au_names=["AU1", "AU1"])
+    with pytest.raises(TypeError, match="au_names must be a sequence of names, got the string"):
+        am.evaluate(au=[[0, 1, 1]], au_pred=[[0, 1, 1]], au_names="AU1")

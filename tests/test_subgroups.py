@@ -111,3 +111,15 @@ def test_refused_subgroups():
     mixed = np.array([1, "b"] * 25, dtype=object)
     report = am.evaluate(expression=t, expression_pred=s, subgroups={"site": mixed}, warn=False)
     assert report.subgroups["site"].levels == ("1", "b")
+
+
+def test_levels_or_attributes_that_read_alike_are_refused():
+    # Results are keyed by the text of a level and of an attribute name: 1 and "1" were
+    # one key there, and one subgroup's metrics silently replaced the other's.
+    t, s, _, _, gender, _ = data(7, n=50)
+    alike = np.array([1, "1"] * 25, dtype=object)
+    with pytest.raises(ValueError, match=r"levels of subgroups\['site'\] must be distinct.*"
+                                         r"1 \(at 0\) and '1' \(at 1\) both read '1'"):
+        am.evaluate(expression=t, expression_pred=s, subgroups={"site": alike})
+    with pytest.raises(ValueError, match="attribute names of subgroups must be distinct"):
+        am.evaluate(expression=t, expression_pred=s, subgroups={1: gender, "1": gender})

@@ -115,6 +115,9 @@ add_cases(
          expected=ValueError),
     Case("multilabel_f1/one-d", "multilabel_f1", [0, 1], [0, 1], expected=ValueError),
     Case("multilabel_f1/random", "multilabel_f1", _au, _au_scores),
+    # names key the per-label results: two that read "6" are refused
+    Case("multilabel_roc_auc/repeated-label-names", "multilabel_roc_auc", AU_TRUTH, AU_SCORES,
+         {"label_names": [6, "6"]}, expected=ValueError),
     # AU 0: 3 of 4 pairs ordered; AU 1: all
     Case("multilabel_roc_auc/hand", "multilabel_roc_auc", AU_TRUTH, AU_SCORES,
          {"average": None}, expected=np.array([0.75, 1.0])),
