@@ -448,6 +448,21 @@ def _prepare_engine(expression: Any, expression_pred: Any, va: Any, va_pred: Any
     return _Engine(**kwargs)
 
 
+class _Engines:
+    """Several bootstrap engines on the same samples, resampled together (same draws)."""
+
+    def __init__(self, engines: list[Any]) -> None:
+        self._engines = engines
+        self.n = engines[0].n
+        self.keys = [key for engine in engines for key in engine.keys]
+
+    def __call__(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        return {k: v for engine in self._engines for k, v in engine(weights).items()}
+
+    def estimate(self, warn: bool = True) -> dict[str, float]:
+        return {k: v for engine in self._engines for k, v in engine.estimate(warn).items()}
+
+
 def _clean_key(key: str) -> str:
     return key[:-1] if key.endswith("_") else key
 

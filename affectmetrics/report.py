@@ -32,7 +32,7 @@ from ._validation import (
 )
 from .accumulators import _continuous_results
 from .agreement import _alpha_from_cm
-from .bootstrap import BootstrapResult, _bootstrap, _check_options, _prepare_engine
+from .bootstrap import BootstrapResult, _bootstrap, _check_options, _Engines, _prepare_engine
 from .classification import (
     _accuracy_from_cm,
     _confusion,
@@ -658,26 +658,12 @@ def evaluate(
             name: _subgroup_result(
                 name, values[kept], score, codes=codes, pred=expr_pred, pred_codes=pred_codes,
                 n_classes=len(names) if names else None, va=va_2d, va_pred=va_pred_2d,
-                output_names=output_names, ci=ci, n_resamples=n_resamples, seed=seed,
-                groups=group_ids)
+                output_names=output_names, au=au_true, au_pred=au_scores,
+                au_threshold=au_threshold, au_names=au_labels, ci=ci,
+                n_resamples=n_resamples, seed=seed, groups=group_ids)
             for name, values in subgroups.items()}
     return Report(model, metrics, per_class, cm, names, output_names if va is not None else (),
                   intervals, found, n_samples, n_omitted, by_subgroup, au_labels, per_au)
-
-
-class _Engines:
-    """Several bootstrap engines on the same samples, resampled together (same draws)."""
-
-    def __init__(self, engines: list[Any]) -> None:
-        self._engines = engines
-        self.n = engines[0].n
-        self.keys = [key for engine in engines for key in engine.keys]
-
-    def __call__(self, weights: np.ndarray) -> dict[str, np.ndarray]:
-        return {k: v for engine in self._engines for k, v in engine(weights).items()}
-
-    def estimate(self, warn: bool = True) -> dict[str, float]:
-        return {k: v for engine in self._engines for k, v in engine.estimate(warn).items()}
 
 
 def _au_labels(au_names: Any, n_columns: int) -> tuple[str, ...]:

@@ -37,11 +37,13 @@ from ._validation import _check_unique_names, _group_codes
 from .bootstrap import (
     _clean_key,
     _encode_groups,
+    _Engines,
     _interval,
     _prepare_engine,
     _resample_draws,
 )
 from .classification import _f1_batch
+from .multilabel import _MultilabelEngine
 
 __all__ = ["SubgroupResult"]
 
@@ -174,6 +176,10 @@ def _subgroup_result(
     va: np.ndarray | None,
     va_pred: np.ndarray | None,
     output_names: tuple[str, ...],
+    au: np.ndarray | None = None,
+    au_pred: np.ndarray | None = None,
+    au_threshold: float = 0.5,
+    au_names: tuple[str, ...] = (),
     ci: float | None,
     n_resamples: int,
     seed: Any,
@@ -194,16 +200,26 @@ def _subgroup_result(
     if codes is not None:
         confusions = _GroupConfusions(level_codes, len(names), codes, pred_codes, n_classes)
         gap[UAB_KEY] = float(_uab_batch(confusions(np.ones((1, codes.shape[0]))))[0])
-    if ci is None or (codes is None and va is None):
-        # (intervals per subgroup cover expression and valence/arousal metrics)
+    if ci is None:
         return SubgroupResult(attribute, names, {n: int(r.shape[0]) for n, r in
                                                  zip(names, rows, strict=True)}, metrics, gap)
     n = level_codes.shape[0]
-    engines = [_prepare_engine(None if codes is None else codes[r],
-                               None if pred is None else pred[r],
-                               None if va is None else va[r],
-                               None if va_pred is None else va_pred[r],
-                               output_names, n_classes, "raise") for r in rows]
+
+    def level_engine(r: np.ndarray) -> Any:
+        # the report's engines on one subgroup's rows: expression and valence/arousal, and
+        # action units, resampled together
+        engines = []
+        if codes is not None or va is not None:
+            engines.append(_prepare_engine(None if codes is None else codes[r],
+                                           None if pred is None else pred[r],
+                                           None if va is None else va[r],
+                                           None if va_pred is None else va_pred[r],
+                                           output_names, n_classes, "raise"))
+        if au is not None:
+            engines.append(_MultilabelEngine(au[r], au_pred[r], au_threshold, au_names))
+        return engines[0] if len(engines) == 1 else _Engines(engines)
+
+    engines = [level_engine(r) for r in rows]
     group_codes, n_groups = (None, 0) if groups is None else _encode_groups(groups, n)
     draws = _resample_draws(n, n_resamples, np.random.default_rng(seed), group_codes, n_groups)
     parts: dict[str, list[np.ndarray]] = {}

@@ -123,3 +123,39 @@ def test_levels_or_attributes_that_read_alike_are_refused():
         am.evaluate(expression=t, expression_pred=s, subgroups={"site": alike})
     with pytest.raises(ValueError, match="attribute names of subgroups must be distinct"):
         am.evaluate(expression=t, expression_pred=s, subgroups={1: gender, "1": gender})
+
+
+@pytest.mark.parametrize("with_expression", [False, True])
+def test_action_unit_f1_per_subgroup_has_intervals(with_expression):
+    # AU metrics per subgroup had no intervals under ci (none at all for AU-only reports).
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(11)
+    n = 120
+    au = (rng.random((n, 3)) < 0.4).astype(int)
+    au_scores = np.clip(0.4 * au + 0.7 * rng.random((n, 3)), 0, 1)
+    site = rng.choice(["a", "b"], n)
+    extra = {}
+    if with_expression:
+        labels = rng.integers(0, 3, n)
+        extra = {"expression": labels, "expression_pred": rng.random((n, 3))}
+    report = am.evaluate(au=au, au_pred=au_scores, au_names=["AU1", "AU2", "AU4"],
+                         subgroups={"site": site}, ci=0.9, n_resamples=200, seed=4,
+                         warn=False, **extra)
+    result = report.subgroups["site"]
+    drawn = np.random.default_rng(4).integers(0, n, (200, n))  # the same draws, by hand
+    values = {level: [] for level in result.levels}
+    for row in drawn:
+        for level in result.levels:
+            keep = row[site[row] == level]
+            values[level].append(f1_score(au[keep], (au_scores[keep] > 0.5).astype(int),
+                                          average="macro", zero_division=0.0))
+    for level in result.levels:
+        low, high = np.quantile(values[level], [0.05, 0.95])
+        assert result.low[level]["au_f1"] == pytest.approx(low, rel=1e-12)
+        assert result.high[level]["au_f1"] == pytest.approx(high, rel=1e-12)
+        assert "f1_AU4" in result.low[level]
+    gaps = np.abs(np.array(values["a"]) - np.array(values["b"]))
+    low, high = np.quantile(gaps, [0.05, 0.95])
+    assert result.gap_low["au_f1"] == pytest.approx(low, rel=1e-12)
+    assert result.gap_high["au_f1"] == pytest.approx(high, rel=1e-12)
