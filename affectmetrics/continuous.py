@@ -260,7 +260,10 @@ def icc(
     Returns
     -------
     float or ndarray of shape (k,)
-        At most 1; ICC(3,1) and ICC(2,1) lie in [-1, 1].
+        ICC(3,1) and ICC(1,1) lie in [-1, 1], ICC(2,1) in [-n/(n-2), 1] (-3 for three
+        perfectly anti-concordant samples), ICC(3,k) and ICC(1,k) are at most 1; ICC(2,k)
+        is unbounded (its denominator MSR + (MSC - MSE)/n is negative when MSE exceeds
+        n MSR + MSC), as in pingouin.
 
     Raises
     ------

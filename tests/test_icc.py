@@ -64,6 +64,23 @@ def test_hand_checked_cases():
     assert am.icc(t, p) == pytest.approx(am.ccc(t, p), rel=1e-15)
 
 
+def test_range_of_the_absolute_agreement_forms():
+    # The docs said ICC(2,1) lies in [-1, 1] and every form is at most 1. With
+    # MSR = MSC = 0 (t + p constant, equal means), MSE = 2: ICC(2,1) = -2 / (2 - 4/3) = -3,
+    # ICC(2,k) = -2 / (-2/3) = 3; ICC(3,1) and ICC(1,1) stay at -1. pingouin agrees.
+    t, p = np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])
+    reference = pingouin_icc(t, p)
+    assert am.icc(t, p, form="2,1") == pytest.approx(-3.0, rel=1e-14)
+    assert am.icc(t, p, form="2,k") == pytest.approx(3.0, rel=1e-14)
+    assert reference["ICC(A,1)"] == pytest.approx(-3.0, rel=1e-12)
+    assert reference["ICC(A,k)"] == pytest.approx(3.0, rel=1e-12)
+    assert am.icc(t, p) == -1.0 and am.icc(t, p, form="1,1") == -1.0
+    # the lower bound -n/(n-2) of ICC(2,1), reached for every n
+    for n in (4, 10, 101):
+        t = np.arange(n, dtype=float)
+        assert am.icc(t, t[::-1], form="2,1") == pytest.approx(-n / (n - 2), rel=1e-12)
+
+
 def test_undefined_cases_warn_about_icc_only():
     with pytest.warns(am.UndefinedMetricWarning, match="^icc is undefined") as record:
         assert np.isnan(am.icc([2.0, 2.0, 2.0], [1.0, 1.0, 1.0]))

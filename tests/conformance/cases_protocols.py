@@ -57,6 +57,12 @@ add_cases(
          expected=2 / 3),
     # MSR = 8/4 = 2, MSW = 3/6 = 1/2: (2 - 1/2) / (2 + 1/2)
     Case("icc/shift-by-one-1,1", "icc", [1, 2, 3], [2, 3, 4], {"form": "1,1"}, expected=0.6),
+    # t + p constant, equal means: MSR = MSC = 0, MSE = 4/2 = 2:
+    # ICC(2,1) = -2 / (0 + 2 + 2 (0 - 2)/3) = -3 (below -1); ICC(2,k) = -2 / ((0 - 2)/3) = 3
+    Case("icc/anti-concordant-2,1", "icc", [1, 2, 3], [3, 2, 1], {"form": "2,1"},
+         expected=-3.0),
+    Case("icc/anti-concordant-2,k", "icc", [1, 2, 3], [3, 2, 1], {"form": "2,k"},
+         expected=3.0),
     # MSR = 2, MSE = 0: (MSR - MSE) / MSR
     Case("icc/shift-by-one-3,k", "icc", [1, 2, 3], [2, 3, 4], {"form": "3,k"}, expected=1.0),
     # S_tp = 0 exactly for a constant prediction
