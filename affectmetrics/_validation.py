@@ -11,6 +11,7 @@ the statistics are computed (see ``_moments.py``), so float32 input costs no ful
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -490,6 +491,14 @@ def _check_ratings(ratings: Any, *, nan_policy: str = "keep", name: str = "ratin
                     "is left after nan_policy='omit'")
             values, present = values[keep], present[keep]
     return _Ratings(values, present, n_omitted)
+
+
+def _real_option(value: Any, name: str, expected: str) -> float:
+    """A numeric option as a float; a TypeError naming the option for anything else (a
+    string such as scikit-learn's ``zero_division="warn"``, None, a list)."""
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {expected}, got {value!r}")
+    return float(value)
 
 
 def _check_unique_names(names: Any, name: str) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import _check_classification, _ClassData
+from ._validation import _check_classification, _ClassData, _real_option
 from .exceptions import _warn_undefined
 
 __all__ = ["accuracy", "classification_scores", "cohen_kappa", "confusion_matrix", "f1_score",
@@ -52,7 +52,7 @@ def _accuracy_from_cm(cm: np.ndarray) -> float:
 
 
 def _check_zero_division(zero_division: float) -> float:
-    value = float(zero_division)
+    value = _real_option(zero_division, "zero_division", "0.0, 1.0 or nan")
     if not (value in (0.0, 1.0) or np.isnan(value)):
         raise ValueError(f"zero_division must be 0.0, 1.0 or nan, got {zero_division!r}")
     return value

@@ -25,6 +25,7 @@ from ._validation import (
     _check_unique_names,
     _first_position,
     _fmt_value,
+    _real_option,
 )
 from .accumulators import (
     _STATE_VERSION,
@@ -77,10 +78,10 @@ def _check_multilabel(
     return t.astype(bool), p.astype(np.float64), n_omitted
 
 
-def _check_threshold(threshold: float) -> float:
-    value = float(threshold)
+def _check_threshold(threshold: float, name: str = "threshold") -> float:
+    value = _real_option(threshold, name, "a finite number")
     if not np.isfinite(value):
-        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+        raise ValueError(f"{name} must be a finite number, got {threshold!r}")
     return value
 
 

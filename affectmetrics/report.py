@@ -604,7 +604,7 @@ def evaluate(
     au_labels: tuple[str, ...] = ()
     au_engine = None
     if au is not None:
-        au_threshold = _check_threshold(au_threshold)
+        au_threshold = _check_threshold(au_threshold, "au_threshold")
         au_true, au_scores, _ = _check_multilabel(arrays["au"], arrays["au_pred"],
                                                   pred_name="au_pred")
         au_labels = _au_labels(au_names, au_true.shape[1])

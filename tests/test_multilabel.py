@@ -234,3 +234,13 @@ def test_repeated_label_names_are_refused():
         am.multilabel_roc_auc([[0, 1], [1, 0]], [[0.2, 0.8], [0.6, 0.1]], label_names=[6, "6"])
     with pytest.raises(TypeError, match="label_names must be a sequence of 2 names"):
         am.MultilabelAccumulator(2, label_names="ab")
+
+
+@pytest.mark.parametrize("bad", ["0.5", None, [0.5, 0.3]])
+def test_non_numeric_threshold_is_a_type_error_naming_it(bad):
+    with pytest.raises(TypeError, match=r"^threshold must be a finite number, got "):
+        am.multilabel_f1([[0, 1]], [[0.2, 0.8]], threshold=bad)
+    with pytest.raises(TypeError, match=r"^threshold must be a finite number"):
+        am.MultilabelAccumulator(2, threshold=bad)
+    with pytest.raises(TypeError, match=r"^au_threshold must be a finite number"):
+        am.evaluate(au=[[0, 1]], au_pred=[[0.2, 0.8]], au_threshold=bad)

@@ -48,6 +48,9 @@ add_cases(
     Case("uar/bad-zero-division", "uar", [0, 1], [0, 1], {"zero_division": 0.5},
          expected=ValueError),
     Case("uar/empty", "uar", [], [], expected=ValueError),
+    # scikit-learn's default is not one of this library's values: refused, by name
+    Case("uar/zero-division-warn", "uar", [0, 1], [0, 1], {"zero_division": "warn"},
+         expected=TypeError),
     Case("uar/random-scores", "uar", _labels, _scores),
     # -- ICC -----------------------------------------------------------------------------
     # p = t + 1: S_tt = S_pp = S_tp = 2: ICC(3,1) = 2*2 / (2 + 2)
@@ -120,6 +123,8 @@ add_cases(
     Case("multilabel_f1/truth-not-binary", "multilabel_f1", [[0, 2]], [[0, 1]],
          expected=ValueError),
     Case("multilabel_f1/one-d", "multilabel_f1", [0, 1], [0, 1], expected=ValueError),
+    Case("multilabel_f1/threshold-string", "multilabel_f1", AU_TRUTH, AU_SCORES,
+         {"threshold": "0.5"}, expected=TypeError),
     Case("multilabel_f1/random", "multilabel_f1", _au, _au_scores),
     # names key the per-label results: two that read "6" are refused
     Case("multilabel_roc_auc/repeated-label-names", "multilabel_roc_auc", AU_TRUTH, AU_SCORES,
