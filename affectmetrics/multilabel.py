@@ -58,6 +58,7 @@ def _check_multilabel(
     *,
     nan_policy: str = "raise",
     pred_name: str = "y_pred",
+    true_name: str = "y_true",
     allow_empty: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Validate an (n, L) 0/1 truth and (n, L) predictions or scores.
@@ -65,16 +66,16 @@ def _check_multilabel(
     Returns the truth as bool, the predictions as float64 and the rows omitted.
     """
     t, p, n_omitted = _check_continuous(y_true, y_pred, nan_policy=nan_policy,
-                                        allow_empty=allow_empty, names=("y_true", pred_name))
+                                        allow_empty=allow_empty, names=(true_name, pred_name))
     if t.ndim != 2:
-        raise ValueError(f"y_true must be an (n, L) 0/1 matrix with one column per label; got "
-                         f"shape {t.shape}")
+        raise ValueError(f"{true_name} must be an (n, L) 0/1 matrix with one column per "
+                         f"label; got shape {t.shape}")
     if t.dtype.kind != "b":
         bad = (t != 0) & (t != 1)
         if bad.any():
             pos = _first_position(bad)
-            raise ValueError(f"y_true must hold 0/1 labels; found {_fmt_value(t[pos])} at "
-                             f"position {pos}")
+            raise ValueError(f"{true_name} must hold 0/1 labels; found {_fmt_value(t[pos])} "
+                             f"at position {pos}")
     return t.astype(bool), p.astype(np.float64), n_omitted
 
 

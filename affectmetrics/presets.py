@@ -23,11 +23,18 @@ from typing import Any
 import numpy as np
 
 from ._moments import _ccc_from_moments, _moments
-from ._validation import _check_continuous, _check_unique_names, _group_codes
+from ._validation import (
+    _as_labels,
+    _check_classification,
+    _check_continuous,
+    _check_unique_names,
+    _group_codes,
+)
+from .accumulators import _check_positive_int
 from .classification import f1_score
 from .continuous import ccc, icc, mae, rmse
 from .exceptions import UndefinedMetricWarning, _warn_undefined
-from .multilabel import multilabel_f1
+from .multilabel import _check_multilabel, _check_threshold, multilabel_f1
 
 __all__ = ["ABAW_AUS", "FERA2017_INTENSITY_AUS", "FERA2017_OCCURRENCE_AUS", "PRESETS",
            "abaw_scores", "ccc_per_group", "fera_scores"]
@@ -107,21 +114,28 @@ def abaw_scores(
     ...                va_pred=[[0.1, 0.3], [0.5, 0.3], [-0.3, 0.3]])
     {'abaw_va': 0.5}
     """
+    _check_pairs(expression=expression, expression_pred=expression_pred, va=va,
+                 va_pred=va_pred, au=au, au_pred=au_pred)
     scores: dict[str, float] = {}
     if va is not None:
-        values = np.atleast_1d(ccc(va, va_pred))
+        t, p, _ = _check_continuous(va, va_pred, names=("va", "va_pred"))
+        values = np.atleast_1d(ccc(t, p))
         if values.shape[0] != 2:
             raise ValueError(f"va must have two columns (valence, arousal); got {values.shape[0]}")
         scores["abaw_va"] = float(values.mean())
     if expression is not None:
-        scores["abaw_expr"] = float(f1_score(expression, expression_pred,
-                                             labels=np.arange(n_classes)))
+        labels = np.arange(_check_positive_int(n_classes, "n_classes"))
+        pred = _as_labels(expression_pred, "expression_pred")
+        data = _check_classification(expression, pred, labels=labels, scores=pred.ndim == 2,
+                                     true_name="expression", pred_name="expression_pred")
+        scores["abaw_expr"] = float(f1_score(data.y_true, data.predicted, labels=labels))
     if au is not None:
-        columns = np.shape(au)[1] if np.ndim(au) == 2 else None
-        if columns != n_aus:
+        threshold = _check_threshold(au_threshold, "au_threshold")
+        t, s, _ = _check_multilabel(au, au_pred, true_name="au", pred_name="au_pred")
+        if t.shape[1] != n_aus:
             raise ValueError(f"au must have {n_aus} columns (one per AU: {', '.join(ABAW_AUS)}"
-                             f"); got shape {np.shape(au)}")
-        scores["abaw_au"] = float(multilabel_f1(au, au_pred, threshold=au_threshold))
+                             f"); got shape {t.shape}")
+        scores["abaw_au"] = float(multilabel_f1(t, s, threshold=threshold))
     if len(scores) >= 2:
         scores["abaw_mtl"] = float(sum(scores.values()))
     if not scores:
@@ -182,17 +196,24 @@ def fera_scores(
     >>> round(scores["icc_AU6"], 6), round(scores["icc_AU12"], 6)
     (0.8, 0.857143)
     """
+    _check_pairs(occurrence=occurrence, occurrence_pred=occurrence_pred, intensity=intensity,
+                 intensity_pred=intensity_pred)
     scores: dict[str, float] = {}
     if occurrence is not None:
-        names = _au_keys(au_names, np.shape(occurrence)[-1], "occurrence")
+        threshold = _check_threshold(threshold)
+        occurrence, occurrence_pred, _ = _check_multilabel(
+            occurrence, occurrence_pred, true_name="occurrence", pred_name="occurrence_pred")
+        names = _au_keys(au_names, occurrence.shape[1], "occurrence")
         per_au = multilabel_f1(occurrence, occurrence_pred, threshold=threshold, average=None)
         scores["fera_occurrence_f1"] = float(per_au.mean())
         scores.update({f"f1_{name}": float(v) for name, v in zip(names, per_au, strict=True)})
     if intensity is not None:
-        if np.ndim(intensity) != 2:
+        intensity, intensity_pred, _ = _check_continuous(
+            intensity, intensity_pred, names=("intensity", "intensity_pred"))
+        if intensity.ndim != 2:
             raise ValueError(f"intensity must be an (n, L) matrix, one column per AU; got shape "
-                             f"{np.shape(intensity)}")
-        names = _au_keys(au_names, np.shape(intensity)[1], "intensity")
+                             f"{intensity.shape}")
+        names = _au_keys(au_names, intensity.shape[1], "intensity")
         values = {"icc": np.atleast_1d(icc(intensity, intensity_pred)),
                   "mae": np.atleast_1d(mae(intensity, intensity_pred)),
                   "rmse": np.atleast_1d(rmse(intensity, intensity_pred))}
@@ -206,6 +227,13 @@ def fera_scores(
     if not scores:
         raise ValueError("give occurrence labels and predictions, intensities, or both")
     return scores
+
+
+def _check_pairs(**arrays: Any) -> None:
+    """Each task's truth and predictions (``x`` and ``x_pred``) are given together."""
+    for name, value in arrays.items():
+        if not name.endswith("_pred") and (value is None) != (arrays[f"{name}_pred"] is None):
+            raise ValueError(f"give both {name} and {name}_pred, or neither")
 
 
 def _au_keys(au_names: Any, n_columns: int, what: str) -> list[str]:

@@ -606,7 +606,7 @@ def evaluate(
     if au is not None:
         au_threshold = _check_threshold(au_threshold, "au_threshold")
         au_true, au_scores, _ = _check_multilabel(arrays["au"], arrays["au_pred"],
-                                                  pred_name="au_pred")
+                                                  pred_name="au_pred", true_name="au")
         au_labels = _au_labels(au_names, au_true.shape[1])
         au_metrics, per_au = _au_scores(au_true, au_scores, au_threshold, au_labels)
         metrics.update(au_metrics)

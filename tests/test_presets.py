@@ -95,3 +95,31 @@ def test_repeated_au_names_are_refused():
         am.evaluate(au=[[0, 1]], au_pred=[[0, 1]], au_names=["AU1", "AU1"])
     with pytest.raises(TypeError, match="au_names must be a sequence of names, got the string"):
         am.evaluate(au=[[0, 1, 1]], au_pred=[[0, 1, 1]], au_names="AU1")
+
+
+def test_preset_errors_name_the_preset_arguments():
+    # A task given without its predictions raised "y_pred must be 1-D ...; got a 0-D
+    # array of shape ()", and bad input named y_true/y_pred, not the preset's arguments.
+    t = np.array([[1, 0], [0, 1]])
+    with pytest.raises(ValueError, match=r"^give both va and va_pred, or neither$"):
+        am.abaw_scores(va=np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"^give both expression and expression_pred"):
+        am.abaw_scores(expression_pred=[0, 1])
+    with pytest.raises(ValueError, match=r"^give both occurrence and occurrence_pred"):
+        am.fera_scores(occurrence=t)
+    with pytest.raises(ValueError, match=r"^give both intensity and intensity_pred"):
+        am.fera_scores(intensity=t.astype(float))
+    with pytest.raises(ValueError, match=r"^expression contains the label 9 at index 1"):
+        am.abaw_scores(expression=[0, 9], expression_pred=[0, 1])
+    scores = np.zeros((2, 12))
+    scores[1, 3] = np.nan
+    with pytest.raises(ValueError, match=r"^au_pred contains 1 NaN"):
+        am.abaw_scores(au=np.zeros((2, 12)), au_pred=scores)
+    with pytest.raises(ValueError, match=r"^occurrence must hold 0/1 labels"):
+        am.fera_scores(occurrence=[[0, 2]], occurrence_pred=[[0, 1]])
+    with pytest.raises(ValueError, match=r"^intensity has 2 samples, intensity_pred has 1"):
+        am.fera_scores(intensity=[[0.0], [1.0]], intensity_pred=[[0.0]])
+    with pytest.raises(TypeError, match=r"^au_threshold must be a finite number"):
+        am.abaw_scores(au=np.zeros((2, 12)), au_pred=np.zeros((2, 12)), au_threshold="0.5")
+    with pytest.raises(ValueError, match=r"^n_classes must be a positive integer"):
+        am.abaw_scores(expression=[0, 1], expression_pred=[0, 1], n_classes=0)
