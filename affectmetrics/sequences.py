@@ -16,6 +16,7 @@ arrays within each sequence; sequences may be interleaved.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,12 +66,14 @@ class _Frames:
     def rows(self, delay: int) -> tuple[np.ndarray, np.ndarray]:
         """Row indices (truth rows, prediction rows) pairing truth i + delay with prediction
         i; refused when no frame is left."""
-        shift = abs(delay)
+        # no sequence is longer than n frames: a larger shift (up to any Python int) acts
+        # as n, and stays comparable with the int64 positions
+        shift = min(abs(delay), self.order.shape[0])
         late = self.order[self.position >= shift]  # frames with a partner `shift` earlier
         early = self.order[self.position < self.length - shift]
         if late.shape[0] == 0:
-            raise ValueError(f"delay={delay} leaves no frame: every sequence has at most "
-                             f"{shift} frames")
+            raise ValueError(f"delay={delay} leaves no frame: the longest sequence has "
+                             f"{int(self.length.max())} frames")
         return (late, early) if delay >= 0 else (early, late)
 
 
@@ -300,20 +303,25 @@ def lag_search(
     """
     if pooling not in _POOLINGS:
         raise ValueError(f"pooling must be one of {_POOLINGS}, got {pooling!r}")
-    tried = np.array([_check_delay(d) for d in delays], dtype=np.int64)
-    if tried.shape[0] == 0:
+    if isinstance(delays, (str, bytes)) or not isinstance(delays, Iterable) or (
+            isinstance(delays, np.ndarray) and delays.ndim != 1):
+        raise TypeError(f"delays must be a sequence of integer delays (frames), such as "
+                        f"range(0, 51, 5), got {delays!r}")
+    tried = [_check_delay(d) for d in delays]
+    if not tried:
         raise ValueError("delays is empty; give at least one delay")
     t, p, ids, codes, was_1d = _check_sequences(y_true, y_pred, sequences)
     final = ccc if pooling == "concatenated" else ccc_per_group
     frames = _Frames(codes)
     values = []
     for delay in tried:
-        rows_t, rows_p = frames.rows(int(delay))
+        rows_t, rows_p = frames.rows(delay)
         args = (t[rows_t], p[rows_p]) + ((ids[rows_t],) if final is ccc_per_group else ())
         values.append(np.atleast_1d(final(*args)))
     table = np.stack(values)
     filled = np.where(np.isnan(table), -np.inf, table)
     best = np.argmax(filled, axis=0)
+    tried = np.array(tried, dtype=np.int64)  # each left frames, so each is below n
     best_delay = tried[best]
     best_ccc = table[best, np.arange(table.shape[1])]
     if was_1d:

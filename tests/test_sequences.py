@@ -120,3 +120,23 @@ def test_sequence_ids_of_any_hashable_type_and_missing_ids():
     assert scores.per_sequence[1] == pytest.approx(lin_ccc(t[3:], p[3:]), rel=1e-12)
     with pytest.raises(ValueError, match="sequences has a missing id"):
         am.sequence_ccc(t, p, np.array([1, 1, None, 2, 2, 2], dtype=object))
+
+
+def test_delays_beyond_int64_and_delays_that_are_not_a_sequence():
+    # A delay of 10**20 frames raised OverflowError ("Python int too large to convert to C
+    # long") instead of the ValueError of any delay longer than every sequence; a scalar
+    # delays= raised "'int' object is not iterable".
+    t, p, s = np.arange(10.0), np.arange(10.0) ** 2, [0] * 6 + [1] * 4
+    for delay in (10**20, -(10**20), np.uint64(2**63 + 5), 6):
+        with pytest.raises(ValueError, match=rf"^delay={delay} leaves no frame: the longest "
+                                             r"sequence has 6 frames$"):
+            am.apply_delay(t, p, s, delay)
+    with pytest.raises(ValueError, match="leaves no frame"):
+        am.lag_search(t, p, s, delays=[0, 10**30])
+    # 5 frames: truth 1..5 with predictions 0..4 in sequence 0, 7..9 with 6..8 in 1
+    shifted = am.apply_delay(t, p, s, 1)
+    assert shifted[0].tolist() == [1, 2, 3, 4, 5, 7, 8, 9]
+    assert shifted[1].tolist() == [0, 1, 4, 9, 16, 36, 49, 64]
+    for bad in (3, "0", None, np.array(2)):
+        with pytest.raises(TypeError, match=r"^delays must be a sequence of integer delays"):
+            am.lag_search(t, p, s, delays=bad)
