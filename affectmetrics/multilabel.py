@@ -586,11 +586,17 @@ class MultilabelAccumulator:
         if (counts.sum(axis=(1, 2)) != n).any():
             raise ValueError("state entry 'counts' has labels with different sample counts")
         if acc.bins is None:
-            truth = np.asarray(state["truth"]).reshape(-1, size)
-            scores = np.asarray(state["scores"], dtype=np.float64).reshape(-1, size)
+            truth, scores = np.asarray(state["truth"]), np.asarray(state["scores"])
+            for name, arr in (("truth", truth), ("scores", scores)):
+                if arr.ndim != 2 or arr.shape[1] != size or arr.dtype.kind not in "biuf":
+                    raise ValueError(f"state entry {name!r} must be an (n, {size}) array of "
+                                     f"numbers; got shape {arr.shape}, dtype {arr.dtype}")
             if truth.shape != scores.shape or truth.shape[0] != n:
                 raise ValueError("state entries 'truth', 'scores' and 'counts' disagree on the "
                                  "sample count")
+            if truth.dtype.kind != "b" and ((truth != 0) & (truth != 1)).any():
+                raise ValueError("state entry 'truth' holds values other than 0 and 1")
+            scores = scores.astype(np.float64)
             if not np.isfinite(scores).all():
                 raise ValueError("state entry 'scores' holds NaN or infinite values")
             if truth.shape[0] and not np.array_equal(

@@ -244,3 +244,22 @@ def test_non_numeric_threshold_is_a_type_error_naming_it(bad):
         am.MultilabelAccumulator(2, threshold=bad)
     with pytest.raises(TypeError, match=r"^au_threshold must be a finite number"):
         am.evaluate(au=[[0, 1]], au_pred=[[0.2, 0.8]], au_threshold=bad)
+
+
+def test_saved_state_with_truth_no_data_could_give_is_refused():
+    # A truth of 0/2 passed (2 read as "present" and matched the counts), and a truth of the
+    # wrong width raised numpy's "cannot reshape array of size 100 into shape (3)".
+    t, s = au_data(9, n=50, n_labels=3)
+    acc = am.MultilabelAccumulator(3)
+    acc.update(t, s)
+    doubled = {**acc.state_dict(), "truth": acc.state_dict()["truth"].astype(int) * 2}
+    with pytest.raises(ValueError, match=r"^state entry 'truth' holds values other than 0 and 1"):
+        am.MultilabelAccumulator.from_state_dict(doubled)
+    narrow = {**acc.state_dict(), "truth": acc.state_dict()["truth"][:, :2]}
+    with pytest.raises(ValueError, match=r"^state entry 'truth' must be an \(n, 3\) array"):
+        am.MultilabelAccumulator.from_state_dict(narrow)
+    words = {**acc.state_dict(), "scores": np.full((50, 3), "x")}
+    with pytest.raises(ValueError, match=r"^state entry 'scores' must be an \(n, 3\) array"):
+        am.MultilabelAccumulator.from_state_dict(words)
+    empty = am.MultilabelAccumulator(3)
+    assert am.MultilabelAccumulator.from_state_dict(empty.state_dict()).n_samples == 0
