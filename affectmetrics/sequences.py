@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ._moments import _ccc_from_moments, _moments
-from ._validation import _check_continuous, _group_codes
+from ._validation import _as_numeric, _check_continuous, _group_codes
 from .bootstrap import BootstrapResult, bootstrap_ci
 from .continuous import ccc
 from .exceptions import UndefinedMetricWarning
@@ -34,16 +34,43 @@ __all__ = ["LagSearch", "SequenceScores", "apply_delay", "lag_search", "sequence
 _POOLINGS = ("concatenated", "mean_of_sequences")
 
 
-def _check_sequences(y_true: Any, y_pred: Any, sequences: Any
+def _check_sequences(y_true: Any, y_pred: Any, sequences: Any, nan_policy: str = "raise"
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
     """Validated (n, k) float arrays, (n,) sequence ids and their codes 0..S-1 (the core's
-    one encoding of group ids); whether the input was 1-D."""
-    t, p, _ = _check_continuous(y_true, y_pred)
+    one encoding of group ids); whether the input was 1-D.
+
+    Under ``nan_policy="omit"`` the NaN frames stay (every check but NaN's is made): they
+    hold their sequence positions, so that dropping them cannot shift the later frames;
+    :func:`_pairs` drops the pairs they are in once truth and prediction are paired.
+    """
+    if nan_policy == "omit":
+        t = _as_numeric(y_true, "y_true")
+        p = _as_numeric(y_pred, "y_pred")
+        # every check but NaN's (NaN read as 0 here; inf is still refused)
+        _check_continuous(*(np.nan_to_num(a, nan=0.0, posinf=np.inf, neginf=-np.inf)
+                            for a in (t, p)))
+    else:
+        t, p, _ = _check_continuous(y_true, y_pred, nan_policy=nan_policy)
     was_1d = t.ndim == 1
     t, p = (t[:, None], p[:, None]) if was_1d else (t, p)
     codes, _ = _group_codes(sequences, t.shape[0], "sequences")
     ids = sequences if isinstance(sequences, np.ndarray) else np.asarray(sequences)
     return t.astype(np.float64), p.astype(np.float64), ids, codes, was_1d
+
+
+def _pairs(t: np.ndarray, p: np.ndarray, rows: tuple[np.ndarray, np.ndarray], delay: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``(truth rows, prediction rows)`` without the pairs that have a NaN (only
+    present under ``nan_policy="omit"``); refused when no pair is left."""
+    rows_t, rows_p = rows
+    with np.errstate(invalid="ignore"):
+        complete = ~(np.isnan(t[rows_t]).any(axis=1) | np.isnan(p[rows_p]).any(axis=1))
+    if not complete.all():
+        if not complete.any():
+            raise ValueError(f"every pair of frames left by delay={delay} has a NaN; nothing "
+                             "is left to score after nan_policy='omit'")
+        rows_t, rows_p = rows_t[complete], rows_p[complete]
+    return rows_t, rows_p
 
 
 def _check_delay(delay: Any) -> int:
@@ -77,8 +104,8 @@ class _Frames:
         return (late, early) if delay >= 0 else (early, late)
 
 
-def apply_delay(y_true: Any, y_pred: Any, sequences: Any, delay: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def apply_delay(y_true: Any, y_pred: Any, sequences: Any, delay: int, *,
+                nan_policy: str = "raise") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pair the truth at frame ``i + delay`` with the prediction at frame ``i`` per sequence.
 
     Parameters
@@ -94,6 +121,10 @@ def apply_delay(y_true: Any, y_pred: Any, sequences: Any, delay: int
         the prediction at frame i is compared with the truth at frame i + d). A negative
         delay drops the last |d| truth frames and the first |d| prediction frames. A
         sequence of at most |d| frames drops out.
+    nan_policy : {"raise", "omit"}, default "raise"
+        ``"omit"`` drops every aligned pair with a NaN in its truth or its prediction
+        frame, after the pairing (dropping the NaN frames before it would pair frames that
+        are not ``delay`` apart).
 
     Returns
     -------
@@ -103,7 +134,8 @@ def apply_delay(y_true: Any, y_pred: Any, sequences: Any, delay: int
     Raises
     ------
     ValueError
-        Mismatched lengths, or a delay that leaves no frame.
+        Mismatched lengths, a delay that leaves no frame, or NaN under
+        ``nan_policy="raise"`` (or in every pair under ``"omit"``).
 
     Examples
     --------
@@ -114,8 +146,8 @@ def apply_delay(y_true: Any, y_pred: Any, sequences: Any, delay: int
     ([1.0, 2.0, 3.0], [10.0, 11.0, 12.0])
     """
     delay = _check_delay(delay)
-    t, p, ids, codes, was_1d = _check_sequences(y_true, y_pred, sequences)
-    rows_t, rows_p = _Frames(codes).rows(delay)
+    t, p, ids, codes, was_1d = _check_sequences(y_true, y_pred, sequences, nan_policy)
+    rows_t, rows_p = _pairs(t, p, _Frames(codes).rows(delay), delay)
     t, p = t[rows_t], p[rows_p]
     return (t[:, 0] if was_1d else t), (p[:, 0] if was_1d else p), ids[rows_t]
 
@@ -161,6 +193,7 @@ def sequence_ccc(
     ci: float | None = None,
     n_resamples: int = 1000,
     seed: Any = 0,
+    nan_policy: str = "raise",
 ) -> SequenceScores:
     """Concatenated and mean-of-sequences CCC, after an optional annotation delay.
 
@@ -182,6 +215,8 @@ def sequence_ccc(
         sequences (frames of one recording are not independent).
     n_resamples : int, default 1000
     seed : int, optional
+    nan_policy : {"raise", "omit"}, default "raise"
+        ``"omit"`` drops the aligned pairs with a NaN, as in :func:`apply_delay`.
 
     Returns
     -------
@@ -218,7 +253,7 @@ def sequence_ccc(
     >>> round(scores.concatenated, 6), scores.mean_of_sequences
     (0.948052, -1.0)
     """
-    t, p, ids = apply_delay(y_true, y_pred, sequences, delay)
+    t, p, ids = apply_delay(y_true, y_pred, sequences, delay, nan_policy=nan_policy)
     concatenated = ccc(t, p)
     mean = ccc_per_group(t, p, ids)
     t2, p2 = (t[:, None], p[:, None]) if t.ndim == 1 else (t, p)
@@ -270,6 +305,7 @@ def lag_search(
     delays: Any = range(0, 101, 5),
     *,
     pooling: str = "concatenated",
+    nan_policy: str = "raise",
 ) -> LagSearch:
     """The CCC for every annotation delay in ``delays`` (frames), and the best one.
 
@@ -281,6 +317,8 @@ def lag_search(
         Delays to try, as in :func:`apply_delay` (AVEC papers report 2-4 s, i.e. tens of
         frames at 25-50 Hz).
     pooling : {"concatenated", "mean_of_sequences"}, default "concatenated"
+    nan_policy : {"raise", "omit"}, default "raise"
+        ``"omit"`` drops, at each delay, the aligned pairs with a NaN (:func:`apply_delay`).
 
     Returns
     -------
@@ -310,12 +348,12 @@ def lag_search(
     tried = [_check_delay(d) for d in delays]
     if not tried:
         raise ValueError("delays is empty; give at least one delay")
-    t, p, ids, codes, was_1d = _check_sequences(y_true, y_pred, sequences)
+    t, p, ids, codes, was_1d = _check_sequences(y_true, y_pred, sequences, nan_policy)
     final = ccc if pooling == "concatenated" else ccc_per_group
     frames = _Frames(codes)
     values = []
     for delay in tried:
-        rows_t, rows_p = frames.rows(delay)
+        rows_t, rows_p = _pairs(t, p, frames.rows(delay), delay)
         args = (t[rows_t], p[rows_p]) + ((ids[rows_t],) if final is ccc_per_group else ())
         values.append(np.atleast_1d(final(*args)))
     table = np.stack(values)
