@@ -267,6 +267,9 @@ def sequence_ccc(
             per_sequence[g] = _ccc_from_moments(_moments(t2[rows], p2[rows]))
     intervals = None
     if ci is not None:
+        if n_sequences < 2:
+            raise ValueError(f"ci resamples whole sequences and needs at least two; after "
+                             f"delay={delay} there is {n_sequences}")
         output_names = ("",) if t.ndim == 1 else tuple(str(j) for j in range(t2.shape[1]))
         intervals = bootstrap_ci(va=t, va_pred=p, output_names=output_names,
                                  confidence_level=ci, n_resamples=n_resamples, seed=seed,

@@ -167,3 +167,15 @@ def test_nan_frames_are_dropped_after_pairing_under_omit():
         am.apply_delay([np.nan, 1.0], [1.0, np.nan], [0, 0], 0, nan_policy="omit")
     with pytest.raises(ValueError, match="infinite"):
         am.apply_delay([np.inf, 1.0], [1.0, 2.0], [0, 0], 0, nan_policy="omit")
+
+
+def test_intervals_need_two_sequences_and_say_so():
+    # One sequence gave "groups must contain at least two distinct groups", naming an
+    # argument sequence_ccc does not have.
+    t = np.arange(10.0)
+    with pytest.raises(ValueError, match=r"^ci resamples whole sequences and needs at least "
+                                         r"two; after delay=0 there is 1$"):
+        am.sequence_ccc(t, t ** 2, [3] * 10, ci=0.9, n_resamples=20)
+    # a delay that empties the shorter sequence leaves one
+    with pytest.raises(ValueError, match="after delay=2 there is 1"):
+        am.sequence_ccc(t, t ** 2, [0] * 8 + [1] * 2, delay=2, ci=0.9, n_resamples=20)
