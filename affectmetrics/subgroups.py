@@ -27,6 +27,7 @@ the true gap, most for small subgroups: read a gap interval that excludes its ow
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,7 @@ from .bootstrap import (
     _resample_draws,
 )
 from .classification import _f1_batch
+from .exceptions import UndefinedMetricWarning, _warn_undefined
 from .multilabel import _MultilabelEngine
 
 __all__ = ["SubgroupResult"]
@@ -164,6 +166,21 @@ def _check_subgroups(subgroups: Any, n: int) -> dict[str, np.ndarray]:
     return checked
 
 
+def _scored(score: Any, rows: np.ndarray, where: str) -> dict[str, float]:
+    """``score(rows)``, its UndefinedMetricWarnings saying which subgroup they are about
+    (``... (in subgroup gender=female)``); other warnings pass unchanged."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        values = score(rows)
+    for warning in caught:
+        if issubclass(warning.category, UndefinedMetricWarning):
+            _warn_undefined(f"{warning.message} (in subgroup {where})")
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
+    return values
+
+
 def _subgroup_result(
     attribute: str,
     values: np.ndarray,
@@ -192,7 +209,8 @@ def _subgroup_result(
     level_codes, _ = _group_codes(values, values.shape[0], f"subgroups[{attribute!r}]")
     names = tuple(str(v) for v in values[np.unique(level_codes, return_index=True)[1]])
     rows = [np.flatnonzero(level_codes == g) for g in range(len(names))]
-    metrics = {name: score(r) for name, r in zip(names, rows, strict=True)}
+    metrics = {name: _scored(score, r, f"{attribute}={name}")
+               for name, r in zip(names, rows, strict=True)}
     keys = list(dict.fromkeys(k for m in metrics.values() for k in m))
     table = np.array([[metrics[name].get(k, np.nan) for k in keys] for name in names])
     gap = dict(zip(keys, _gap(table.T).tolist(), strict=True))

@@ -159,3 +159,19 @@ def test_action_unit_f1_per_subgroup_has_intervals(with_expression):
     low, high = np.quantile(gaps, [0.05, 0.95])
     assert result.gap_low["au_f1"] == pytest.approx(low, rel=1e-12)
     assert result.gap_high["au_f1"] == pytest.approx(high, rel=1e-12)
+
+
+def test_undefined_metric_warnings_name_their_subgroup():
+    # A one-sample subgroup warned "roc_auc is undefined for class(es) ['0', '1', '2']"
+    # though every class is in the whole test set: which subgroup was not said.
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 60)
+    scores = rng.random((60, 3))
+    with pytest.warns(am.UndefinedMetricWarning) as record:
+        report = am.evaluate(expression=labels, expression_pred=scores, warn=False,
+                             subgroups={"site": ["a"] * 59 + ["b"]})
+    messages = [str(w.message) for w in record]
+    assert messages and all(m.endswith("(in subgroup site=b)") for m in messages)
+    assert messages[0].startswith("roc_auc is undefined for class(es)")
+    assert all(w.filename == __file__ for w in record)
+    assert np.isnan(report.subgroups["site"].metrics["b"]["auc"])
