@@ -280,8 +280,15 @@ def ccc_per_group(y_true: Any, y_pred: Any, groups: Any) -> float | np.ndarray:
     was_1d = t.ndim == 1
     t, p = (t[:, None], p[:, None]) if was_1d else (t, p)
     ids, _ = _group_codes(groups, t.shape[0])
-    order = np.argsort(ids, kind="stable")
-    sorted_ids = ids[order]
+    mean = _mean_over_groups(_ccc_by_group(t, p, ids))
+    return float(mean[0]) if was_1d else mean
+
+
+def _ccc_by_group(t: np.ndarray, p: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Each group's CCC, ``(G, k)`` for validated ``(n, k)`` arrays and codes ``0..G-1``
+    (one sort, then contiguous slices), nan where undefined, without warnings."""
+    order = np.argsort(codes, kind="stable")
+    sorted_ids = codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
     bounds = np.r_[starts, sorted_ids.shape[0]]
     per_group = []
@@ -290,12 +297,16 @@ def ccc_per_group(y_true: Any, y_pred: Any, groups: Any) -> float | np.ndarray:
         for lo, hi in itertools.pairwise(bounds):
             rows = order[lo:hi]
             per_group.append(_ccc_from_moments(_moments(t[rows], p[rows])))
-    values = np.array(per_group)
+    return np.array(per_group).reshape(-1, t.shape[1])
+
+
+def _mean_over_groups(values: np.ndarray) -> np.ndarray:
+    """The mean over groups (axis 0) of per-group CCCs, leaving out (with a warning)
+    the groups where it is undefined."""
     undefined = np.isnan(values)
     if undefined.any():
         _warn_undefined(f"ccc_per_group: CCC is undefined in {int(undefined.any(axis=1).sum())} "
                         "group(s) (both sides constant and equal); they are left out")
     counts = (~undefined).sum(axis=0)
-    mean = np.where(counts > 0,
+    return np.where(counts > 0,
                     np.where(undefined, 0.0, values).sum(axis=0) / np.maximum(counts, 1), np.nan)
-    return float(mean[0]) if was_1d else mean

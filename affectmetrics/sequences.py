@@ -15,19 +15,16 @@ arrays within each sequence; sequences may be interleaved.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ._moments import _ccc_from_moments, _moments
 from ._validation import _as_numeric, _check_continuous, _group_codes
 from .bootstrap import BootstrapResult, bootstrap_ci
 from .continuous import ccc
-from .exceptions import UndefinedMetricWarning
-from .presets import ccc_per_group
+from .presets import _ccc_by_group, _mean_over_groups, ccc_per_group
 
 __all__ = ["LagSearch", "SequenceScores", "apply_delay", "lag_search", "sequence_ccc"]
 
@@ -255,16 +252,13 @@ def sequence_ccc(
     """
     t, p, ids = apply_delay(y_true, y_pred, sequences, delay, nan_policy=nan_policy)
     concatenated = ccc(t, p)
-    mean = ccc_per_group(t, p, ids)
     t2, p2 = (t[:, None], p[:, None]) if t.ndim == 1 else (t, p)
     codes, n_sequences = _group_codes(ids, t2.shape[0], "sequences")
     names = ids[np.unique(codes, return_index=True)[1]]
-    per_sequence = np.empty((n_sequences, t2.shape[1]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UndefinedMetricWarning)  # reported by ccc_per_group
-        for g in range(n_sequences):
-            rows = codes == g
-            per_sequence[g] = _ccc_from_moments(_moments(t2[rows], p2[rows]))
+    # ccc_per_group's two steps, once (the per-sequence values are returned too)
+    per_sequence = _ccc_by_group(t2, p2, codes)
+    mean = _mean_over_groups(per_sequence)
+    mean = float(mean[0]) if t.ndim == 1 else mean
     intervals = None
     if ci is not None:
         if n_sequences < 2:
