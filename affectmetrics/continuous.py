@@ -25,6 +25,7 @@ from ._moments import (
     _pearson_from_moments,
     _rmse_from_moments,
     _sagr_from_moments,
+    _scale,
 )
 from ._validation import _check_continuous
 
@@ -338,5 +339,14 @@ def mae(y_true: Any, y_pred: Any, *, nan_policy: str = "raise") -> float | np.nd
     1.0
     """
     t, p, _ = _check_continuous(y_true, y_pred, nan_policy=nan_policy)
-    values = np.abs(t.astype(np.float64) - p.astype(np.float64)).mean(axis=0)
+    t, p = t.astype(np.float64), p.astype(np.float64)
+    # The power-of-two scale of the moments (exact): 1 for affect data; beyond 2**300 the
+    # differences and their sum would overflow (|1e308 - -1e308|), below 2**-300 lose digits.
+    scale = np.maximum(_scale(t.min(axis=0), t.max(axis=0), np),
+                       _scale(p.min(axis=0), p.max(axis=0), np))
+    if np.all(scale == 1.0):
+        values = np.abs(t - p).mean(axis=0)
+    else:
+        with np.errstate(over="ignore"):  # inf only where the true MAE overflows
+            values = np.abs(t / scale - p / scale).mean(axis=0) * scale
     return float(values) if t.ndim == 1 else values

@@ -109,6 +109,24 @@ def test_mae():
         am.mae([1, np.nan], [1, 2])
 
 
+def test_mae_of_huge_and_tiny_data_does_not_overflow():
+    # |1e308 - (-1e308)| overflowed to inf (with a RuntimeWarning) though the MAE, 1e308, is
+    # a float; so did the sum of ten differences of 2e307. RMSE never did.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert am.mae([1e308, 0.0], [-1e308, 0.0]) == 1e308
+        assert am.mae(np.full(10, 1e307), np.full(10, -1e307)) == 2e307
+        np.testing.assert_array_equal(
+            am.mae(np.array([[1e307, 1.0]] * 4), np.array([[-1e307, 2.0]] * 4)), [2e307, 1.0])
+        assert am.mae([3e-320, 1e-320], [0.0, 0.0]) == 2e-320
+        x = np.array([0.5, -0.2, 0.1, 0.9, -0.7])
+        y = np.array([0.4, -0.1, 0.3, 0.6, -0.5])
+        assert am.mae(x * 2.0**-1000, y * 2.0**-1000) == am.mae(x, y) * 2.0**-1000
+        assert am.mae(x * 2.0**1000, y * 2.0**1000) == am.mae(x, y) * 2.0**1000
+        # the true MAE beyond the largest float: inf, silently
+        assert am.mae([1.7e308] * 3, [-1.7e308] * 3) == np.inf
+
+
 def test_icc_streams_merges_and_bootstraps():
     rng = np.random.default_rng(4)
     t = rng.normal(size=(600, 2))
