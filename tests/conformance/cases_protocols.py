@@ -88,9 +88,9 @@ add_cases(
     Case("icc/nan-omit", "icc", [1, 2, np.nan, 3], [2, 3, 0, 4], {"nan_policy": "omit"},
          expected=1.0),
     # -- MAE -----------------------------------------------------------------------------
-    # |0| + |1| + |2| over 3
     # |1e308 - (-1e308)| / 2 = 1e308: no overflow of the difference
     Case("mae/huge-opposite", "mae", [1e308, 0.0], [-1e308, 0.0], expected=1e308),
+    # |0| + |1| + |2| over 3
     Case("mae/basic", "mae", [0, 1, 2], [0, 2, 4], expected=1.0),
     Case("mae/2d", "mae", [[0, 1], [2, 3]], [[1, 1], [2, 5]], expected=np.array([0.5, 1.0])),
     Case("mae/nan-omit", "mae", [1, np.nan, 3], [1, 2, 5], {"nan_policy": "omit"},
