@@ -38,6 +38,7 @@ from .accumulators import (
     _entry_int,
     _entry_str,
     _histogram_counts,
+    _histogram_error_bounds,
 )
 from .classification import _check_zero_division, _f1_batch
 from .exceptions import UndefinedMetricWarning, _warn_undefined
@@ -536,6 +537,20 @@ class MultilabelAccumulator:
             "auc_per_label": dict(zip(self.label_names, auc.tolist(), strict=True)),
             "auc_pr_per_label": dict(zip(self.label_names, ap.tolist(), strict=True)),
         }
+
+    def error_bounds(self) -> dict[str, dict[str, float]]:
+        """Per-label bounds on the binning error of AUC and AP (zeros in exact mode).
+
+        The formulas of :class:`~affectmetrics.ClassificationAccumulator`, per label:
+        ``{"auc": {name: bound}, "auc_pr": {name: bound}}``; nan where the metric is
+        undefined.
+        """
+        if self.bins is None:
+            bounds = {"auc": np.zeros(self.num_labels), "auc_pr": np.zeros(self.num_labels)}
+        else:
+            bounds = _histogram_error_bounds(self._pos_hist, self._neg_hist)
+        return {key: dict(zip(self.label_names, values.tolist(), strict=True))
+                for key, values in bounds.items()}
 
     def state_dict(self) -> dict[str, Any]:
         """The state as plain values and arrays, for checkpoints and between processes.

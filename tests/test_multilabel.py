@@ -263,3 +263,26 @@ def test_saved_state_with_truth_no_data_could_give_is_refused():
         am.MultilabelAccumulator.from_state_dict(words)
     empty = am.MultilabelAccumulator(3)
     assert am.MultilabelAccumulator.from_state_dict(empty.state_dict()).n_samples == 0
+
+
+def test_binned_error_stays_within_error_bounds():
+    # The docs promise ClassificationAccumulator's error bounds for bins=N; the
+    # accumulator had no error_bounds() to give them.
+    t, s = au_data(21, n=400, n_labels=4)
+    exact_auc = am.multilabel_roc_auc(t, s, average=None)
+    exact_ap = am.multilabel_pr_auc(t, s, average=None)
+    names = ("AU1", "AU2", "AU4", "AU6")
+    for bins in (4, 16, 256):
+        acc = am.MultilabelAccumulator(4, bins=bins, label_names=names)
+        acc.update(t, s)
+        result, bounds = acc.compute(), acc.error_bounds()
+        for j, name in enumerate(names):
+            assert abs(result["auc_per_label"][name] - exact_auc[j]) <= bounds["auc"][name]
+            assert abs(result["auc_pr_per_label"][name] - exact_ap[j]) <= bounds["auc_pr"][name]
+        # per label, the bound of ClassificationAccumulator on that label's binary problem
+        binary = am.ClassificationAccumulator(num_classes=2, bins=bins)
+        binary.update(t[:, 1], np.c_[1 - s[:, 1], s[:, 1]])
+        assert bounds["auc"]["AU2"] == pytest.approx(binary.error_bounds()["auc"][1], rel=1e-12)
+    exact = am.MultilabelAccumulator(4)
+    exact.update(t, s)
+    assert exact.error_bounds()["auc"] == {name: 0.0 for name in ("0", "1", "2", "3")}
