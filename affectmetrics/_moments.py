@@ -576,6 +576,17 @@ def _icc_batch(n: np.ndarray, m2_t: np.ndarray, m2_p: np.ndarray, cross: np.ndar
         return np.where(defined, num / np.where(defined, den, 1.0), np.nan)
 
 
+#: When each form's denominator is 0, for the warning.
+_ICC_ZERO_DENOMINATOR = {
+    "3,1": "y_true and y_pred both constant",
+    "2,1": "y_true and y_pred constant and equal, or n = 2 perfectly anti-concordant",
+    "1,1": "y_true and y_pred constant and equal",
+    "3,k": "MSR = 0: y_true + y_pred is constant, every sample has the same mean rating",
+    "1,k": "MSR = 0: y_true + y_pred is constant, every sample has the same mean rating",
+    "2,k": "MSR + (MSC - MSE)/n = 0",
+}
+
+
 def _icc_from_moments(m: _Moments, form: str = "3,1") -> np.ndarray:
     """ICC(form) of truth and prediction per column (final step shared by every path)."""
     empty = _empty(m, "icc")
@@ -587,5 +598,5 @@ def _icc_from_moments(m: _Moments, form: str = "3,1") -> np.ndarray:
     values = _icc_batch(n, m2_t, m2_p, cross, bias, m.sse, form)
     undefined = np.isnan(values) & ~empty & ~short
     _warn_columns("icc", undefined,
-                  f"the denominator of ICC({form}) is 0 (e.g. y_true and y_pred both constant)")
+                  f"the denominator of ICC({form}) is 0 ({_ICC_ZERO_DENOMINATOR[form]})")
     return np.where(empty | short, np.nan, values)

@@ -276,7 +276,8 @@ def icc(
     UndefinedMetricWarning
         With fewer than 2 samples, or a zero denominator: ICC(3,1) when both sides are
         constant, ICC(2,1) and ICC(1,1) when both are constant and equal (or, for n = 2,
-        perfectly anti-concordant); nan is returned.
+        perfectly anti-concordant), ICC(3,k) and ICC(1,k) when MSR = 0 (y_true + y_pred
+        constant; pingouin gives -inf); nan is returned.
 
     Notes
     -----

@@ -109,6 +109,22 @@ def test_mae():
         am.mae([1, np.nan], [1, 2])
 
 
+@pytest.mark.parametrize("form", ["3,k", "1,k"])
+def test_average_forms_undefined_when_every_sample_has_the_same_mean(form):
+    # t + p constant: MSR = 0, the denominator of ICC(3,k) and ICC(1,k); the warning said
+    # "e.g. y_true and y_pred both constant", which they are not. pingouin gives -inf.
+    t, p = np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])
+    with pytest.warns(am.UndefinedMetricWarning, match=rf"^icc is undefined: the "
+                      rf"denominator of ICC\({form}\) is 0 \(MSR = 0: y_true \+ y_pred is "
+                      r"constant") as record:
+        assert np.isnan(am.icc(t, p, form=form))
+    assert len(record) == 1
+    name = {"3,k": "ICC(C,k)", "1,k": "ICC(1,k)"}[form]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert pingouin_icc(t, p)[name] == -np.inf
+
+
 def test_mae_of_huge_and_tiny_data_does_not_overflow():
     # |1e308 - (-1e308)| overflowed to inf (with a RuntimeWarning) though the MAE, 1e308, is
     # a float; so did the sum of ten differences of 2e307. RMSE never did.
