@@ -244,9 +244,12 @@ def _subgroup_result(
     for block in draws:
         weights = block.weights()
         per_level = [engine(weights[:, r]) for engine, r in zip(engines, rows, strict=True)]
+        # A resample that drew no sample of a subgroup has no metric there (the engines'
+        # F1, UAR and AU F1 would read its empty counts as zero_division, 0)
+        drawn = np.stack([weights[:, r].sum(axis=1) > 0 for r in rows], axis=-1)
         for key in engines[0].keys:
             stacked = np.stack([values[key] for values in per_level], axis=-1)
-            parts.setdefault(key, []).append(stacked)
+            parts.setdefault(key, []).append(np.where(drawn, stacked, np.nan))
         if confusions is not None:
             parts.setdefault(UAB_KEY, []).append(_uab_batch(confusions(weights)))
     low: dict[str, dict[str, float]] = {name: {} for name in names}

@@ -175,3 +175,37 @@ def test_undefined_metric_warnings_name_their_subgroup():
     assert messages[0].startswith("roc_auc is undefined for class(es)")
     assert all(w.filename == __file__ for w in record)
     assert np.isnan(report.subgroups["site"].metrics["b"]["auc"])
+
+
+def test_resamples_without_a_subgroup_do_not_count_as_zero_for_it():
+    # A resample that drew none of a small subgroup's samples scored its F1, UAR and AU F1
+    # as zero_division (0) instead of leaving it out, dragging the lower bound to 0.
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(2)
+    n = 60
+    au = (rng.random((n, 2)) < 0.5).astype(int)
+    au[-3:] = [[1, 1], [1, 0], [1, 1]]
+    au_scores = np.where(au == 1, 0.9, 0.1)  # perfect
+    labels = np.r_[rng.integers(0, 2, n - 3), [0, 1, 1]]
+    site = np.array(["big"] * (n - 3) + ["small"] * 3)
+    report = am.evaluate(expression=labels, expression_pred=np.eye(2)[labels], au=au,
+                         au_pred=au_scores, subgroups={"site": site}, ci=0.9,
+                         n_resamples=400, seed=5, warn=False)
+    result = report.subgroups["site"]
+    f1, uar, au_f1 = [], [], []
+    for row in np.random.default_rng(5).integers(0, n, (400, n)):  # the same draws
+        keep = row[site[row] == "small"]
+        if keep.shape[0] == 0:
+            continue  # (e^-3, about 5% of the resamples)
+        f1.append(f1_score(labels[keep], labels[keep], average="macro", labels=[0, 1],
+                           zero_division=0.0))
+        uar.append(am.uar(labels[keep], labels[keep], labels=[0, 1]))
+        au_f1.append(f1_score(au[keep], au[keep], average="macro", zero_division=0.0))
+    assert len(f1) < 400
+    for key, values in (("f1", f1), ("uar", uar), ("au_f1", au_f1)):
+        low, high = np.quantile(values, [0.05, 0.95])
+        assert result.low["small"][key] == pytest.approx(low, rel=1e-12)
+        assert result.high["small"][key] == pytest.approx(high, rel=1e-12)
+    # AU 0 is in every sample of the subgroup, so a drawn subgroup's AU F1 is at least 1/2
+    assert result.low["small"]["au_f1"] == 0.5
