@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -168,9 +169,11 @@ def fera_scores(
         0/1 occurrence and 0/1 predictions or scores (present when above ``threshold``).
     intensity, intensity_pred : array-like of shape (n, L), optional
         AU intensities (0-5) and their predictions.
-    au_names : sequence of str, optional
-        Names of the columns, used in the keys. Default ``AU0``, ``AU1``... by position;
-        FERA 2017 uses :data:`FERA2017_OCCURRENCE_AUS` and :data:`FERA2017_INTENSITY_AUS`.
+    au_names : sequence of str, or dict, optional
+        Names of the columns, used in the keys. Default ``AU0``, ``AU1``... by position.
+        When the two tasks score different AUs, a dict names each:
+        ``{"occurrence": FERA2017_OCCURRENCE_AUS, "intensity": FERA2017_INTENSITY_AUS}``
+        (FERA 2017's ten and seven AUs).
     threshold : float, default 0.5
 
     Returns
@@ -237,11 +240,18 @@ def _check_pairs(**arrays: Any) -> None:
 
 
 def _au_keys(au_names: Any, n_columns: int, what: str) -> list[str]:
+    label = "au_names"
+    if isinstance(au_names, Mapping):
+        unknown = sorted(set(map(str, au_names)) - {"occurrence", "intensity"})
+        if unknown:
+            raise ValueError(f"au_names as a dict names the AUs of 'occurrence' and "
+                             f"'intensity'; got the keys {unknown}")
+        au_names, label = au_names.get(what), f"au_names[{what!r}]"
     if au_names is None:
         return [f"AU{j}" for j in range(n_columns)]
-    names = list(_check_unique_names(au_names, "au_names"))
+    names = list(_check_unique_names(au_names, label))
     if len(names) != n_columns:
-        raise ValueError(f"au_names has {len(names)} names but {what} has {n_columns} "
+        raise ValueError(f"{label} has {len(names)} names but {what} has {n_columns} "
                          "column(s)")
     return names
 

@@ -123,3 +123,31 @@ def test_preset_errors_name_the_preset_arguments():
         am.abaw_scores(au=np.zeros((2, 12)), au_pred=np.zeros((2, 12)), au_threshold="0.5")
     with pytest.raises(ValueError, match=r"^n_classes must be a positive integer"):
         am.abaw_scores(expression=[0, 1], expression_pred=[0, 1], n_classes=0)
+
+
+def test_fera_2017_names_both_tasks_in_one_call():
+    # One au_names list had to fit both tasks, so FERA 2017's ten occurrence and seven
+    # intensity AUs could not be named in one call.
+    rng = np.random.default_rng(3)
+    occurrence = (rng.random((50, 10)) < 0.4).astype(int)
+    occurrence_pred = rng.random((50, 10))
+    intensity = rng.integers(0, 6, (50, 7)).astype(float)
+    intensity_pred = np.clip(intensity + rng.normal(0, 1, (50, 7)), 0, 5)
+    names = {"occurrence": FERA2017_OCCURRENCE_AUS, "intensity": FERA2017_INTENSITY_AUS}
+    scores = am.fera_scores(occurrence=occurrence, occurrence_pred=occurrence_pred,
+                            intensity=intensity, intensity_pred=intensity_pred, au_names=names)
+    per_au = skm.f1_score(occurrence, (occurrence_pred > 0.5).astype(int), average=None)
+    assert scores["f1_AU23"] == pytest.approx(per_au[9], rel=1e-12)
+    assert scores["icc_AU17"] == pytest.approx(pingouin_icc(intensity[:, 6],
+                                                            intensity_pred[:, 6])["ICC(C,1)"],
+                                               rel=1e-10)
+    assert "icc_AU7" not in scores and "f1_AU7" in scores
+    only = am.fera_scores(intensity=intensity, intensity_pred=intensity_pred,
+                          au_names={"intensity": FERA2017_INTENSITY_AUS})
+    assert only["icc_AU17"] == scores["icc_AU17"]
+    with pytest.raises(ValueError, match=r"au_names\['intensity'\] has 10 names but intensity"):
+        am.fera_scores(intensity=intensity, intensity_pred=intensity_pred,
+                       au_names={"intensity": FERA2017_OCCURRENCE_AUS})
+    with pytest.raises(ValueError, match="got the keys \\['occurence'\\]"):
+        am.fera_scores(occurrence=occurrence, occurrence_pred=occurrence_pred,
+                       au_names={"occurence": FERA2017_OCCURRENCE_AUS})
