@@ -151,3 +151,11 @@ def test_fera_2017_names_both_tasks_in_one_call():
     with pytest.raises(ValueError, match="got the keys \\['occurence'\\]"):
         am.fera_scores(occurrence=occurrence, occurrence_pred=occurrence_pred,
                        au_names={"occurence": FERA2017_OCCURRENCE_AUS})
+
+
+def test_fera_au_lists_are_public_like_abaw_aus():
+    # The docstrings point to FERA2017_OCCURRENCE_AUS and FERA2017_INTENSITY_AUS as to
+    # ABAW_AUS, but only am.ABAW_AUS existed.
+    assert am.FERA2017_OCCURRENCE_AUS == FERA2017_OCCURRENCE_AUS
+    assert am.FERA2017_INTENSITY_AUS == FERA2017_INTENSITY_AUS
+    assert {"FERA2017_OCCURRENCE_AUS", "FERA2017_INTENSITY_AUS"} <= set(am.__all__)
