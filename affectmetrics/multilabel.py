@@ -39,6 +39,8 @@ from .accumulators import (
     _entry_str,
     _histogram_counts,
     _histogram_error_bounds,
+    _state_from_json,
+    _state_to_json,
 )
 from .classification import _check_zero_division, _f1_batch
 from .exceptions import UndefinedMetricWarning, _warn_undefined
@@ -628,6 +630,20 @@ class MultilabelAccumulator:
         acc._counts = counts
         acc.n_omitted = _entry_int(state, "n_omitted", 0)
         return acc
+
+    def to_json(self) -> str:
+        """The state as strict JSON (``json.dumps(..., allow_nan=False)``), as the other
+        accumulators' :meth:`~affectmetrics.ClassificationAccumulator.to_json`; the label
+        names are a JSON list."""
+        state = self.state_dict()
+        state["label_names"] = list(self.label_names)
+        return _state_to_json(state)
+
+    @classmethod
+    def from_json(cls, text: str) -> MultilabelAccumulator:
+        """Rebuild an accumulator from :meth:`to_json` output (checked as
+        :meth:`from_state_dict`)."""
+        return cls.from_state_dict(_state_from_json(text))
 
     def __repr__(self) -> str:
         mode = "exact" if self.bins is None else f"bins={self.bins}"

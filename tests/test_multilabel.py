@@ -1,5 +1,6 @@
 """Multi-label (action-unit occurrence) F1, ROC AUC and AP against scikit-learn."""
 
+import json
 import warnings
 
 import numpy as np
@@ -286,3 +287,19 @@ def test_binned_error_stays_within_error_bounds():
     exact = am.MultilabelAccumulator(4)
     exact.update(t, s)
     assert exact.error_bounds()["auc"] == {name: 0.0 for name in ("0", "1", "2", "3")}
+
+
+@pytest.mark.parametrize("bins", [None, 8])
+def test_state_round_trips_through_strict_json(bins):
+    # The other accumulators' states travel as strict JSON (to_json/from_json); the
+    # multilabel one had no such path (its label names are a string array).
+    t, s = au_data(4, n=40, n_labels=3)
+    acc = am.MultilabelAccumulator(3, bins=bins, threshold=0.4, label_names=("AU1", "AU2", "AU4"))
+    acc.update(t, s)
+    text = acc.to_json()
+    json.loads(text)
+    again = am.MultilabelAccumulator.from_json(text)
+    assert again.compute() == acc.compute()
+    assert (again.label_names, again.threshold, again.bins) == (acc.label_names, 0.4, bins)
+    with pytest.raises(ValueError, match="state is not valid JSON"):
+        am.MultilabelAccumulator.from_json("{")
