@@ -43,6 +43,7 @@ from ._validation import (
     _check_classification,
     _check_continuous,
     _check_lengths,
+    _check_unique_names,
     _group_codes,
 )
 from .accumulators import _classification_results, _continuous_results
@@ -439,6 +440,8 @@ def _prepare_engine(expression: Any, expression_pred: Any, va: Any, va_pred: Any
         t, p = (t[:, None], p[:, None]) if t.ndim == 1 else (t, p)
         if len(output_names) != t.shape[1]:
             output_names = tuple(f"{i}" for i in range(t.shape[1])) if t.shape[1] > 1 else ("",)
+        # the names key the results (ccc_valence): two alike would keep one column's values
+        output_names = _check_unique_names(output_names, "output_names")
         kwargs.update(va_true=t, va_pred=p, output_names=output_names)
         if "codes" in kwargs:
             _check_lengths(expression=kwargs["codes"], va=t)

@@ -542,7 +542,7 @@ def evaluate(
     if not arrays:
         raise ValueError("give expression labels and predictions, valence/arousal truth and "
                          "predictions, action units, or several of them")
-    output_names = tuple(output_names)
+    output_names = _check_unique_names(output_names, "output_names")
     metrics: dict[str, float] = {}
     per_class = cm = None
     names: tuple[str, ...] = ()

@@ -207,3 +207,15 @@ def test_ccc_per_group_differs_from_pooled():
 def test_abaw_scores_needs_two_outputs():
     with pytest.raises(ValueError, match="two columns"):
         am.abaw_scores(va=[0.1, 0.2, 0.3], va_pred=[0.1, 0.2, 0.4])
+
+
+def test_output_names_that_read_alike_are_refused():
+    # ("v", "v") keyed both columns' metrics ccc_v, pearson_v...: one column was lost.
+    rng = np.random.default_rng(0)
+    va = rng.normal(size=(20, 2))
+    with pytest.raises(ValueError, match=r"^output_names must be distinct names: 'v' \(at 0\)"):
+        am.evaluate(va=va, va_pred=va + 0.1, output_names=["v", "v"], warn=False)
+    with pytest.raises(ValueError, match=r"^output_names must be distinct names"):
+        am.bootstrap_ci(va=va, va_pred=va + 0.1, output_names=("v", "v"), n_resamples=10)
+    with pytest.raises(TypeError, match=r"^output_names must be a sequence of names, got the"):
+        am.evaluate(va=va[:, 0], va_pred=va[:, 0] + 0.1, output_names="valence", warn=False)
