@@ -64,6 +64,7 @@ def abaw_scores(
     n_classes: int = 8,
     n_aus: int = 12,
     au_threshold: float = 0.5,
+    nan_policy: str = "raise",
 ) -> dict[str, float]:
     """The ABAW challenge scores.
 
@@ -89,6 +90,9 @@ def abaw_scores(
         The number of AU columns required.
     au_threshold : float, default 0.5
         A score above it predicts the AU present.
+    nan_policy : {"raise", "omit"}, default "raise"
+        ``"omit"`` drops, in each task, the frames with a NaN in that task's truth or
+        predictions (frames without an annotation for one task still count in the others).
 
     Returns
     -------
@@ -119,7 +123,7 @@ def abaw_scores(
                  va_pred=va_pred, au=au, au_pred=au_pred)
     scores: dict[str, float] = {}
     if va is not None:
-        t, p, _ = _check_continuous(va, va_pred, names=("va", "va_pred"))
+        t, p, _ = _check_continuous(va, va_pred, nan_policy=nan_policy, names=("va", "va_pred"))
         values = np.atleast_1d(ccc(t, p))
         if values.shape[0] != 2:
             raise ValueError(f"va must have two columns (valence, arousal); got {values.shape[0]}")
@@ -128,11 +132,13 @@ def abaw_scores(
         labels = np.arange(_check_positive_int(n_classes, "n_classes"))
         pred = _as_labels(expression_pred, "expression_pred")
         data = _check_classification(expression, pred, labels=labels, scores=pred.ndim == 2,
-                                     true_name="expression", pred_name="expression_pred")
+                                     nan_policy=nan_policy, true_name="expression",
+                                     pred_name="expression_pred")
         scores["abaw_expr"] = float(f1_score(data.y_true, data.predicted, labels=labels))
     if au is not None:
         threshold = _check_threshold(au_threshold, "au_threshold")
-        t, s, _ = _check_multilabel(au, au_pred, true_name="au", pred_name="au_pred")
+        t, s, _ = _check_multilabel(au, au_pred, nan_policy=nan_policy, true_name="au",
+                                    pred_name="au_pred")
         if t.shape[1] != n_aus:
             raise ValueError(f"au must have {n_aus} columns (one per AU: {', '.join(ABAW_AUS)}"
                              f"); got shape {t.shape}")
@@ -153,6 +159,7 @@ def fera_scores(
     intensity_pred: Any = None,
     au_names: Any = None,
     threshold: float = 0.5,
+    nan_policy: str = "raise",
 ) -> dict[str, float]:
     """The FERA action-unit scores: occurrence F1 and intensity ICC(3,1), per AU and mean.
 
@@ -175,6 +182,8 @@ def fera_scores(
         ``{"occurrence": FERA2017_OCCURRENCE_AUS, "intensity": FERA2017_INTENSITY_AUS}``
         (FERA 2017's ten and seven AUs).
     threshold : float, default 0.5
+    nan_policy : {"raise", "omit"}, default "raise"
+        ``"omit"`` drops, in each task, the rows with a NaN in that task's arrays.
 
     Returns
     -------
@@ -205,14 +214,16 @@ def fera_scores(
     if occurrence is not None:
         threshold = _check_threshold(threshold)
         occurrence, occurrence_pred, _ = _check_multilabel(
-            occurrence, occurrence_pred, true_name="occurrence", pred_name="occurrence_pred")
+            occurrence, occurrence_pred, nan_policy=nan_policy, true_name="occurrence",
+            pred_name="occurrence_pred")
         names = _au_keys(au_names, occurrence.shape[1], "occurrence")
         per_au = multilabel_f1(occurrence, occurrence_pred, threshold=threshold, average=None)
         scores["fera_occurrence_f1"] = float(per_au.mean())
         scores.update({f"f1_{name}": float(v) for name, v in zip(names, per_au, strict=True)})
     if intensity is not None:
         intensity, intensity_pred, _ = _check_continuous(
-            intensity, intensity_pred, names=("intensity", "intensity_pred"))
+            intensity, intensity_pred, nan_policy=nan_policy,
+            names=("intensity", "intensity_pred"))
         if intensity.ndim != 2:
             raise ValueError(f"intensity must be an (n, L) matrix, one column per AU; got shape "
                              f"{intensity.shape}")

@@ -159,3 +159,43 @@ def test_fera_au_lists_are_public_like_abaw_aus():
     assert am.FERA2017_OCCURRENCE_AUS == FERA2017_OCCURRENCE_AUS
     assert am.FERA2017_INTENSITY_AUS == FERA2017_INTENSITY_AUS
     assert {"FERA2017_OCCURRENCE_AUS", "FERA2017_INTENSITY_AUS"} <= set(am.__all__)
+
+
+def test_presets_omit_unannotated_frames_per_task():
+    # A NaN raised "... pass nan_policy='omit'", an option the presets did not take. ABAW
+    # frames are annotated per task: a frame without a VA label still counts for AUs.
+    rng = np.random.default_rng(8)
+    n = 40
+    va = rng.uniform(-1, 1, (n, 2))
+    va_pred = np.clip(va + rng.normal(0, 0.3, (n, 2)), -1, 1)
+    au = (rng.random((n, 12)) < 0.4).astype(float)
+    au_pred = rng.random((n, 12))
+    expression = rng.integers(0, 8, n).astype(float)
+    expression_pred = rng.random((n, 8))
+    va[3, 0] = np.nan
+    au[[5, 6], 2] = np.nan
+    expression[7] = np.nan
+    with pytest.raises(ValueError, match="va contains 1 NaN"):
+        am.abaw_scores(va=va, va_pred=va_pred)
+    scores = am.abaw_scores(expression=expression, expression_pred=expression_pred, va=va,
+                            va_pred=va_pred, au=au, au_pred=au_pred, nan_policy="omit")
+    keep_va, keep_au, keep_expr = (np.arange(n) != i for i in (3, 5, 7))
+    keep_au &= np.arange(n) != 6
+    assert scores["abaw_va"] == pytest.approx(
+        np.mean(am.ccc(va[keep_va], va_pred[keep_va])), rel=1e-14)
+    assert scores["abaw_au"] == pytest.approx(skm.f1_score(
+        au[keep_au].astype(int), (au_pred[keep_au] > 0.5).astype(int), average="macro",
+        zero_division=0.0), rel=1e-12)
+    assert scores["abaw_expr"] == pytest.approx(skm.f1_score(
+        expression[keep_expr].astype(int), expression_pred[keep_expr].argmax(1),
+        average="macro", labels=range(8), zero_division=0.0), rel=1e-12)
+    intensity = rng.integers(0, 6, (n, 3)).astype(float)
+    intensity_pred = np.clip(intensity + rng.normal(0, 1, (n, 3)), 0, 5)
+    intensity_pred[0, 1] = np.nan
+    fera = am.fera_scores(intensity=intensity, intensity_pred=intensity_pred,
+                          occurrence=au[:, :3], occurrence_pred=au_pred[:, :3],
+                          nan_policy="omit")
+    assert fera["icc_AU0"] == pytest.approx(am.icc(intensity[1:, 0], intensity_pred[1:, 0]),
+                                            rel=1e-14)
+    assert fera["f1_AU2"] == pytest.approx(skm.f1_score(
+        au[keep_au, 2].astype(int), (au_pred[keep_au, 2] > 0.5).astype(int)), rel=1e-12)
