@@ -202,6 +202,28 @@ def _check_continuous(
     return t, p, n_omitted
 
 
+def _check_continuous_keeping_nan(
+    y_true: Any, y_pred: Any, nan_policy: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`_check_continuous` for callers that drop NaN rows themselves, after aligning
+    them with other per-row data (group ids, frame positions).
+
+    Returns the arrays with their NaN kept and, under ``nan_policy="omit"``, the boolean
+    mask of rows with a NaN (None under ``"raise"``, which refuses NaN as usual).
+    """
+    _check_nan_policy(nan_policy)
+    if nan_policy == "raise":
+        t, p, _ = _check_continuous(y_true, y_pred)
+        return t, p, None
+    t = _as_numeric(y_true, "y_true")
+    p = _as_numeric(y_pred, "y_pred")
+    # every check but NaN's (NaN read as 0 here; inf is still refused)
+    _check_continuous(*(np.nan_to_num(a, nan=0.0, posinf=np.inf, neginf=-np.inf)
+                        for a in (t, p)))
+    rows = _nonfinite_rows("omit", y_true=t, y_pred=p)
+    return t, p, np.zeros(t.shape[0], dtype=bool) if rows is None else rows
+
+
 @dataclass(frozen=True)
 class _ClassData:
     """Validated classification input: class codes ``0..C-1`` into ``classes``."""

@@ -28,8 +28,10 @@ from ._validation import (
     _as_labels,
     _check_classification,
     _check_continuous,
+    _check_continuous_keeping_nan,
     _check_unique_names,
     _group_codes,
+    _omit,
 )
 from .accumulators import _check_positive_int
 from .classification import f1_score
@@ -267,7 +269,8 @@ def _au_keys(au_names: Any, n_columns: int, what: str) -> list[str]:
     return names
 
 
-def ccc_per_group(y_true: Any, y_pred: Any, groups: Any) -> float | np.ndarray:
+def ccc_per_group(y_true: Any, y_pred: Any, groups: Any, *,
+                  nan_policy: str = "raise") -> float | np.ndarray:
     """CCC computed per recording (group), then averaged over recordings (AVEC-style).
 
     Parameters
@@ -276,6 +279,8 @@ def ccc_per_group(y_true: Any, y_pred: Any, groups: Any) -> float | np.ndarray:
     groups : array-like of shape (n,)
         Recording (video, subject) id of each sample: any hashable ids (integers, strings,
         objects); None or NaN is refused.
+    nan_policy : {"raise", "omit"}, default "raise"
+        ``"omit"`` drops every row with a NaN in ``y_true`` or ``y_pred`` (with its group id).
 
     Returns
     -------
@@ -297,11 +302,13 @@ def ccc_per_group(y_true: Any, y_pred: Any, groups: Any) -> float | np.ndarray:
     >>> am.ccc_per_group([0, 1, 2, 10, 11, 12], [0, 1, 2, 10, 11, 12], [1, 1, 1, 2, 2, 2])
     1.0
     """
-    t, p, _ = _check_continuous(y_true, y_pred)
+    t, p, nan_rows = _check_continuous_keeping_nan(y_true, y_pred, nan_policy)
     was_1d = t.ndim == 1
     t, p = (t[:, None], p[:, None]) if was_1d else (t, p)
     ids, _ = _group_codes(groups, t.shape[0])
-    mean = _mean_over_groups(_ccc_by_group(t, p, ids))
+    if nan_rows is not None and nan_rows.any():
+        (t, p, ids), _ = _omit(nan_rows, t, p, ids)
+    mean = _mean_over_groups(_ccc_by_group(t.astype(np.float64), p.astype(np.float64), ids))
     return float(mean[0]) if was_1d else mean
 
 

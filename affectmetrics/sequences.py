@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import _as_numeric, _check_continuous, _group_codes
+from ._validation import _check_continuous_keeping_nan, _group_codes
 from .bootstrap import BootstrapResult, bootstrap_ci
 from .continuous import ccc
 from .presets import _ccc_by_group, _mean_over_groups, ccc_per_group
@@ -40,14 +40,7 @@ def _check_sequences(y_true: Any, y_pred: Any, sequences: Any, nan_policy: str =
     hold their sequence positions, so that dropping them cannot shift the later frames;
     :func:`_pairs` drops the pairs they are in once truth and prediction are paired.
     """
-    if nan_policy == "omit":
-        t = _as_numeric(y_true, "y_true")
-        p = _as_numeric(y_pred, "y_pred")
-        # every check but NaN's (NaN read as 0 here; inf is still refused)
-        _check_continuous(*(np.nan_to_num(a, nan=0.0, posinf=np.inf, neginf=-np.inf)
-                            for a in (t, p)))
-    else:
-        t, p, _ = _check_continuous(y_true, y_pred, nan_policy=nan_policy)
+    t, p, _ = _check_continuous_keeping_nan(y_true, y_pred, nan_policy)
     was_1d = t.ndim == 1
     t, p = (t[:, None], p[:, None]) if was_1d else (t, p)
     codes, _ = _group_codes(sequences, t.shape[0], "sequences")

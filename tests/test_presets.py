@@ -199,3 +199,20 @@ def test_presets_omit_unannotated_frames_per_task():
                                             rel=1e-14)
     assert fera["f1_AU2"] == pytest.approx(skm.f1_score(
         au[keep_au, 2].astype(int), (au_pred[keep_au, 2] > 0.5).astype(int)), rel=1e-12)
+
+
+def test_ccc_per_group_omits_nan_rows_with_their_group_ids():
+    # A NaN raised "... pass nan_policy='omit'", which ccc_per_group did not take.
+    t = np.array([0.0, 1.0, np.nan, 2.0, 10.0, 11.0, 12.0, 13.0])
+    p = np.array([0.0, 1.5, 1.0, 2.0, 10.0, 12.0, np.nan, 13.0])
+    groups = ["a"] * 4 + ["b"] * 4
+    with pytest.raises(ValueError, match="y_true contains 1 NaN"):
+        am.ccc_per_group(t, p, groups)
+    keep = ~(np.isnan(t) | np.isnan(p))
+    expected = np.mean([am.ccc(t[keep][:3], p[keep][:3]), am.ccc(t[keep][3:], p[keep][3:])])
+    assert am.ccc_per_group(t, p, groups, nan_policy="omit") == pytest.approx(expected,
+                                                                               rel=1e-15)
+    with pytest.raises(ValueError, match="nothing is left to score"):
+        am.ccc_per_group([np.nan, 1.0], [1.0, np.nan], ["a", "b"], nan_policy="omit")
+    with pytest.raises(ValueError, match="nan_policy must be"):
+        am.ccc_per_group([0.0, 1.0], [1.0, 0.0], ["a", "a"], nan_policy="drop")
