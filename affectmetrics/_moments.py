@@ -28,11 +28,11 @@ row    name          meaning
 **Scales.** ``S`` is a power of two decided by the column's largest magnitude
 ``a = max(|min|, |max|)`` alone (:func:`_scale`): 1 for ``2**-300 <= a <= 2**300`` and for
 ``a = 0`` (every affect data set: the state is then in the data's own units), ``2**-600``
-below and ``2**600`` above. Second-order sums are formed from values divided by ``S`` (exact: a power
-of two), so nothing overflows or underflows for any representable data: the squares of the
-scaled values and of their deviations stay within ``2**-1000 .. 2**1000``. Pearson's r and
-the CCC are ratios in which the scales cancel; RMSE is ``S_d * sqrt(sse / n)``, infinite only
-when the true RMSE overflows.
+below and ``2**600`` above. Second-order sums are formed from values divided by ``S``
+(exact: a power of two), so nothing overflows or underflows for any representable data:
+the squares of the scaled values and of their deviations stay within
+``2**-1000 .. 2**1000``. Pearson's r and the CCC are ratios in which the scales cancel;
+RMSE is ``S_d * sqrt(sse / n)``, infinite only when the true RMSE overflows.
 
 **Merging** uses the multi-way form of Chan, Golub & LeVeque's update (the law of total
 variance), each part's sums first brought to the merged scale:
