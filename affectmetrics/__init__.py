@@ -28,7 +28,14 @@ from .multilabel import (
     multilabel_pr_auc,
     multilabel_roc_auc,
 )
-from .presets import ABAW_AUS, abaw_scores, ccc_per_group, fera_scores
+from .presets import (
+    ABAW_AUS,
+    FERA2017_INTENSITY_AUS,
+    FERA2017_OCCURRENCE_AUS,
+    abaw_scores,
+    ccc_per_group,
+    fera_scores,
+)
 from .ranking import pr_auc, roc_auc
 from .report import Diagnostic, Report, diagnose, evaluate, side_by_side
 from .sequences import LagSearch, SequenceScores, apply_delay, lag_search, sequence_ccc
@@ -38,6 +45,8 @@ __version__ = "0.1.0"
 __all__ = [
     "ABAW_AUS",
     "AFFECTNET_CLASSES",
+    "FERA2017_INTENSITY_AUS",
+    "FERA2017_OCCURRENCE_AUS",
     "BootstrapResult",
     "ClassificationAccumulator",
     "ContinuousAccumulator",

@@ -678,6 +678,17 @@ def _icc_batch(n: np.ndarray, m2_t: np.ndarray, m2_p: np.ndarray, cross: np.ndar
         return np.where(defined, num / np.where(defined, den, 1.0), np.nan)
 
 
+#: When each form's denominator is 0, for the warning.
+_ICC_ZERO_DENOMINATOR = {
+    "3,1": "y_true and y_pred both constant",
+    "2,1": "y_true and y_pred constant and equal, or n = 2 perfectly anti-concordant",
+    "1,1": "y_true and y_pred constant and equal",
+    "3,k": "MSR = 0: y_true + y_pred is constant, every sample has the same mean rating",
+    "1,k": "MSR = 0: y_true + y_pred is constant, every sample has the same mean rating",
+    "2,k": "MSR + (MSC - MSE)/n = 0",
+}
+
+
 def _icc_from_moments(m: _Moments, form: str = "3,1") -> np.ndarray:
     """ICC(form) of truth and prediction per column (final step shared by every path)."""
     empty = _empty(m, "icc")
@@ -686,12 +697,16 @@ def _icc_from_moments(m: _Moments, form: str = "3,1") -> np.ndarray:
     _warn_columns("icc", short,
                   "it needs at least 2 samples (the ANOVA has n - 1 degrees of freedom)")
     _, _, m2_t, m2_p, cross, bias = _exact_moments(m)
-    # Every form is at most 1 and the single-rater forms at least -1; rounding may step an
-    # ulp outside (ICC(3,1) of x and -x came out -1.0000000000000002): clip, as Pearson's r.
-    values = np.minimum(_icc_batch(n, m2_t, m2_p, cross, bias, m.sse, form), 1.0)
-    if form.endswith(",1"):
+    # Rounding may step an ulp outside a true bound (ICC(3,1) of x and -x came out
+    # -1.0000000000000002): clip to the bounds each form has, as Pearson's r. ICC(3,1) and
+    # ICC(1,1) lie in [-1, 1]; ICC(2,1), ICC(3,k), ICC(1,k) are at most 1; ICC(2,1) goes down
+    # to -n/(n-2) and ICC(2,k) is unbounded (3 for t = 1, 2, 3 and p = 3, 2, 1; pingouin).
+    values = _icc_batch(n, m2_t, m2_p, cross, bias, m.sse, form)
+    if form != "2,k":
+        values = np.minimum(values, 1.0)
+    if form in ("1,1", "3,1"):
         values = np.maximum(values, -1.0)
     undefined = np.isnan(values) & ~empty & ~short
     _warn_columns("icc", undefined,
-                  f"the denominator of ICC({form}) is 0 (e.g. y_true and y_pred both constant)")
+                  f"the denominator of ICC({form}) is 0 ({_ICC_ZERO_DENOMINATOR[form]})")
     return np.where(empty | short, np.nan, values)

@@ -11,6 +11,7 @@ the statistics are computed (see ``_moments.py``), so float32 input costs no ful
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,6 +217,28 @@ def _check_continuous(
     drop = _nonfinite_rows(nan_policy, **{true_name: t, pred_name: p})
     (t, p), n_omitted = _omit(drop, t, p, allow_empty=allow_empty)
     return t, p, n_omitted
+
+
+def _check_continuous_keeping_nan(
+    y_true: Any, y_pred: Any, nan_policy: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`_check_continuous` for callers that drop NaN rows themselves, after aligning
+    them with other per-row data (group ids, frame positions).
+
+    Returns the arrays with their NaN kept and, under ``nan_policy="omit"``, the boolean
+    mask of rows with a NaN (None under ``"raise"``, which refuses NaN as usual).
+    """
+    _check_nan_policy(nan_policy)
+    if nan_policy == "raise":
+        t, p, _ = _check_continuous(y_true, y_pred)
+        return t, p, None
+    t = _as_numeric(y_true, "y_true")
+    p = _as_numeric(y_pred, "y_pred")
+    # every check but NaN's (NaN read as 0 here; inf is still refused)
+    _check_continuous(*(np.nan_to_num(a, nan=0.0, posinf=np.inf, neginf=-np.inf)
+                        for a in (t, p)))
+    rows = _nonfinite_rows("omit", y_true=t, y_pred=p)
+    return t, p, np.zeros(t.shape[0], dtype=bool) if rows is None else rows
 
 
 @dataclass(frozen=True)
@@ -556,6 +579,31 @@ def _id_array(ids: Any) -> np.ndarray:
     for i, value in enumerate(items):
         out[i] = value
     return out
+
+
+def _real_option(value: Any, name: str, expected: str) -> float:
+    """A numeric option as a float; a TypeError naming the option for anything else (a
+    string such as scikit-learn's ``zero_division="warn"``, None, a list)."""
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {expected}, got {value!r}")
+    return float(value)
+
+
+def _check_unique_names(names: Any, name: str) -> tuple[str, ...]:
+    """Names as strings, refused when two of them read the same (they key result dicts,
+    where a repeated key would silently keep only the last value)."""
+    if isinstance(names, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of names, got the string {names!r}")
+    values = list(names)
+    text = tuple(str(v) for v in values)
+    seen: dict[str, int] = {}
+    for position, value in enumerate(text):
+        if value in seen:
+            first = seen[value]
+            raise ValueError(f"{name} must be distinct names: {values[first]!r} (at {first}) "
+                             f"and {values[position]!r} (at {position}) both read {value!r}")
+        seen[value] = position
+    return text
 
 
 def _group_codes(groups: Any, n: int, name: str = "groups") -> tuple[np.ndarray, int]:

@@ -280,6 +280,25 @@ def _histograms(codes: np.ndarray, y_score: np.ndarray, bins: int,
     return own.reshape(n_classes, bins), (every - own).reshape(n_classes, bins)
 
 
+def _histogram_error_bounds(pos_hist: np.ndarray, neg_hist: np.ndarray
+                            ) -> dict[str, np.ndarray]:
+    """Per-row bounds on the binning error of AUC and AP from histograms (rows: classes or
+    labels); nan where the metric is undefined. Only pairs in one bin can be misordered."""
+    size = pos_hist.shape[0]
+    auc, ap = np.full(size, np.nan), np.full(size, np.nan)
+    for k, (pos, neg) in enumerate(zip(pos_hist, neg_hist, strict=True)):
+        n_pos, n_neg = int(pos.sum()), int(neg.sum())
+        if n_pos and n_neg:  # in float64: the int64 dot product overflows beyond ~3e9
+            auc[k] = float(np.dot(pos.astype(np.float64), neg)) / (2.0 * n_pos * n_neg)
+        if n_pos:
+            above_pos = n_pos - np.cumsum(pos)
+            above_neg = n_neg - np.cumsum(neg)
+            high = (above_pos + pos) / np.maximum(above_pos + above_neg + pos, 1)
+            low = (above_pos + 1) / (above_pos + above_neg + 1 + neg)
+            ap[k] = float(np.sum(np.where(pos > 0, pos / n_pos * (high - low), 0.0)))
+    return {"auc": auc, "auc_pr": ap}
+
+
 def _histogram_counts(pos_hist: np.ndarray, neg_hist: np.ndarray) -> list[_RankCounts]:
     """Per-threshold counts from histograms: samples in one bin count as tied."""
     counts = []
@@ -707,18 +726,7 @@ class ClassificationAccumulator:
         """
         if self.bins is None:
             return {"auc": np.zeros(self.num_classes), "auc_pr": np.zeros(self.num_classes)}
-        auc, ap = np.full(self.num_classes, np.nan), np.full(self.num_classes, np.nan)
-        for k, (pos, neg) in enumerate(zip(self._pos_hist, self._neg_hist, strict=True)):
-            n_pos, n_neg = int(pos.sum()), int(neg.sum())
-            if n_pos and n_neg:  # in float64: the int64 dot product overflows beyond ~3e9
-                auc[k] = float(np.dot(pos.astype(np.float64), neg)) / (2.0 * n_pos * n_neg)
-            if n_pos:
-                above_pos = n_pos - np.cumsum(pos)
-                above_neg = n_neg - np.cumsum(neg)
-                high = (above_pos + pos) / np.maximum(above_pos + above_neg + pos, 1)
-                low = (above_pos + 1) / (above_pos + above_neg + 1 + neg)
-                ap[k] = float(np.sum(np.where(pos > 0, pos / n_pos * (high - low), 0.0)))
-        return {"auc": auc, "auc_pr": ap}
+        return _histogram_error_bounds(self._pos_hist, self._neg_hist)
 
     def state_dict(self) -> dict[str, Any]:
         """The state as plain values and arrays, for checkpoints and between processes.

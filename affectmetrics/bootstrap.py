@@ -50,6 +50,7 @@ from ._validation import (
     _check_classification,
     _check_continuous,
     _check_lengths,
+    _check_unique_names,
     _fmt_number,
     _group_codes,
 )
@@ -497,6 +498,8 @@ def _prepare_engine(expression: Any, expression_pred: Any, va: Any, va_pred: Any
         t, p = (t[:, None], p[:, None]) if t.ndim == 1 else (t, p)
         if len(output_names) != t.shape[1]:
             output_names = tuple(f"{i}" for i in range(t.shape[1])) if t.shape[1] > 1 else ("",)
+        # the names key the results (ccc_valence): two alike would keep one column's values
+        output_names = _check_unique_names(output_names, "output_names")
         kwargs.update(va_true=t, va_pred=p, output_names=output_names)
         if "codes" in kwargs:
             _check_lengths(expression=kwargs["codes"], va=t)
@@ -504,6 +507,21 @@ def _prepare_engine(expression: Any, expression_pred: Any, va: Any, va_pred: Any
         raise ValueError("give expression labels and predictions, valence/arousal truth and "
                          "predictions, or both")
     return _Engine(**kwargs)
+
+
+class _Engines:
+    """Several bootstrap engines on the same samples, resampled together (same draws)."""
+
+    def __init__(self, engines: list[Any]) -> None:
+        self._engines = engines
+        self.n = engines[0].n
+        self.keys = [key for engine in engines for key in engine.keys]
+
+    def __call__(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        return {k: v for engine in self._engines for k, v in engine(weights).items()}
+
+    def estimate(self, warn: bool = True) -> dict[str, float]:
+        return {k: v for engine in self._engines for k, v in engine.estimate(warn).items()}
 
 
 def _clean_key(key: str) -> str:

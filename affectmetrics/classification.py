@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import _check_classification, _ClassData
+from ._validation import _check_classification, _ClassData, _real_option
 from .exceptions import _warn_undefined
 
 __all__ = ["accuracy", "classification_scores", "cohen_kappa", "confusion_matrix", "f1_score",
@@ -52,11 +52,7 @@ def _accuracy_from_cm(cm: np.ndarray) -> float:
 
 
 def _check_zero_division(zero_division: float) -> float:
-    """``zero_division`` as a float: 0.0, 1.0 or nan (a string such as scikit-learn's
-    ``"warn"``, or any other object, is a ValueError naming the argument)."""
-    ok = isinstance(zero_division, (int, float, np.integer, np.floating)) and not isinstance(
-        zero_division, (bool, np.bool_))
-    value = float(zero_division) if ok else 0.5
+    value = _real_option(zero_division, "zero_division", "0.0, 1.0 or nan")
     if not (value in (0.0, 1.0) or np.isnan(value)):
         raise ValueError(f"zero_division must be 0.0, 1.0 or nan, got {zero_division!r}")
     return value

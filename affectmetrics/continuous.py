@@ -25,6 +25,7 @@ from ._moments import (
     _pearson_from_moments,
     _rmse_from_moments,
     _sagr_from_moments,
+    _scale,
 )
 from ._validation import _check_continuous
 
@@ -260,7 +261,10 @@ def icc(
     Returns
     -------
     float or ndarray of shape (k,)
-        At most 1; ICC(3,1) and ICC(2,1) lie in [-1, 1].
+        ICC(3,1) and ICC(1,1) lie in [-1, 1], ICC(2,1) in [-n/(n-2), 1] (-3 for three
+        perfectly anti-concordant samples), ICC(3,k) and ICC(1,k) are at most 1; ICC(2,k)
+        is unbounded (its denominator MSR + (MSC - MSE)/n is negative when MSE exceeds
+        n MSR + MSC), as in pingouin.
 
     Raises
     ------
@@ -272,7 +276,8 @@ def icc(
     UndefinedMetricWarning
         With fewer than 2 samples, or a zero denominator: ICC(3,1) when both sides are
         constant, ICC(2,1) and ICC(1,1) when both are constant and equal (or, for n = 2,
-        perfectly anti-concordant); nan is returned.
+        perfectly anti-concordant), ICC(3,k) and ICC(1,k) when MSR = 0 (y_true + y_pred
+        constant; pingouin gives -inf); nan is returned.
 
     Notes
     -----
@@ -335,5 +340,14 @@ def mae(y_true: Any, y_pred: Any, *, nan_policy: str = "raise") -> float | np.nd
     1.0
     """
     t, p, _ = _check_continuous(y_true, y_pred, nan_policy=nan_policy)
-    values = np.abs(t.astype(np.float64) - p.astype(np.float64)).mean(axis=0)
+    t, p = t.astype(np.float64), p.astype(np.float64)
+    # The power-of-two scale of the moments (exact): 1 for affect data; beyond 2**300 the
+    # differences and their sum would overflow (|1e308 - -1e308|), below 2**-300 lose digits.
+    scale = np.maximum(_scale(t.min(axis=0), t.max(axis=0), np),
+                       _scale(p.min(axis=0), p.max(axis=0), np))
+    if np.all(scale == 1.0):
+        values = np.abs(t - p).mean(axis=0)
+    else:
+        with np.errstate(over="ignore"):  # inf only where the true MAE overflows
+            values = np.abs(t / scale - p / scale).mean(axis=0) * scale
     return float(values) if t.ndim == 1 else values

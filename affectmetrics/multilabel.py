@@ -19,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import _check_continuous, _check_nan_policy, _first_position, _fmt_value
+from ._validation import (
+    _check_continuous,
+    _check_nan_policy,
+    _check_unique_names,
+    _first_position,
+    _fmt_value,
+    _real_option,
+)
 from .accumulators import (
     _STATE_VERSION,
     _bin_index,
@@ -31,6 +38,9 @@ from .accumulators import (
     _entry_int,
     _entry_str,
     _histogram_counts,
+    _histogram_error_bounds,
+    _state_from_json,
+    _state_to_json,
 )
 from .classification import _check_zero_division, _f1_batch
 from .exceptions import UndefinedMetricWarning, _warn_undefined
@@ -51,6 +61,7 @@ def _check_multilabel(
     *,
     nan_policy: str = "raise",
     pred_name: str = "y_pred",
+    true_name: str = "y_true",
     allow_empty: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Validate an (n, L) 0/1 truth and (n, L) predictions or scores.
@@ -58,23 +69,23 @@ def _check_multilabel(
     Returns the truth as bool, the predictions as float64 and the rows omitted.
     """
     t, p, n_omitted = _check_continuous(y_true, y_pred, nan_policy=nan_policy,
-                                        allow_empty=allow_empty, names=("y_true", pred_name))
+                                        allow_empty=allow_empty, names=(true_name, pred_name))
     if t.ndim != 2:
-        raise ValueError(f"y_true must be an (n, L) 0/1 matrix with one column per label; got "
-                         f"shape {t.shape}")
+        raise ValueError(f"{true_name} must be an (n, L) 0/1 matrix with one column per "
+                         f"label; got shape {t.shape}")
     if t.dtype.kind != "b":
         bad = (t != 0) & (t != 1)
         if bad.any():
             pos = _first_position(bad)
-            raise ValueError(f"y_true must hold 0/1 labels; found {_fmt_value(t[pos])} at "
-                             f"position {pos}")
+            raise ValueError(f"{true_name} must hold 0/1 labels; found {_fmt_value(t[pos])} "
+                             f"at position {pos}")
     return t.astype(bool), p.astype(np.float64), n_omitted
 
 
-def _check_threshold(threshold: float) -> float:
-    value = float(threshold)
+def _check_threshold(threshold: float, name: str = "threshold") -> float:
+    value = _real_option(threshold, name, "a finite number")
     if not np.isfinite(value):
-        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+        raise ValueError(f"{name} must be a finite number, got {threshold!r}")
     return value
 
 
@@ -91,10 +102,14 @@ def _label_confusion(t: np.ndarray, predicted: np.ndarray) -> np.ndarray:
 def _label_names(names: Any, n_labels: int) -> np.ndarray:
     if names is None:
         return np.arange(n_labels)
+    if isinstance(names, (str, bytes)):
+        raise TypeError(f"label_names must be a sequence of {n_labels} names, got the "
+                        f"string {names!r}")
     arr = np.asarray(names)
     if arr.ndim != 1 or arr.shape[0] != n_labels:
         raise ValueError(f"label_names must name each of the {n_labels} labels; got "
                          f"{arr.shape[0] if arr.ndim == 1 else arr.shape}")
+    _check_unique_names(arr.tolist(), "label_names")
     return arr
 
 
@@ -110,12 +125,16 @@ def _multilabel_f1_batch(cms: np.ndarray, average: str | None,
     if average is None:
         return per_label
     defined = ~np.isnan(per_label)
-    support = cms[..., 1, :].sum(axis=-1)
-    weights = np.where(defined, 1.0 if average == "macro" else support, 0.0)
+    weights = defined.astype(np.float64)
+    if average == "weighted":
+        by_support = np.where(defined, cms[..., 1, :].sum(axis=-1), 0.0)
+        # No positives in any label: the weights are all 0, and the mean falls back to the
+        # unweighted one, as scikit-learn's does.
+        weights = np.where(by_support.sum(axis=-1, keepdims=True) > 0, by_support, weights)
     weight_sum = weights.sum(axis=-1)
     value = (np.where(defined, per_label, 0.0) * weights).sum(axis=-1) / np.where(
         weight_sum > 0, weight_sum, 1.0)
-    return np.where(weight_sum > 0, value, np.where(defined.any(axis=-1), zero_division, np.nan))
+    return np.where(weight_sum > 0, value, np.nan)
 
 
 def _multilabel_f1_from_counts(cms: np.ndarray, average: str | None = "macro",
@@ -206,7 +225,8 @@ def multilabel_f1(
     average : {"macro", "micro", "weighted", None}, default "macro"
         ``"macro"``: unweighted mean over labels (the ABAW AU score, the BP4D/DISFA
         protocols); ``"micro"``: from counts pooled over labels; ``"weighted"``: weighted by
-        each label's number of positives; ``None``: per-label array.
+        each label's number of positives (the unweighted mean when no label has any, as
+        scikit-learn); ``None``: per-label array.
     zero_division : {0.0, 1.0, nan}, default 0.0
         The F1 of a label with a zero denominator (never present and never predicted); nan
         leaves such labels out of the average.
@@ -520,6 +540,20 @@ class MultilabelAccumulator:
             "auc_pr_per_label": dict(zip(self.label_names, ap.tolist(), strict=True)),
         }
 
+    def error_bounds(self) -> dict[str, dict[str, float]]:
+        """Per-label bounds on the binning error of AUC and AP (zeros in exact mode).
+
+        The formulas of :class:`~affectmetrics.ClassificationAccumulator`, per label:
+        ``{"auc": {name: bound}, "auc_pr": {name: bound}}``; nan where the metric is
+        undefined.
+        """
+        if self.bins is None:
+            bounds = {"auc": np.zeros(self.num_labels), "auc_pr": np.zeros(self.num_labels)}
+        else:
+            bounds = _histogram_error_bounds(self._pos_hist, self._neg_hist)
+        return {key: dict(zip(self.label_names, values.tolist(), strict=True))
+                for key, values in bounds.items()}
+
     def state_dict(self) -> dict[str, Any]:
         """The state as plain values and arrays, for checkpoints and between processes.
 
@@ -569,11 +603,17 @@ class MultilabelAccumulator:
         if (counts.sum(axis=(1, 2)) != n).any():
             raise ValueError("state entry 'counts' has labels with different sample counts")
         if acc.bins is None:
-            truth = np.asarray(state["truth"]).reshape(-1, size)
-            scores = np.asarray(state["scores"], dtype=np.float64).reshape(-1, size)
+            truth, scores = np.asarray(state["truth"]), np.asarray(state["scores"])
+            for name, arr in (("truth", truth), ("scores", scores)):
+                if arr.ndim != 2 or arr.shape[1] != size or arr.dtype.kind not in "biuf":
+                    raise ValueError(f"state entry {name!r} must be an (n, {size}) array of "
+                                     f"numbers; got shape {arr.shape}, dtype {arr.dtype}")
             if truth.shape != scores.shape or truth.shape[0] != n:
                 raise ValueError("state entries 'truth', 'scores' and 'counts' disagree on the "
                                  "sample count")
+            if truth.dtype.kind != "b" and ((truth != 0) & (truth != 1)).any():
+                raise ValueError("state entry 'truth' holds values other than 0 and 1")
+            scores = scores.astype(np.float64)
             if not np.isfinite(scores).all():
                 raise ValueError("state entry 'scores' holds NaN or infinite values")
             if truth.shape[0] and not np.array_equal(
@@ -590,6 +630,20 @@ class MultilabelAccumulator:
         acc._counts = counts
         acc.n_omitted = _entry_int(state, "n_omitted", 0)
         return acc
+
+    def to_json(self) -> str:
+        """The state as strict JSON (``json.dumps(..., allow_nan=False)``), as the other
+        accumulators' :meth:`~affectmetrics.ClassificationAccumulator.to_json`; the label
+        names are a JSON list."""
+        state = self.state_dict()
+        state["label_names"] = list(self.label_names)
+        return _state_to_json(state)
+
+    @classmethod
+    def from_json(cls, text: str) -> MultilabelAccumulator:
+        """Rebuild an accumulator from :meth:`to_json` output (checked as
+        :meth:`from_state_dict`)."""
+        return cls.from_state_dict(_state_from_json(text))
 
     def __repr__(self) -> str:
         mode = "exact" if self.bins is None else f"bins={self.bins}"

@@ -18,18 +18,28 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ._moments import _ccc_from_moments, _moments
-from ._validation import _check_continuous, _group_codes
+from ._validation import (
+    _as_labels,
+    _check_classification,
+    _check_continuous,
+    _check_continuous_keeping_nan,
+    _check_unique_names,
+    _group_codes,
+    _omit,
+)
+from .accumulators import _check_positive_int
 from .classification import f1_score
 from .continuous import ccc, icc, mae, rmse
 from .examples import AFFECTNET_CLASSES
 from .exceptions import UndefinedMetricWarning, _warn_undefined
-from .multilabel import multilabel_f1
+from .multilabel import _check_multilabel, _check_threshold, multilabel_f1
 
 __all__ = ["ABAW_AUS", "FERA2017_INTENSITY_AUS", "FERA2017_OCCURRENCE_AUS", "PRESETS",
            "abaw_scores", "ccc_per_group", "fera_scores"]
@@ -58,6 +68,7 @@ def abaw_scores(
     n_classes: int = 8,
     n_aus: int = 12,
     au_threshold: float = 0.5,
+    nan_policy: str = "raise",
 ) -> dict[str, float]:
     """The ABAW challenge scores.
 
@@ -83,6 +94,9 @@ def abaw_scores(
         The number of AU columns required.
     au_threshold : float, default 0.5
         A score above it predicts the AU present.
+    nan_policy : {"raise", "omit"}, default "raise"
+        ``"omit"`` drops, in each task, the frames with a NaN in that task's truth or
+        predictions (frames without an annotation for one task still count in the others).
 
     Returns
     -------
@@ -109,21 +123,30 @@ def abaw_scores(
     ...                va_pred=[[0.1, 0.3], [0.5, 0.3], [-0.3, 0.3]])
     {'abaw_va': 0.5}
     """
+    _check_pairs(expression=expression, expression_pred=expression_pred, va=va,
+                 va_pred=va_pred, au=au, au_pred=au_pred)
     scores: dict[str, float] = {}
     if va is not None:
-        values = np.atleast_1d(ccc(va, va_pred))
+        t, p, _ = _check_continuous(va, va_pred, nan_policy=nan_policy, names=("va", "va_pred"))
+        values = np.atleast_1d(ccc(t, p))
         if values.shape[0] != 2:
             raise ValueError(f"va must have two columns (valence, arousal); got {values.shape[0]}")
         scores["abaw_va"] = float(values.mean())
     if expression is not None:
-        scores["abaw_expr"] = float(f1_score(expression, expression_pred,
-                                             labels=np.arange(n_classes)))
+        labels = np.arange(_check_positive_int(n_classes, "n_classes"))
+        pred = _as_labels(expression_pred, "expression_pred")
+        data = _check_classification(expression, pred, labels=labels, scores=pred.ndim == 2,
+                                     nan_policy=nan_policy, true_name="expression",
+                                     pred_name="expression_pred")
+        scores["abaw_expr"] = float(f1_score(data.y_true, data.predicted, labels=labels))
     if au is not None:
-        columns = np.shape(au)[1] if np.ndim(au) == 2 else None
-        if columns != n_aus:
+        threshold = _check_threshold(au_threshold, "au_threshold")
+        t, s, _ = _check_multilabel(au, au_pred, nan_policy=nan_policy, true_name="au",
+                                    pred_name="au_pred")
+        if t.shape[1] != n_aus:
             raise ValueError(f"au must have {n_aus} columns (one per AU: {', '.join(ABAW_AUS)}"
-                             f"); got shape {np.shape(au)}")
-        scores["abaw_au"] = float(multilabel_f1(au, au_pred, threshold=au_threshold))
+                             f"); got shape {t.shape}")
+        scores["abaw_au"] = float(multilabel_f1(t, s, threshold=threshold))
     if len(scores) >= 2:
         scores["abaw_mtl"] = float(sum(scores.values()))
     if not scores:
@@ -140,6 +163,7 @@ def fera_scores(
     intensity_pred: Any = None,
     au_names: Any = None,
     threshold: float = 0.5,
+    nan_policy: str = "raise",
 ) -> dict[str, float]:
     """The FERA action-unit scores: occurrence F1 and intensity ICC(3,1), per AU and mean.
 
@@ -156,10 +180,14 @@ def fera_scores(
         0/1 occurrence and 0/1 predictions or scores (present when above ``threshold``).
     intensity, intensity_pred : array-like of shape (n, L), optional
         AU intensities (0-5) and their predictions.
-    au_names : sequence of str, optional
-        Names of the columns, used in the keys. Default ``AU0``, ``AU1``... by position;
-        FERA 2017 uses :data:`FERA2017_OCCURRENCE_AUS` and :data:`FERA2017_INTENSITY_AUS`.
+    au_names : sequence of str, or dict, optional
+        Names of the columns, used in the keys. Default ``AU0``, ``AU1``... by position.
+        When the two tasks score different AUs, a dict names each:
+        ``{"occurrence": FERA2017_OCCURRENCE_AUS, "intensity": FERA2017_INTENSITY_AUS}``
+        (FERA 2017's ten and seven AUs).
     threshold : float, default 0.5
+    nan_policy : {"raise", "omit"}, default "raise"
+        ``"omit"`` drops, in each task, the rows with a NaN in that task's arrays.
 
     Returns
     -------
@@ -184,17 +212,26 @@ def fera_scores(
     >>> round(scores["icc_AU6"], 6), round(scores["icc_AU12"], 6)
     (0.8, 0.857143)
     """
+    _check_pairs(occurrence=occurrence, occurrence_pred=occurrence_pred, intensity=intensity,
+                 intensity_pred=intensity_pred)
     scores: dict[str, float] = {}
     if occurrence is not None:
-        names = _au_keys(au_names, np.shape(occurrence)[-1], "occurrence")
+        threshold = _check_threshold(threshold)
+        occurrence, occurrence_pred, _ = _check_multilabel(
+            occurrence, occurrence_pred, nan_policy=nan_policy, true_name="occurrence",
+            pred_name="occurrence_pred")
+        names = _au_keys(au_names, occurrence.shape[1], "occurrence")
         per_au = multilabel_f1(occurrence, occurrence_pred, threshold=threshold, average=None)
         scores["fera_occurrence_f1"] = float(per_au.mean())
         scores.update({f"f1_{name}": float(v) for name, v in zip(names, per_au, strict=True)})
     if intensity is not None:
-        if np.ndim(intensity) != 2:
+        intensity, intensity_pred, _ = _check_continuous(
+            intensity, intensity_pred, nan_policy=nan_policy,
+            names=("intensity", "intensity_pred"))
+        if intensity.ndim != 2:
             raise ValueError(f"intensity must be an (n, L) matrix, one column per AU; got shape "
-                             f"{np.shape(intensity)}")
-        names = _au_keys(au_names, np.shape(intensity)[1], "intensity")
+                             f"{intensity.shape}")
+        names = _au_keys(au_names, intensity.shape[1], "intensity")
         values = {"icc": np.atleast_1d(icc(intensity, intensity_pred)),
                   "mae": np.atleast_1d(mae(intensity, intensity_pred)),
                   "rmse": np.atleast_1d(rmse(intensity, intensity_pred))}
@@ -210,17 +247,32 @@ def fera_scores(
     return scores
 
 
+def _check_pairs(**arrays: Any) -> None:
+    """Each task's truth and predictions (``x`` and ``x_pred``) are given together."""
+    for name, value in arrays.items():
+        if not name.endswith("_pred") and (value is None) != (arrays[f"{name}_pred"] is None):
+            raise ValueError(f"give both {name} and {name}_pred, or neither")
+
+
 def _au_keys(au_names: Any, n_columns: int, what: str) -> list[str]:
+    label = "au_names"
+    if isinstance(au_names, Mapping):
+        unknown = sorted(set(map(str, au_names)) - {"occurrence", "intensity"})
+        if unknown:
+            raise ValueError(f"au_names as a dict names the AUs of 'occurrence' and "
+                             f"'intensity'; got the keys {unknown}")
+        au_names, label = au_names.get(what), f"au_names[{what!r}]"
     if au_names is None:
         return [f"AU{j}" for j in range(n_columns)]
-    names = [str(name) for name in au_names]
+    names = list(_check_unique_names(au_names, label))
     if len(names) != n_columns:
-        raise ValueError(f"au_names has {len(names)} names but {what} has {n_columns} "
+        raise ValueError(f"{label} has {len(names)} names but {what} has {n_columns} "
                          "column(s)")
     return names
 
 
-def ccc_per_group(y_true: Any, y_pred: Any, groups: Any) -> float | np.ndarray:
+def ccc_per_group(y_true: Any, y_pred: Any, groups: Any, *,
+                  nan_policy: str = "raise") -> float | np.ndarray:
     """CCC computed per recording (group), then averaged over recordings (AVEC-style).
 
     Parameters
@@ -229,6 +281,8 @@ def ccc_per_group(y_true: Any, y_pred: Any, groups: Any) -> float | np.ndarray:
     groups : array-like of shape (n,)
         Recording (video, subject) id of each sample: any hashable ids (integers, strings,
         objects); None or NaN is refused.
+    nan_policy : {"raise", "omit"}, default "raise"
+        ``"omit"`` drops every row with a NaN in ``y_true`` or ``y_pred`` (with its group id).
 
     Returns
     -------
@@ -250,12 +304,21 @@ def ccc_per_group(y_true: Any, y_pred: Any, groups: Any) -> float | np.ndarray:
     >>> am.ccc_per_group([0, 1, 2, 10, 11, 12], [0, 1, 2, 10, 11, 12], [1, 1, 1, 2, 2, 2])
     1.0
     """
-    t, p, _ = _check_continuous(y_true, y_pred)
+    t, p, nan_rows = _check_continuous_keeping_nan(y_true, y_pred, nan_policy)
     was_1d = t.ndim == 1
     t, p = (t[:, None], p[:, None]) if was_1d else (t, p)
     ids, _ = _group_codes(groups, t.shape[0])
-    order = np.argsort(ids, kind="stable")
-    sorted_ids = ids[order]
+    if nan_rows is not None and nan_rows.any():
+        (t, p, ids), _ = _omit(nan_rows, t, p, ids)
+    mean = _mean_over_groups(_ccc_by_group(t.astype(np.float64), p.astype(np.float64), ids))
+    return float(mean[0]) if was_1d else mean
+
+
+def _ccc_by_group(t: np.ndarray, p: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Each group's CCC, ``(G, k)`` for validated ``(n, k)`` arrays and codes ``0..G-1``
+    (one sort, then contiguous slices), nan where undefined, without warnings."""
+    order = np.argsort(codes, kind="stable")
+    sorted_ids = codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
     bounds = np.r_[starts, sorted_ids.shape[0]]
     per_group = []
@@ -264,15 +327,19 @@ def ccc_per_group(y_true: Any, y_pred: Any, groups: Any) -> float | np.ndarray:
         for lo, hi in itertools.pairwise(bounds):
             rows = order[lo:hi]
             per_group.append(_ccc_from_moments(_moments(t[rows], p[rows])))
-    values = np.array(per_group)
+    return np.array(per_group).reshape(-1, t.shape[1])
+
+
+def _mean_over_groups(values: np.ndarray) -> np.ndarray:
+    """The mean over groups (axis 0) of per-group CCCs, leaving out (with a warning)
+    the groups where it is undefined."""
     undefined = np.isnan(values)
     if undefined.any():
         _warn_undefined(f"ccc_per_group: CCC is undefined in {int(undefined.any(axis=1).sum())} "
                         "group(s) (both sides constant and equal); they are left out")
     counts = (~undefined).sum(axis=0)
-    mean = np.where(counts > 0,
+    return np.where(counts > 0,
                     np.where(undefined, 0.0, values).sum(axis=0) / np.maximum(counts, 1), np.nan)
-    return float(mean[0]) if was_1d else mean
 
 
 @dataclass(frozen=True)

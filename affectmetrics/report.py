@@ -26,12 +26,13 @@ from ._validation import (
     _as_numeric,
     _check_classification,
     _check_continuous,
+    _check_unique_names,
     _fmt_number,
     _group_codes,
 )
 from .accumulators import _continuous_results
 from .agreement import _alpha_from_cm
-from .bootstrap import BootstrapResult, _bootstrap, _check_options, _prepare_engine
+from .bootstrap import BootstrapResult, _bootstrap, _check_options, _Engines, _prepare_engine
 from .classification import (
     _accuracy_from_cm,
     _confusion,
@@ -590,7 +591,7 @@ def evaluate(
     if not arrays:
         raise ValueError("give expression labels and predictions, valence/arousal truth and "
                          "predictions, action units, or several of them")
-    output_names = tuple(output_names)
+    output_names = _check_unique_names(output_names, "output_names")
     metrics: dict[str, float] = {}
     per_class = cm = None
     names: tuple[str, ...] = ()
@@ -647,9 +648,9 @@ def evaluate(
     au_labels: tuple[str, ...] = ()
     au_engine = None
     if au is not None:
-        au_threshold = _check_threshold(au_threshold)
+        au_threshold = _check_threshold(au_threshold, "au_threshold")
         au_true, au_scores, _ = _check_multilabel(arrays["au"], arrays["au_pred"],
-                                                  pred_name="au_pred")
+                                                  pred_name="au_pred", true_name="au")
         au_labels = _au_labels(au_names, au_true.shape[1])
         au_metrics, per_au = _au_scores(au_true, au_scores, au_threshold, au_labels)
         metrics.update(au_metrics)
@@ -701,33 +702,19 @@ def evaluate(
             name: _subgroup_result(
                 name, values[kept], score, codes=codes, pred=expr_pred, pred_codes=pred_codes,
                 n_classes=len(names) if names else None, va=va_2d, va_pred=va_pred_2d,
-                output_names=output_names, ci=ci, n_resamples=n_resamples, seed=seed,
-                groups=group_ids)
+                output_names=output_names, au=au_true, au_pred=au_scores,
+                au_threshold=au_threshold, au_names=au_labels, ci=ci,
+                n_resamples=n_resamples, seed=seed, groups=group_ids)
             for name, values in subgroups.items()}
     return Report(model, metrics, per_class, cm, names, output_names if va is not None else (),
                   intervals, found, n_samples, n_omitted, by_subgroup, au_labels, per_au)
-
-
-class _Engines:
-    """Several bootstrap engines on the same samples, resampled together (same draws)."""
-
-    def __init__(self, engines: list[Any]) -> None:
-        self._engines = engines
-        self.n = engines[0].n
-        self.keys = [key for engine in engines for key in engine.keys]
-
-    def __call__(self, weights: np.ndarray) -> dict[str, np.ndarray]:
-        return {k: v for engine in self._engines for k, v in engine(weights).items()}
-
-    def estimate(self, warn: bool = True) -> dict[str, float]:
-        return {k: v for engine in self._engines for k, v in engine.estimate(warn).items()}
 
 
 def _au_labels(au_names: Any, n_columns: int) -> tuple[str, ...]:
     if au_names is None:
         return ABAW_AUS if n_columns == len(ABAW_AUS) else tuple(
             f"AU{j}" for j in range(n_columns))
-    names = tuple(str(name) for name in au_names)
+    names = _check_unique_names(au_names, "au_names")
     if len(names) != n_columns:
         raise ValueError(f"au_names has {len(names)} names but au has {n_columns} column(s)")
     return names

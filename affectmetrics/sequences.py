@@ -15,34 +15,52 @@ arrays within each sequence; sequences may be interleaved.
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ._moments import _ccc_from_moments, _moments
-from ._validation import _check_continuous, _group_codes
+from ._validation import _check_continuous_keeping_nan, _group_codes
 from .bootstrap import BootstrapResult, bootstrap_ci
 from .continuous import ccc
-from .exceptions import UndefinedMetricWarning
-from .presets import ccc_per_group
+from .presets import _ccc_by_group, _mean_over_groups, ccc_per_group
 
 __all__ = ["LagSearch", "SequenceScores", "apply_delay", "lag_search", "sequence_ccc"]
 
 _POOLINGS = ("concatenated", "mean_of_sequences")
 
 
-def _check_sequences(y_true: Any, y_pred: Any, sequences: Any
+def _check_sequences(y_true: Any, y_pred: Any, sequences: Any, nan_policy: str = "raise"
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
     """Validated (n, k) float arrays, (n,) sequence ids and their codes 0..S-1 (the core's
-    one encoding of group ids); whether the input was 1-D."""
-    t, p, _ = _check_continuous(y_true, y_pred)
+    one encoding of group ids); whether the input was 1-D.
+
+    Under ``nan_policy="omit"`` the NaN frames stay (every check but NaN's is made): they
+    hold their sequence positions, so that dropping them cannot shift the later frames;
+    :func:`_pairs` drops the pairs they are in once truth and prediction are paired.
+    """
+    t, p, _ = _check_continuous_keeping_nan(y_true, y_pred, nan_policy)
     was_1d = t.ndim == 1
     t, p = (t[:, None], p[:, None]) if was_1d else (t, p)
     codes, _ = _group_codes(sequences, t.shape[0], "sequences")
     ids = sequences if isinstance(sequences, np.ndarray) else np.asarray(sequences)
     return t.astype(np.float64), p.astype(np.float64), ids, codes, was_1d
+
+
+def _pairs(t: np.ndarray, p: np.ndarray, rows: tuple[np.ndarray, np.ndarray], delay: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``(truth rows, prediction rows)`` without the pairs that have a NaN (only
+    present under ``nan_policy="omit"``); refused when no pair is left."""
+    rows_t, rows_p = rows
+    with np.errstate(invalid="ignore"):
+        complete = ~(np.isnan(t[rows_t]).any(axis=1) | np.isnan(p[rows_p]).any(axis=1))
+    if not complete.all():
+        if not complete.any():
+            raise ValueError(f"every pair of frames left by delay={delay} has a NaN; nothing "
+                             "is left to score after nan_policy='omit'")
+        rows_t, rows_p = rows_t[complete], rows_p[complete]
+    return rows_t, rows_p
 
 
 def _check_delay(delay: Any) -> int:
@@ -65,17 +83,19 @@ class _Frames:
     def rows(self, delay: int) -> tuple[np.ndarray, np.ndarray]:
         """Row indices (truth rows, prediction rows) pairing truth i + delay with prediction
         i; refused when no frame is left."""
-        shift = abs(delay)
+        # no sequence is longer than n frames: a larger shift (up to any Python int) acts
+        # as n, and stays comparable with the int64 positions
+        shift = min(abs(delay), self.order.shape[0])
         late = self.order[self.position >= shift]  # frames with a partner `shift` earlier
         early = self.order[self.position < self.length - shift]
         if late.shape[0] == 0:
-            raise ValueError(f"delay={delay} leaves no frame: every sequence has at most "
-                             f"{shift} frames")
+            raise ValueError(f"delay={delay} leaves no frame: the longest sequence has "
+                             f"{int(self.length.max())} frames")
         return (late, early) if delay >= 0 else (early, late)
 
 
-def apply_delay(y_true: Any, y_pred: Any, sequences: Any, delay: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def apply_delay(y_true: Any, y_pred: Any, sequences: Any, delay: int, *,
+                nan_policy: str = "raise") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pair the truth at frame ``i + delay`` with the prediction at frame ``i`` per sequence.
 
     Parameters
@@ -91,6 +111,10 @@ def apply_delay(y_true: Any, y_pred: Any, sequences: Any, delay: int
         the prediction at frame i is compared with the truth at frame i + d). A negative
         delay drops the last |d| truth frames and the first |d| prediction frames. A
         sequence of at most |d| frames drops out.
+    nan_policy : {"raise", "omit"}, default "raise"
+        ``"omit"`` drops every aligned pair with a NaN in its truth or its prediction
+        frame, after the pairing (dropping the NaN frames before it would pair frames that
+        are not ``delay`` apart).
 
     Returns
     -------
@@ -100,7 +124,8 @@ def apply_delay(y_true: Any, y_pred: Any, sequences: Any, delay: int
     Raises
     ------
     ValueError
-        Mismatched lengths, or a delay that leaves no frame.
+        Mismatched lengths, a delay that leaves no frame, or NaN under
+        ``nan_policy="raise"`` (or in every pair under ``"omit"``).
 
     Examples
     --------
@@ -111,8 +136,8 @@ def apply_delay(y_true: Any, y_pred: Any, sequences: Any, delay: int
     ([1.0, 2.0, 3.0], [10.0, 11.0, 12.0])
     """
     delay = _check_delay(delay)
-    t, p, ids, codes, was_1d = _check_sequences(y_true, y_pred, sequences)
-    rows_t, rows_p = _Frames(codes).rows(delay)
+    t, p, ids, codes, was_1d = _check_sequences(y_true, y_pred, sequences, nan_policy)
+    rows_t, rows_p = _pairs(t, p, _Frames(codes).rows(delay), delay)
     t, p = t[rows_t], p[rows_p]
     return (t[:, 0] if was_1d else t), (p[:, 0] if was_1d else p), ids[rows_t]
 
@@ -158,6 +183,7 @@ def sequence_ccc(
     ci: float | None = None,
     n_resamples: int = 1000,
     seed: Any = 0,
+    nan_policy: str = "raise",
 ) -> SequenceScores:
     """Concatenated and mean-of-sequences CCC, after an optional annotation delay.
 
@@ -179,6 +205,8 @@ def sequence_ccc(
         sequences (frames of one recording are not independent).
     n_resamples : int, default 1000
     seed : int, optional
+    nan_policy : {"raise", "omit"}, default "raise"
+        ``"omit"`` drops the aligned pairs with a NaN, as in :func:`apply_delay`.
 
     Returns
     -------
@@ -215,20 +243,20 @@ def sequence_ccc(
     >>> round(scores.concatenated, 6), scores.mean_of_sequences
     (0.948052, -1.0)
     """
-    t, p, ids = apply_delay(y_true, y_pred, sequences, delay)
+    t, p, ids = apply_delay(y_true, y_pred, sequences, delay, nan_policy=nan_policy)
     concatenated = ccc(t, p)
-    mean = ccc_per_group(t, p, ids)
     t2, p2 = (t[:, None], p[:, None]) if t.ndim == 1 else (t, p)
     codes, n_sequences = _group_codes(ids, t2.shape[0], "sequences")
     names = ids[np.unique(codes, return_index=True)[1]]
-    per_sequence = np.empty((n_sequences, t2.shape[1]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UndefinedMetricWarning)  # reported by ccc_per_group
-        for g in range(n_sequences):
-            rows = codes == g
-            per_sequence[g] = _ccc_from_moments(_moments(t2[rows], p2[rows]))
+    # ccc_per_group's two steps, once (the per-sequence values are returned too)
+    per_sequence = _ccc_by_group(t2, p2, codes)
+    mean = _mean_over_groups(per_sequence)
+    mean = float(mean[0]) if t.ndim == 1 else mean
     intervals = None
     if ci is not None:
+        if n_sequences < 2:
+            raise ValueError(f"ci resamples whole sequences and needs at least two; after "
+                             f"delay={delay} there is {n_sequences}")
         output_names = ("",) if t.ndim == 1 else tuple(str(j) for j in range(t2.shape[1]))
         intervals = bootstrap_ci(va=t, va_pred=p, output_names=output_names,
                                  confidence_level=ci, n_resamples=n_resamples, seed=seed,
@@ -267,6 +295,7 @@ def lag_search(
     delays: Any = range(0, 101, 5),
     *,
     pooling: str = "concatenated",
+    nan_policy: str = "raise",
 ) -> LagSearch:
     """The CCC for every annotation delay in ``delays`` (frames), and the best one.
 
@@ -278,6 +307,8 @@ def lag_search(
         Delays to try, as in :func:`apply_delay` (AVEC papers report 2-4 s, i.e. tens of
         frames at 25-50 Hz).
     pooling : {"concatenated", "mean_of_sequences"}, default "concatenated"
+    nan_policy : {"raise", "omit"}, default "raise"
+        ``"omit"`` drops, at each delay, the aligned pairs with a NaN (:func:`apply_delay`).
 
     Returns
     -------
@@ -300,20 +331,25 @@ def lag_search(
     """
     if pooling not in _POOLINGS:
         raise ValueError(f"pooling must be one of {_POOLINGS}, got {pooling!r}")
-    tried = np.array([_check_delay(d) for d in delays], dtype=np.int64)
-    if tried.shape[0] == 0:
+    if isinstance(delays, (str, bytes)) or not isinstance(delays, Iterable) or (
+            isinstance(delays, np.ndarray) and delays.ndim != 1):
+        raise TypeError(f"delays must be a sequence of integer delays (frames), such as "
+                        f"range(0, 51, 5), got {delays!r}")
+    tried = [_check_delay(d) for d in delays]
+    if not tried:
         raise ValueError("delays is empty; give at least one delay")
-    t, p, ids, codes, was_1d = _check_sequences(y_true, y_pred, sequences)
+    t, p, ids, codes, was_1d = _check_sequences(y_true, y_pred, sequences, nan_policy)
     final = ccc if pooling == "concatenated" else ccc_per_group
     frames = _Frames(codes)
     values = []
     for delay in tried:
-        rows_t, rows_p = frames.rows(int(delay))
+        rows_t, rows_p = _pairs(t, p, frames.rows(delay), delay)
         args = (t[rows_t], p[rows_p]) + ((ids[rows_t],) if final is ccc_per_group else ())
         values.append(np.atleast_1d(final(*args)))
     table = np.stack(values)
     filled = np.where(np.isnan(table), -np.inf, table)
     best = np.argmax(filled, axis=0)
+    tried = np.array(tried, dtype=np.int64)  # each left frames, so each is below n
     best_delay = tried[best]
     best_ccc = table[best, np.arange(table.shape[1])]
     if was_1d:

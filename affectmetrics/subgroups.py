@@ -27,22 +27,26 @@ the true gap, most for small subgroups: read a gap interval that excludes its ow
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ._validation import _group_codes, _id_array
+from ._validation import _check_unique_names, _group_codes, _id_array
 from .bootstrap import (
     _clean_key,
     _encode_groups,
+    _Engines,
     _generator,
     _interval,
     _prepare_engine,
     _resample_draws,
 )
 from .classification import _f1_batch
+from .exceptions import UndefinedMetricWarning, _warn_undefined
+from .multilabel import _MultilabelEngine
 
 __all__ = ["SubgroupResult"]
 
@@ -150,12 +154,32 @@ def _check_subgroups(subgroups: Any, n: int) -> dict[str, np.ndarray]:
     if not isinstance(subgroups, Mapping) or not subgroups:
         raise TypeError("subgroups must be a non-empty dict from attribute name to one value "
                         f"per sample, got {type(subgroups).__name__}")
+    _check_unique_names(subgroups, "the attribute names of subgroups")
     checked = {}
     for name, values in subgroups.items():
         label = f"subgroups[{name!r}]"
-        _group_codes(values, n, label)
-        checked[str(name)] = values if isinstance(values, np.ndarray) else _id_array(values)
+        codes, _ = _group_codes(values, n, label)
+        arr = values if isinstance(values, np.ndarray) else _id_array(values)
+        # the levels are keys of the results as text: 1 and "1" would be one subgroup there
+        _check_unique_names(arr[np.unique(codes, return_index=True)[1]].tolist(),
+                            f"the levels of {label}")
+        checked[str(name)] = arr
     return checked
+
+
+def _scored(score: Any, rows: np.ndarray, where: str) -> dict[str, float]:
+    """``score(rows)``, its UndefinedMetricWarnings saying which subgroup they are about
+    (``... (in subgroup gender=female)``); other warnings pass unchanged."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        values = score(rows)
+    for warning in caught:
+        if issubclass(warning.category, UndefinedMetricWarning):
+            _warn_undefined(f"{warning.message} (in subgroup {where})")
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
+    return values
 
 
 def _subgroup_result(
@@ -170,6 +194,10 @@ def _subgroup_result(
     va: np.ndarray | None,
     va_pred: np.ndarray | None,
     output_names: tuple[str, ...],
+    au: np.ndarray | None = None,
+    au_pred: np.ndarray | None = None,
+    au_threshold: float = 0.5,
+    au_names: tuple[str, ...] = (),
     ci: float | None,
     n_resamples: int,
     seed: Any,
@@ -185,7 +213,8 @@ def _subgroup_result(
     if len(set(names)) < len(names):  # ids that print alike (1 and "1"): name them by repr
         names = tuple(repr(v) for v in firsts)
     rows = [np.flatnonzero(level_codes == g) for g in range(len(names))]
-    metrics = {name: score(r) for name, r in zip(names, rows, strict=True)}
+    metrics = {name: _scored(score, r, f"{attribute}={name}")
+               for name, r in zip(names, rows, strict=True)}
     keys = list(dict.fromkeys(k for m in metrics.values() for k in m))
     table = np.array([[metrics[name].get(k, np.nan) for k in keys] for name in names])
     gap = dict(zip(keys, _gap(table.T).tolist(), strict=True))
@@ -193,25 +222,38 @@ def _subgroup_result(
     if codes is not None:
         confusions = _GroupConfusions(level_codes, len(names), codes, pred_codes, n_classes)
         gap[UAB_KEY] = float(_uab_batch(confusions(np.ones((1, codes.shape[0]))))[0])
-    if ci is None or (codes is None and va is None):
-        # (intervals per subgroup cover expression and valence/arousal metrics)
+    if ci is None:
         return SubgroupResult(attribute, names, {n: int(r.shape[0]) for n, r in
                                                  zip(names, rows, strict=True)}, metrics, gap)
     n = level_codes.shape[0]
-    engines = [_prepare_engine(None if codes is None else codes[r],
-                               None if pred is None else pred[r],
-                               None if va is None else va[r],
-                               None if va_pred is None else va_pred[r],
-                               output_names, n_classes, "raise") for r in rows]
+
+    def level_engine(r: np.ndarray) -> Any:
+        # the report's engines on one subgroup's rows: expression and valence/arousal, and
+        # action units, resampled together
+        engines = []
+        if codes is not None or va is not None:
+            engines.append(_prepare_engine(None if codes is None else codes[r],
+                                           None if pred is None else pred[r],
+                                           None if va is None else va[r],
+                                           None if va_pred is None else va_pred[r],
+                                           output_names, n_classes, "raise"))
+        if au is not None:
+            engines.append(_MultilabelEngine(au[r], au_pred[r], au_threshold, au_names))
+        return engines[0] if len(engines) == 1 else _Engines(engines)
+
+    engines = [level_engine(r) for r in rows]
     group_codes, n_groups = (None, 0) if groups is None else _encode_groups(groups, n)
     draws = _resample_draws(n, n_resamples, _generator(seed), group_codes, n_groups)
     parts: dict[str, list[np.ndarray]] = {}
     for block in draws:
         weights = block.weights()
         per_level = [engine(weights[:, r]) for engine, r in zip(engines, rows, strict=True)]
+        # A resample that drew no sample of a subgroup has no metric there (the engines'
+        # F1, UAR and AU F1 would read its empty counts as zero_division, 0)
+        drawn = np.stack([weights[:, r].sum(axis=1) > 0 for r in rows], axis=-1)
         for key in engines[0].keys:
             stacked = np.stack([values[key] for values in per_level], axis=-1)
-            parts.setdefault(key, []).append(stacked)
+            parts.setdefault(key, []).append(np.where(drawn, stacked, np.nan))
         if confusions is not None:
             parts.setdefault(UAB_KEY, []).append(_uab_batch(confusions(weights)))
     low: dict[str, dict[str, float]] = {name: {} for name in names}

@@ -64,6 +64,23 @@ def test_hand_checked_cases():
     assert am.icc(t, p) == pytest.approx(am.ccc(t, p), rel=1e-15)
 
 
+def test_range_of_the_absolute_agreement_forms():
+    # The docs said ICC(2,1) lies in [-1, 1] and every form is at most 1. With
+    # MSR = MSC = 0 (t + p constant, equal means), MSE = 2: ICC(2,1) = -2 / (2 - 4/3) = -3,
+    # ICC(2,k) = -2 / (-2/3) = 3; ICC(3,1) and ICC(1,1) stay at -1. pingouin agrees.
+    t, p = np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])
+    reference = pingouin_icc(t, p)
+    assert am.icc(t, p, form="2,1") == pytest.approx(-3.0, rel=1e-14)
+    assert am.icc(t, p, form="2,k") == pytest.approx(3.0, rel=1e-14)
+    assert reference["ICC(A,1)"] == pytest.approx(-3.0, rel=1e-12)
+    assert reference["ICC(A,k)"] == pytest.approx(3.0, rel=1e-12)
+    assert am.icc(t, p) == -1.0 and am.icc(t, p, form="1,1") == -1.0
+    # the lower bound -n/(n-2) of ICC(2,1), reached for every n
+    for n in (4, 10, 101):
+        t = np.arange(n, dtype=float)
+        assert am.icc(t, t[::-1], form="2,1") == pytest.approx(-n / (n - 2), rel=1e-12)
+
+
 def test_undefined_cases_warn_about_icc_only():
     with pytest.warns(am.UndefinedMetricWarning, match="^icc is undefined") as record:
         assert np.isnan(am.icc([2.0, 2.0, 2.0], [1.0, 1.0, 1.0]))
@@ -90,6 +107,40 @@ def test_mae():
     assert am.mae([1, np.nan, 3], [1, 2, 5], nan_policy="omit") == 1.0
     with pytest.raises(ValueError, match="NaN"):
         am.mae([1, np.nan], [1, 2])
+
+
+@pytest.mark.parametrize("form", ["3,k", "1,k"])
+def test_average_forms_undefined_when_every_sample_has_the_same_mean(form):
+    # t + p constant: MSR = 0, the denominator of ICC(3,k) and ICC(1,k); the warning said
+    # "e.g. y_true and y_pred both constant", which they are not. pingouin gives -inf.
+    t, p = np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])
+    with pytest.warns(am.UndefinedMetricWarning, match=rf"^icc is undefined: the "
+                      rf"denominator of ICC\({form}\) is 0 \(MSR = 0: y_true \+ y_pred is "
+                      r"constant") as record:
+        assert np.isnan(am.icc(t, p, form=form))
+    assert len(record) == 1
+    name = {"3,k": "ICC(C,k)", "1,k": "ICC(1,k)"}[form]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert pingouin_icc(t, p)[name] == -np.inf
+
+
+def test_mae_of_huge_and_tiny_data_does_not_overflow():
+    # |1e308 - (-1e308)| overflowed to inf (with a RuntimeWarning) though the MAE, 1e308, is
+    # a float; so did the sum of ten differences of 2e307. RMSE never did.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert am.mae([1e308, 0.0], [-1e308, 0.0]) == 1e308
+        assert am.mae(np.full(10, 1e307), np.full(10, -1e307)) == 2e307
+        np.testing.assert_array_equal(
+            am.mae(np.array([[1e307, 1.0]] * 4), np.array([[-1e307, 2.0]] * 4)), [2e307, 1.0])
+        assert am.mae([3e-320, 1e-320], [0.0, 0.0]) == 2e-320
+        x = np.array([0.5, -0.2, 0.1, 0.9, -0.7])
+        y = np.array([0.4, -0.1, 0.3, 0.6, -0.5])
+        assert am.mae(x * 2.0**-1000, y * 2.0**-1000) == am.mae(x, y) * 2.0**-1000
+        assert am.mae(x * 2.0**1000, y * 2.0**1000) == am.mae(x, y) * 2.0**1000
+        # the true MAE beyond the largest float: inf, silently
+        assert am.mae([1.7e308] * 3, [-1.7e308] * 3) == np.inf
 
 
 def test_icc_streams_merges_and_bootstraps():

@@ -1,5 +1,6 @@
 """Multi-label (action-unit occurrence) F1, ROC AUC and AP against scikit-learn."""
 
+import json
 import warnings
 
 import numpy as np
@@ -49,6 +50,21 @@ def test_absent_labels_follow_zero_division(zero_division):
         np.testing.assert_allclose(
             am.multilabel_f1(t, s, average=average, zero_division=zero_division),
             skm.f1_score(t, pred, average=average, zero_division=zero_division), rtol=1e-12)
+
+
+@pytest.mark.parametrize("zero_division", [0.0, 1.0, float("nan")])
+def test_weighted_without_any_positive_is_scikit_learns_unweighted_mean(zero_division):
+    # Support weights all 0: scikit-learn falls back to the unweighted mean (it was
+    # zero_division, or nan with a warning saying no label was predicted).
+    t = np.zeros((4, 3), dtype=int)
+    pred = np.array([[0, 1, 0], [0, 1, 1], [0, 0, 0], [0, 0, 0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", am.UndefinedMetricWarning)
+        value = am.multilabel_f1(t, pred, average="weighted", zero_division=zero_division)
+    expected = skm.f1_score(t, pred, average="weighted", zero_division=zero_division)
+    assert value == pytest.approx(expected, rel=1e-12)
+    # AU 0 never present or predicted: zero_division, or left out; AUs 1 and 2: F1 0
+    assert value == {0.0: 0.0, 1.0: 1 / 3}.get(zero_division, 0.0)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -209,3 +225,81 @@ def test_property_any_split_merged_in_any_order_equals_one_shot(n, n_labels, see
     assert result["f1"] == am.multilabel_f1(t, s)
     assert result["f1_micro"] == am.multilabel_f1(t, s, average="micro")
     np.testing.assert_array_equal(list(result["auc_per_label"].values()), expected_auc)
+
+
+def test_repeated_label_names_are_refused():
+    # compute() keys its per-label dicts by name: two "AU1" were one entry.
+    with pytest.raises(ValueError, match="label_names must be distinct names"):
+        am.MultilabelAccumulator(2, label_names=["AU1", "AU1"])
+    with pytest.raises(ValueError, match="label_names must be distinct names"):
+        am.multilabel_roc_auc([[0, 1], [1, 0]], [[0.2, 0.8], [0.6, 0.1]], label_names=[6, "6"])
+    with pytest.raises(TypeError, match="label_names must be a sequence of 2 names"):
+        am.MultilabelAccumulator(2, label_names="ab")
+
+
+@pytest.mark.parametrize("bad", ["0.5", None, [0.5, 0.3]])
+def test_non_numeric_threshold_is_a_type_error_naming_it(bad):
+    with pytest.raises(TypeError, match=r"^threshold must be a finite number, got "):
+        am.multilabel_f1([[0, 1]], [[0.2, 0.8]], threshold=bad)
+    with pytest.raises(TypeError, match=r"^threshold must be a finite number"):
+        am.MultilabelAccumulator(2, threshold=bad)
+    with pytest.raises(TypeError, match=r"^au_threshold must be a finite number"):
+        am.evaluate(au=[[0, 1]], au_pred=[[0.2, 0.8]], au_threshold=bad)
+
+
+def test_saved_state_with_truth_no_data_could_give_is_refused():
+    # A truth of 0/2 passed (2 read as "present" and matched the counts), and a truth of the
+    # wrong width raised numpy's "cannot reshape array of size 100 into shape (3)".
+    t, s = au_data(9, n=50, n_labels=3)
+    acc = am.MultilabelAccumulator(3)
+    acc.update(t, s)
+    doubled = {**acc.state_dict(), "truth": acc.state_dict()["truth"].astype(int) * 2}
+    with pytest.raises(ValueError, match=r"^state entry 'truth' holds values other than 0 and 1"):
+        am.MultilabelAccumulator.from_state_dict(doubled)
+    narrow = {**acc.state_dict(), "truth": acc.state_dict()["truth"][:, :2]}
+    with pytest.raises(ValueError, match=r"^state entry 'truth' must be an \(n, 3\) array"):
+        am.MultilabelAccumulator.from_state_dict(narrow)
+    words = {**acc.state_dict(), "scores": np.full((50, 3), "x")}
+    with pytest.raises(ValueError, match=r"^state entry 'scores' must be an \(n, 3\) array"):
+        am.MultilabelAccumulator.from_state_dict(words)
+    empty = am.MultilabelAccumulator(3)
+    assert am.MultilabelAccumulator.from_state_dict(empty.state_dict()).n_samples == 0
+
+
+def test_binned_error_stays_within_error_bounds():
+    # The docs promise ClassificationAccumulator's error bounds for bins=N; the
+    # accumulator had no error_bounds() to give them.
+    t, s = au_data(21, n=400, n_labels=4)
+    exact_auc = am.multilabel_roc_auc(t, s, average=None)
+    exact_ap = am.multilabel_pr_auc(t, s, average=None)
+    names = ("AU1", "AU2", "AU4", "AU6")
+    for bins in (4, 16, 256):
+        acc = am.MultilabelAccumulator(4, bins=bins, label_names=names)
+        acc.update(t, s)
+        result, bounds = acc.compute(), acc.error_bounds()
+        for j, name in enumerate(names):
+            assert abs(result["auc_per_label"][name] - exact_auc[j]) <= bounds["auc"][name]
+            assert abs(result["auc_pr_per_label"][name] - exact_ap[j]) <= bounds["auc_pr"][name]
+        # per label, the bound of ClassificationAccumulator on that label's binary problem
+        binary = am.ClassificationAccumulator(num_classes=2, bins=bins)
+        binary.update(t[:, 1], np.c_[1 - s[:, 1], s[:, 1]])
+        assert bounds["auc"]["AU2"] == pytest.approx(binary.error_bounds()["auc"][1], rel=1e-12)
+    exact = am.MultilabelAccumulator(4)
+    exact.update(t, s)
+    assert exact.error_bounds()["auc"] == {name: 0.0 for name in ("0", "1", "2", "3")}
+
+
+@pytest.mark.parametrize("bins", [None, 8])
+def test_state_round_trips_through_strict_json(bins):
+    # The other accumulators' states travel as strict JSON (to_json/from_json); the
+    # multilabel one had no such path (its label names are a string array).
+    t, s = au_data(4, n=40, n_labels=3)
+    acc = am.MultilabelAccumulator(3, bins=bins, threshold=0.4, label_names=("AU1", "AU2", "AU4"))
+    acc.update(t, s)
+    text = acc.to_json()
+    json.loads(text)
+    again = am.MultilabelAccumulator.from_json(text)
+    assert again.compute() == acc.compute()
+    assert (again.label_names, again.threshold, again.bins) == (acc.label_names, 0.4, bins)
+    with pytest.raises(ValueError, match="state is not valid JSON"):
+        am.MultilabelAccumulator.from_json("{")

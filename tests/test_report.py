@@ -254,3 +254,15 @@ def test_tables_write_huge_values_in_scientific_notation():
                                   pred_b={"va_pred": truth * 1e160}, n_resamples=20, seed=0)
     row = next(line for line in paired.to_markdown().splitlines() if line.startswith("| rmse"))
     assert row.startswith(f"| rmse | {rmse:.4e} | 0.0000 | {-rmse:.4e} |") and len(row) < 120
+
+
+def test_output_names_that_read_alike_are_refused():
+    # ("v", "v") keyed both columns' metrics ccc_v, pearson_v...: one column was lost.
+    rng = np.random.default_rng(0)
+    va = rng.normal(size=(20, 2))
+    with pytest.raises(ValueError, match=r"^output_names must be distinct names: 'v' \(at 0\)"):
+        am.evaluate(va=va, va_pred=va + 0.1, output_names=["v", "v"], warn=False)
+    with pytest.raises(ValueError, match=r"^output_names must be distinct names"):
+        am.bootstrap_ci(va=va, va_pred=va + 0.1, output_names=("v", "v"), n_resamples=10)
+    with pytest.raises(TypeError, match=r"^output_names must be a sequence of names, got the"):
+        am.evaluate(va=va[:, 0], va_pred=va[:, 0] + 0.1, output_names="valence", warn=False)

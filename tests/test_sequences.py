@@ -120,3 +120,62 @@ def test_sequence_ids_of_any_hashable_type_and_missing_ids():
     assert scores.per_sequence[1] == pytest.approx(lin_ccc(t[3:], p[3:]), rel=1e-12)
     with pytest.raises(ValueError, match="sequences has a missing id"):
         am.sequence_ccc(t, p, np.array([1, 1, None, 2, 2, 2], dtype=object))
+
+
+def test_delays_beyond_int64_and_delays_that_are_not_a_sequence():
+    # A delay of 10**20 frames raised OverflowError ("Python int too large to convert to C
+    # long") instead of the ValueError of any delay longer than every sequence; a scalar
+    # delays= raised "'int' object is not iterable".
+    t, p, s = np.arange(10.0), np.arange(10.0) ** 2, [0] * 6 + [1] * 4
+    for delay in (10**20, -(10**20), np.uint64(2**63 + 5), 6):
+        with pytest.raises(ValueError, match=rf"^delay={delay} leaves no frame: the longest "
+                                             r"sequence has 6 frames$"):
+            am.apply_delay(t, p, s, delay)
+    with pytest.raises(ValueError, match="leaves no frame"):
+        am.lag_search(t, p, s, delays=[0, 10**30])
+    # 5 frames: truth 1..5 with predictions 0..4 in sequence 0, 7..9 with 6..8 in 1
+    shifted = am.apply_delay(t, p, s, 1)
+    assert shifted[0].tolist() == [1, 2, 3, 4, 5, 7, 8, 9]
+    assert shifted[1].tolist() == [0, 1, 4, 9, 16, 36, 49, 64]
+    for bad in (3, "0", None, np.array(2)):
+        with pytest.raises(TypeError, match=r"^delays must be a sequence of integer delays"):
+            am.lag_search(t, p, s, delays=bad)
+
+
+def test_nan_frames_are_dropped_after_pairing_under_omit():
+    # A NaN raised "pass nan_policy='omit'" though the functions took no such option, and
+    # dropping NaN frames beforehand would pair frames that are not `delay` apart.
+    t = np.array([0.0, 1.0, np.nan, 3.0, 10.0, 12.0, 11.0, 15.0])
+    p = np.array([0.5, 1.5, 2.0, 2.5, 10.0, 11.0, np.nan, 14.0])
+    s = [0] * 4 + [1] * 4
+    with pytest.raises(ValueError, match="pass nan_policy='omit'"):
+        am.sequence_ccc(t, p, s)
+    # delay 1, pairs (truth i+1, prediction i): sequence 0 (1, .5), (nan, 1.5), (3, 2);
+    # sequence 1 (12, 10), (11, 11), (15, nan): the two pairs with a NaN go
+    aligned = am.apply_delay(t, p, s, 1, nan_policy="omit")
+    assert aligned[0].tolist() == [1.0, 3.0, 12.0, 11.0]
+    assert aligned[1].tolist() == [0.5, 2.0, 10.0, 11.0]
+    assert aligned[2].tolist() == [0, 0, 1, 1]
+    scores = am.sequence_ccc(t, p, s, delay=1, nan_policy="omit")
+    assert scores.concatenated == pytest.approx(am.ccc(aligned[0], aligned[1]), rel=1e-15)
+    # per sequence: CCC((1, 3), (.5, 2)) = 2*0.75 / (1 + 0.5625 + 0.75**2) = 12/17;
+    # CCC((12, 11), (10, 11)) = 2*(-0.25) / (0.25 + 0.25 + 1) = -1/3
+    np.testing.assert_allclose(scores.per_sequence, [12 / 17, -1 / 3], rtol=1e-14)
+    search = am.lag_search(t, p, s, delays=[0, 1], nan_policy="omit")
+    assert search.ccc[1] == scores.concatenated
+    with pytest.raises(ValueError, match="every pair of frames left by delay=0 has a NaN"):
+        am.apply_delay([np.nan, 1.0], [1.0, np.nan], [0, 0], 0, nan_policy="omit")
+    with pytest.raises(ValueError, match="infinite"):
+        am.apply_delay([np.inf, 1.0], [1.0, 2.0], [0, 0], 0, nan_policy="omit")
+
+
+def test_intervals_need_two_sequences_and_say_so():
+    # One sequence gave "groups must contain at least two distinct groups", naming an
+    # argument sequence_ccc does not have.
+    t = np.arange(10.0)
+    with pytest.raises(ValueError, match=r"^ci resamples whole sequences and needs at least "
+                                         r"two; after delay=0 there is 1$"):
+        am.sequence_ccc(t, t ** 2, [3] * 10, ci=0.9, n_resamples=20)
+    # a delay that empties the shorter sequence leaves one
+    with pytest.raises(ValueError, match="after delay=2 there is 1"):
+        am.sequence_ccc(t, t ** 2, [0] * 8 + [1] * 2, delay=2, ci=0.9, n_resamples=20)

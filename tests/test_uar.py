@@ -100,3 +100,15 @@ def test_property_equals_recall_score(pairs):
     t, p = (np.array(x) for x in zip(*pairs, strict=True))
     assert am.uar(t, p) == pytest.approx(
         skm.recall_score(t, p, average="macro", zero_division=0.0), rel=1e-12)
+
+
+@pytest.mark.parametrize("bad", ["warn", None, [0.0]])
+def test_non_numeric_zero_division_is_a_type_error_naming_it(bad):
+    # scikit-learn's default zero_division="warn" gave "could not convert string to
+    # float: 'warn'", naming neither the option nor the values it takes.
+    with pytest.raises(TypeError, match=r"^zero_division must be 0.0, 1.0 or nan, got "):
+        am.uar([0, 1], [0, 1], zero_division=bad)
+    with pytest.raises(TypeError, match=r"^zero_division must be 0.0, 1.0 or nan"):
+        am.f1_score([0, 1], [0, 1], zero_division=bad)
+    with pytest.raises(TypeError, match=r"^zero_division must be 0.0, 1.0 or nan"):
+        am.multilabel_f1([[0, 1]], [[0, 1]], zero_division=bad)

@@ -189,7 +189,8 @@ def test_bad_options(call, message):
     ],
 )
 def test_bad_option_values_are_value_errors_naming_the_option(call):
-    with pytest.raises(ValueError, match=r"^(zero_division|score_range) must be"):
+    # a value of the wrong type (a string or None as zero_division) is a TypeError
+    with pytest.raises((ValueError, TypeError), match=r"^(zero_division|score_range) must be"):
         call()
 
 

@@ -48,6 +48,9 @@ add_cases(
     Case("uar/bad-zero-division", "uar", [0, 1], [0, 1], {"zero_division": 0.5},
          expected=ValueError),
     Case("uar/empty", "uar", [], [], expected=ValueError),
+    # scikit-learn's default is not one of this library's values: refused, by name
+    Case("uar/zero-division-warn", "uar", [0, 1], [0, 1], {"zero_division": "warn"},
+         expected=TypeError),
     Case("uar/random-scores", "uar", _labels, _scores),
     # -- ICC -----------------------------------------------------------------------------
     # p = t + 1: S_tt = S_pp = S_tp = 2: ICC(3,1) = 2*2 / (2 + 2)
@@ -57,6 +60,12 @@ add_cases(
          expected=2 / 3),
     # MSR = 8/4 = 2, MSW = 3/6 = 1/2: (2 - 1/2) / (2 + 1/2)
     Case("icc/shift-by-one-1,1", "icc", [1, 2, 3], [2, 3, 4], {"form": "1,1"}, expected=0.6),
+    # t + p constant, equal means: MSR = MSC = 0, MSE = 4/2 = 2:
+    # ICC(2,1) = -2 / (0 + 2 + 2 (0 - 2)/3) = -3 (below -1); ICC(2,k) = -2 / ((0 - 2)/3) = 3
+    Case("icc/anti-concordant-2,1", "icc", [1, 2, 3], [3, 2, 1], {"form": "2,1"},
+         expected=-3.0),
+    Case("icc/anti-concordant-2,k", "icc", [1, 2, 3], [3, 2, 1], {"form": "2,k"},
+         expected=3.0),
     # MSR = 2, MSE = 0: (MSR - MSE) / MSR
     Case("icc/shift-by-one-3,k", "icc", [1, 2, 3], [2, 3, 4], {"form": "3,k"}, expected=1.0),
     # S_tp = 0 exactly for a constant prediction
@@ -79,6 +88,8 @@ add_cases(
     Case("icc/nan-omit", "icc", [1, 2, np.nan, 3], [2, 3, 0, 4], {"nan_policy": "omit"},
          expected=1.0),
     # -- MAE -----------------------------------------------------------------------------
+    # |1e308 - (-1e308)| / 2 = 1e308: no overflow of the difference
+    Case("mae/huge-opposite", "mae", [1e308, 0.0], [-1e308, 0.0], expected=1e308),
     # |0| + |1| + |2| over 3
     Case("mae/basic", "mae", [0, 1, 2], [0, 2, 4], expected=1.0),
     Case("mae/2d", "mae", [[0, 1], [2, 3]], [[1, 1], [2, 5]], expected=np.array([0.5, 1.0])),
@@ -104,10 +115,22 @@ add_cases(
          [[1, 0], [0, 0]], {"zero_division": nan}, expected=1.0),
     Case("multilabel_f1/all-absent-nan", "multilabel_f1", [[0, 0]], [[0, 0]],
          {"zero_division": nan}, expected=nan),
+    # no label has positives, so the support weights are all 0: the unweighted mean, as
+    # scikit-learn's. AU 0 never present or predicted (1 with zero_division=1, left out
+    # with nan), AU 1 predicted twice, never present: F1 0. Mean (1 + 0) / 2, or 0.
+    Case("multilabel_f1/weighted-no-positives", "multilabel_f1", [[0, 0], [0, 0]],
+         [[0, 1], [0, 1]], {"average": "weighted", "zero_division": 1.0}, expected=0.5),
+    Case("multilabel_f1/weighted-no-positives-nan", "multilabel_f1", [[0, 0], [0, 0]],
+         [[0, 1], [0, 1]], {"average": "weighted", "zero_division": nan}, expected=0.0),
     Case("multilabel_f1/truth-not-binary", "multilabel_f1", [[0, 2]], [[0, 1]],
          expected=ValueError),
     Case("multilabel_f1/one-d", "multilabel_f1", [0, 1], [0, 1], expected=ValueError),
+    Case("multilabel_f1/threshold-string", "multilabel_f1", AU_TRUTH, AU_SCORES,
+         {"threshold": "0.5"}, expected=TypeError),
     Case("multilabel_f1/random", "multilabel_f1", _au, _au_scores),
+    # names key the per-label results: two that read "6" are refused
+    Case("multilabel_roc_auc/repeated-label-names", "multilabel_roc_auc", AU_TRUTH, AU_SCORES,
+         {"label_names": [6, "6"]}, expected=ValueError),
     # AU 0: 3 of 4 pairs ordered; AU 1: all
     Case("multilabel_roc_auc/hand", "multilabel_roc_auc", AU_TRUTH, AU_SCORES,
          {"average": None}, expected=np.array([0.75, 1.0])),

@@ -1,6 +1,7 @@
 """The command line's path: the case written to a CSV file, scored by
 ``affectmetrics evaluate FILE --output DIR --no-plots`` (in-process, through
-:func:`affectmetrics.cli.main`), the value read back from ``report.json``.
+:func:`affectmetrics.cli.main`), the value read back from ``report.csv`` (checked
+against ``report.json``).
 
 Without ``--ci`` and plots the command streams a score-matrix file through the
 accumulators, and reads a labels-only file whole into :func:`affectmetrics.evaluate`, so
@@ -13,6 +14,7 @@ exit status 2 with one line: raised here as a ValueError.
 from __future__ import annotations
 
 import contextlib
+import csv as csv_module
 import io
 import json
 import tempfile
@@ -57,7 +59,9 @@ def _cell(value: float) -> str:
 
 
 def _evaluate(columns: dict[str, np.ndarray], flags: list[str]) -> dict[str, Any]:
-    """Write the columns as a CSV, run the command, return report.json (nan for null)."""
+    """Write the columns as a CSV, run the command, return the metrics of report.csv (its
+    cells are Python's repr of each value, so inf stays inf; report.json, strict JSON, writes
+    both nan and inf as null) after checking that report.json agrees."""
     with tempfile.TemporaryDirectory() as folder:
         csv = Path(folder) / "case.csv"
         names = list(columns)
@@ -75,7 +79,11 @@ def _evaluate(columns: dict[str, np.ndarray], flags: list[str]) -> dict[str, Any
         if status != 0:
             raise ValueError(err.getvalue().strip())
         report = json.loads((Path(folder) / "out" / "report.json").read_text())
-    return {k: (np.nan if v is None else v) for k, v in report["metrics"].items()}
+        with open(Path(folder) / "out" / "report.csv", newline="") as handle:
+            table = {row["metric"]: float(row["value"]) for row in csv_module.DictReader(handle)}
+    for key, value in report["metrics"].items():
+        assert (value is None and not np.isfinite(table[key])) or value == table[key], key
+    return table
 
 
 @path("cli", CONTINUOUS, single_metric=False,
