@@ -196,6 +196,22 @@ def test_float16_and_bfloat16_inputs_are_read_exactly():
         am.ccc(truth.numpy(), truth.to(torch.bfloat16).float().numpy()), rel=1e-12)
 
 
+def test_batches_of_different_dtypes_are_each_read_exactly():
+    # int64 then float16 batches: joined by torch.cat they would become float16, where
+    # 70000 is inf (the int batch was refused as infinite).
+    truth = [torch.tensor([70001, 70005, 69999]), torch.tensor([0.75, 0.5], dtype=torch.float16)]
+    pred = [torch.tensor([70000, 70010, 69990]), torch.tensor([0.5, 0.25], dtype=torch.float16)]
+    metric, affect = CCC(), AffectMetrics(num_classes=2, num_outputs=1,
+                                          output_names=("valence",))
+    for t, p in zip(truth, pred, strict=True):
+        metric.update(p, t)
+        labels = torch.arange(len(t)) % 2
+        affect.update((torch.eye(2)[labels], p), (labels, t))
+    expected = am.ccc(np.r_[70001, 70005, 69999, 0.75, 0.5], np.r_[70000, 70010, 69990, 0.5, 0.25])
+    assert metric.compute().item() == pytest.approx(expected, rel=1e-12)
+    assert affect.compute()["ccc_valence"].item() == pytest.approx(expected, rel=1e-12)
+
+
 def test_conventions():
     for cls in (CCC, Pearson, RMSE, SAGR):
         metric = cls()

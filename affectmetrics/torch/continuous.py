@@ -78,7 +78,10 @@ def _check_pieces(pieces: list[Tensor], nan_policy: str, widths: tuple[int, int]
     """
     device = pieces[0].device
     ids = _steps.batch_ids([piece.shape[0] for piece in pieces], device)
-    x = torch.cat(pieces).to(_F64)
+    # Each batch to float64 before they are joined: torch.cat promotes mixed batches to
+    # their common type, which can be narrower than one of them (int64 with float16 is
+    # float16, where 70000 is inf).
+    x = torch.cat([piece.to(_F64) for piece in pieces])
     wt = widths[0]
     checks = []
     nan, inf = torch.isnan(x), torch.isinf(x)
