@@ -238,6 +238,27 @@ def test_state_dict_save_and_load(tmp_path):
         assert after[key].item() == before[key].item(), key
 
 
+def test_states_stay_float64_under_module_to_dtype_and_set_dtype():
+    # Lightning's "bf16-true" precision calls model.to(torch.bfloat16): the metric held in
+    # the model must keep its float64 moments and scores (they became bfloat16 and the CCC
+    # was 0.8868 for 0.8869).
+    truth, pred = va_data(11, n=40)
+    labels, scores = expression_data(11, n=40, n_classes=4)
+    model = torch.nn.Module()
+    model.ccc, model.auc = CCC(num_outputs=2), AUROC(num_classes=4)
+    model.ccc.update(torch.from_numpy(pred[:20]), torch.from_numpy(truth[:20]))
+    model.auc.update(torch.from_numpy(scores[:20]), torch.from_numpy(labels[:20]))
+    model.to(torch.bfloat16)
+    model.ccc.set_dtype(torch.float16)
+    model.auc.set_dtype(torch.float16)
+    assert model.ccc.moments.dtype == model.ccc.refusal.dtype == torch.float64
+    assert all(record.dtype == torch.float64 for record in model.auc.records)
+    model.ccc.update(torch.from_numpy(pred[20:]), torch.from_numpy(truth[20:]))
+    model.auc.update(torch.from_numpy(scores[20:]), torch.from_numpy(labels[20:]))
+    np.testing.assert_allclose(model.ccc.compute().numpy(), am.ccc(truth, pred), rtol=1e-12)
+    assert model.auc.compute().item() == pytest.approx(am.roc_auc(labels, scores), rel=1e-12)
+
+
 def test_devices_follow_to():
     metric = CCC(num_outputs=2).to("cpu")
     truth, pred = va_data(9, n=20)

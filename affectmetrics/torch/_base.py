@@ -14,6 +14,7 @@ raising at ``update`` would need the device to tell the host, a synchronisation 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -88,6 +89,18 @@ class _DeviceMetric(torchmetrics.Metric):
         of a rank that saw no data; it must have the states' dtype for the gather.
         """
         return _F64
+
+    def _apply(self, fn: Callable[[Tensor], Tensor], exclude_state: Sequence[str] = ()
+               ) -> torch.nn.Module:
+        """Move the states where ``fn`` moves tensors, keeping their dtypes.
+
+        torchmetrics converts floating states under ``module.to(dtype)`` (what Lightning's
+        ``"16-true"``/``"bf16-true"`` precision does to the whole model) and ``set_dtype``;
+        float64 moments, scores and refusal positions rounded to 16 bits would be other
+        numbers than the core's, so only the device follows.
+        """
+        device = fn(torch.zeros(1, device=self.device)).device
+        return super()._apply(lambda tensor: tensor.to(device), exclude_state)
 
     # -- pending batches -------------------------------------------------------------------
 
