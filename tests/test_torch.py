@@ -176,6 +176,33 @@ def test_metric_collection():
     np.testing.assert_allclose(result["sagr"].numpy(), am.sagr(truth, pred), rtol=1e-12)
 
 
+def test_metric_collection_groups_only_metrics_that_fill_their_states_alike():
+    # The batches wait unprocessed, so the states of AUROC(scores="logits") and AUROC() (or
+    # of two nan_policy) were equal after the first update and the collection made them
+    # share one: the "logits" AUC came out as the "auto" one (0.9450 for 0.9613).
+    labels, scores = expression_data(12, n=300, n_classes=5)
+    truth, pred = va_data(12, n=300)
+    pred[150, 1] = np.nan
+    collection = MetricCollection({
+        "auto": AUROC(num_classes=5), "logits": AUROC(num_classes=5, scores="logits"),
+        "accuracy": Accuracy(num_classes=5), "f1": F1Score(num_classes=5)})
+    continuous = MetricCollection({"raise": CCC(num_outputs=2),
+                                   "omit": CCC(num_outputs=2, nan_policy="omit")})
+    for lo, hi in ((0, 100), (100, 300)):
+        collection.update(torch.from_numpy(scores[lo:hi]), torch.from_numpy(labels[lo:hi]))
+        continuous.update(torch.from_numpy(pred[lo:hi]), torch.from_numpy(truth[lo:hi]))
+    result = collection.compute()
+    assert result["auto"].item() == pytest.approx(am.roc_auc(labels, scores), rel=1e-12)
+    assert result["logits"].item() == pytest.approx(
+        am.roc_auc(labels, scores, scores="logits"), rel=1e-12)
+    assert result["f1"].item() == pytest.approx(am.f1_score(labels, scores), rel=1e-12)
+    assert ["accuracy", "f1"] in collection.compute_groups.values()  # still shared
+    np.testing.assert_allclose(continuous["omit"].compute().numpy(),
+                               am.ccc(truth, pred, nan_policy="omit"), rtol=1e-12)
+    with pytest.raises(ValueError, match="preds contains 1 NaN"):
+        continuous["raise"].compute()
+
+
 def test_inputs_that_require_grad_and_inference_mode():
     truth, pred = va_data(7, n=64)
     leaf = torch.from_numpy(pred).requires_grad_(True)

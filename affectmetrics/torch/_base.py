@@ -102,6 +102,18 @@ class _DeviceMetric(torchmetrics.Metric):
         device = fn(torch.zeros(1, device=self.device)).device
         return super()._apply(lambda tensor: tensor.to(device), exclude_state)
 
+    def _add_options_state(self, options: Sequence[float]) -> None:
+        """A constant state of the options that decide what a batch adds to the states.
+
+        ``MetricCollection`` shares one state among the metrics of a compute group, which it
+        forms from metrics whose states are equal after the first update. The batches wait
+        unprocessed in the pending states, so ``AUROC(scores="logits")`` and
+        ``AUROC(scores="auto")``, or two ``nan_policy``, would look equal and share a state
+        filled by the options of one of them; this state tells them apart.
+        """
+        self.add_state("options", default=torch.tensor(options, dtype=_F64),
+                       dist_reduce_fx=_steps.first_of)
+
     # -- pending batches -------------------------------------------------------------------
 
     def _state_device(self) -> torch.device:

@@ -17,8 +17,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._scores import _SUM_TOLERANCE, _check_score_kind, _normalised_scores, _probability_rows
-from .._validation import _check_nan_policy, _fmt_value
+from .._scores import (
+    _SCORE_KINDS,
+    _SUM_TOLERANCE,
+    _check_score_kind,
+    _normalised_scores,
+    _probability_rows,
+)
+from .._validation import _NAN_POLICIES, _check_nan_policy, _fmt_value
 from ..accumulators import _check_positive_int, _check_score_options, _histogram_counts
 from ..agreement import _alpha_from_cm
 from ..classification import (
@@ -88,6 +94,10 @@ class _ClassificationBase(_DeviceMetric):
                        dist_reduce_fx="sum")
         self.add_state("pending_scores", default=[], dist_reduce_fx="cat")
         self.add_state("pending_labels", default=[], dist_reduce_fx="cat")
+        options = [_NAN_POLICIES.index(self.nan_policy)]
+        if self._keep_scores:
+            options += [_SCORE_KINDS.index(self.scores), *self.score_range]
+        self._add_options_state(options)
         if not self._keep_scores:
             return
         if self.bins is None:

@@ -24,7 +24,7 @@ from .._moments import (
     _sagr_from_moments,
     _unpack,
 )
-from .._validation import _check_nan_policy
+from .._validation import _NAN_POLICIES, _check_nan_policy
 from ..accumulators import _check_positive_int
 from . import _steps
 from ._base import _as_tensor, _check_length, _DeviceMetric
@@ -140,6 +140,7 @@ class _ContinuousMetric(_DeviceMetric):
         _check_nan_policy(nan_policy)
         self.nan_policy = nan_policy
         _add_moment_states(self, self.num_outputs)
+        self._add_options_state([_NAN_POLICIES.index(nan_policy)])
 
     def update(self, preds: Tensor, target: Tensor) -> None:
         """Add a batch: ``(n,)`` (one output) or ``(n, num_outputs)`` tensors."""
