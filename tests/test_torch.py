@@ -164,6 +164,35 @@ def test_affect_metrics_equal_the_core_report():
         metric.update(torch.zeros(3, 8), torch.zeros(3))
 
 
+@pytest.mark.parametrize(("part", "message"), [
+    ("va", r"preds\[1\] \(valence/arousal\) contains 1 NaN value\(s\); the first is at "
+           r"position \(5, 1\)"),
+    ("scores", r"preds\[0\] \(expression scores\) contains 1 infinite value\(s\); the first "
+               r"is inf at position \(2, 3\)"),
+    ("labels", r"target\[0\] \(expression labels\) contains the label 9 at index 4"),
+    ("columns", r"preds\[0\] \(expression scores\) has 7 columns but num_classes is 8"),
+])
+def test_affect_metrics_errors_name_the_head(part, message):
+    # Both heads' predictions are "preds": "preds contains 1 NaN value(s) at position
+    # (5, 1)" did not say whether the expression scores or valence/arousal had it.
+    labels, scores = expression_data(16, n=20)
+    truth, pred = va_data(16, n=20)
+    if part == "va":
+        pred[5, 1] = np.nan
+    elif part == "scores":
+        scores[2, 3] = np.inf
+    elif part == "labels":
+        labels[4] = 9
+    else:
+        scores = scores[:, :7]
+    for call in ("update", "forward"):
+        metric = AffectMetrics()
+        with pytest.raises(ValueError, match=message):
+            getattr(metric, call)((torch.from_numpy(scores), torch.from_numpy(pred)),
+                                  (torch.from_numpy(labels), torch.from_numpy(truth)))
+            metric.compute()
+
+
 def test_metric_collection():
     truth, pred = va_data(6)
     collection = MetricCollection({"ccc": CCC(num_outputs=2), "rmse": RMSE(num_outputs=2),

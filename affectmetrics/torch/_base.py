@@ -169,8 +169,8 @@ class _DeviceMetric(torchmetrics.Metric):
         if code == 0:
             return
         code, argument, row, col, count = (int(v) for v in (code, argument, row, col, count))
-        name = self._names[argument % 2]
-        pos = (row, col) if argument >= 2 else row
+        name = self._names[argument % 2 + 2 * (argument // 4)]
+        pos = (row, col) if argument % 4 >= 2 else row
         if code == _steps.INF:
             message = (f"{name} contains {count} infinite value(s); the first is "
                        f"{_fmt_value(value)} at position {pos}")

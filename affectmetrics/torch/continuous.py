@@ -70,11 +70,13 @@ class _Checked(NamedTuple):
 
 
 def _check_pieces(pieces: list[Tensor], nan_policy: str, widths: tuple[int, int],
-                  two_d: tuple[bool, bool]) -> _Checked:
+                  two_d: tuple[bool, bool], head: int = 0) -> _Checked:
     """Value checks of pending (target | preds) batches, in the core's order.
 
     A check's argument is 0/1 (target/preds) plus 2 where that argument is 2-D, so that
-    the message writes its position as the core does (an index, or (row, column)).
+    the message writes its position as the core does (an index, or (row, column)), plus
+    4 for the second head of a two-part input (``AffectMetrics``' valence/arousal), so
+    that the message names that part.
     """
     device = pieces[0].device
     ids = _steps.batch_ids([piece.shape[0] for piece in pieces], device)
@@ -89,7 +91,7 @@ def _check_pieces(pieces: list[Tensor], nan_policy: str, widths: tuple[int, int]
     refuse = inf.any(1)
     for argument, columns in enumerate((slice(0, wt), slice(wt, None))):
         part = x[:, columns]
-        argument += 2 * two_d[argument]
+        argument += 2 * two_d[argument] + 4 * head
         checks.append(_steps.Check(_steps.INF, argument, inf[:, columns], part))
         if nan_policy == "raise":
             checks.append(_steps.Check(_steps.NAN, argument, nan[:, columns], part))

@@ -52,9 +52,11 @@ class AffectMetrics(_ClassificationBase):
     ``target = (expression_labels, va_true)`` (tuples, or dicts with keys ``"expression"``
     and ``"valence_arousal"``). A batch is accepted or refused as a whole: a problem in
     either part leaves both parts out (the error is raised by ``compute()``, or at once
-    for shapes). ``compute()`` returns a dict of scalar tensors: ``accuracy``, ``f1``,
-    ``kappa``, ``krippendorff_alpha``, ``auc``, ``auc_pr`` and ``ccc_valence``,
-    ``pearson_valence``, ``rmse_valence``, ``sagr_valence`` (and the same for arousal).
+    for shapes; it names the part: ``preds[1] (valence/arousal)``, ``target[0]
+    (expression labels)``, ...). ``compute()`` returns a dict of scalar tensors:
+    ``accuracy``, ``uar``, ``f1``, ``kappa``, ``krippendorff_alpha``, ``auc``, ``auc_pr``
+    and ``ccc_valence``, ``pearson_valence``, ``rmse_valence``, ``sagr_valence``,
+    ``icc_valence`` (and the same for arousal).
 
     Examples
     --------
@@ -72,7 +74,8 @@ class AffectMetrics(_ClassificationBase):
     higher_is_better = None  # mixed: RMSE is lower-is-better
     _keep_scores = True
     _pending_names = ("pending_scores", "pending_continuous")
-    _names = ("target", "preds")
+    _names = ("target[0] (expression labels)", "preds[0] (expression scores)",
+              "target[1] (valence/arousal)", "preds[1] (valence/arousal)")
 
     def __init__(self, num_classes: int = 8, num_outputs: int = 2, *,
                  output_names: Sequence[str] = ("valence", "arousal"),
@@ -111,8 +114,8 @@ class AffectMetrics(_ClassificationBase):
         device = self._state_device()
         # Both parts are checked before either is kept.
         _, expression = _classification_piece(expr_pred, expr_true, self.num_classes, True,
-                                              device)
-        va = _continuous_piece(va_pred, va_true, self.num_outputs, device)
+                                              device, self._names[:2])
+        va = _continuous_piece(va_pred, va_true, self.num_outputs, device, self._names[2:])
         _check_length(expression.shape[0], va.shape[0], ("the expression target",
                                                           "the valence/arousal target"))
         self.pending_scores.append(expression)
@@ -123,7 +126,7 @@ class AffectMetrics(_ClassificationBase):
         k = self.num_outputs
         expression = self._check_classification(pieces["pending_scores"], False)
         va = _check_pieces(pieces["pending_continuous"], self.nan_policy, (k, k),
-                           (k > 1, k > 1))
+                           (k > 1, k > 1), head=1)
         # One verdict per batch for both parts: a problem in either refuses the whole batch.
         batch_bad = _steps.per_batch_any(expression.refuse | va.refuse, expression.ids,
                                          expression.n_batches)
