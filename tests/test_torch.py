@@ -127,6 +127,19 @@ def test_label_predictions_for_confusion_metrics_and_scores_required_for_auc():
         CCC().update(torch.zeros(2), torch.zeros(3))
 
 
+def test_the_first_refused_batch_is_reported_when_labels_and_scores_are_mixed():
+    # Label and score batches waited in two lists summarised scores first: the NaN of the
+    # second batch was reported instead of the label 5 of the first.
+    metric = Accuracy(num_classes=3)
+    metric.update(torch.tensor([0, 5]), torch.tensor([0, 1]))
+    metric.update(torch.tensor([[0.1, float("nan"), 0.2]]), torch.tensor([0]))
+    metric.update(torch.tensor([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]]), torch.tensor([1, 2]))
+    metric.update(torch.tensor([2]), torch.tensor([2]))
+    with pytest.raises(ValueError, match="preds contains the label 5 at index 1"):
+        metric.compute()
+    assert metric.confusion.sum().item() == 3  # the two valid batches
+
+
 def test_binned_auroc_equals_the_binned_core_accumulator():
     labels, scores = expression_data(3)
     metric = AUROC(num_classes=8, bins=100)

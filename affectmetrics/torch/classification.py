@@ -37,7 +37,7 @@ from ..classification import (
 )
 from ..ranking import _check_average, _class_counts, _micro_counts, _score_from_counts
 from . import _steps
-from ._base import _as_tensor, _check_length, _DeviceMetric
+from ._base import _as_tensor, _check_length, _DeviceMetric, _pieces
 from .continuous import _check_pieces, _Checked
 
 __all__ = ["AUROC", "Accuracy", "AveragePrecision", "CohenKappa", "F1Score",
@@ -238,6 +238,10 @@ class _ClassificationMetric(_ClassificationBase):
         needed) and ``target`` (n,) class indices 0..C-1."""
         kind, piece = _classification_piece(preds, target, self.num_classes,
                                             self._keep_scores, self._state_device())
+        if _pieces(getattr(self, "pending_labels" if kind == "scores" else "pending_scores")):
+            # Scores and labels wait in two lists; summarised in the order given, the first
+            # refused batch is the one reported.
+            self._flush()
         self._append_classification(kind, piece)
         self._maybe_flush()
 
