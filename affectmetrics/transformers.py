@@ -31,6 +31,7 @@ from .torch import (  # noqa: E402 - after the optional import, for its message
     KrippendorffAlpha,
     Pearson,
 )
+from .torch.multitask import _check_output_names  # noqa: E402
 
 __all__ = ["TrainerMetrics"]
 
@@ -101,7 +102,8 @@ class TrainerMetrics:
         if task not in _TASKS:
             raise ValueError(f"task must be one of {_TASKS}, got {task!r}")
         self.task = task
-        self.output_names = tuple(output_names)
+        self.output_names = (tuple(output_names) if task == "expression"  # unused there
+                             else _check_output_names(output_names, num_outputs))
         common = {"nan_policy": nan_policy, "sync_on_compute": False}
         if task == "both":
             self.metrics: dict[str, Any] = {"": AffectMetrics(
@@ -117,9 +119,6 @@ class TrainerMetrics:
                 "auc_pr": AveragePrecision(num_classes, **ranking),
             }
         else:
-            if len(self.output_names) != num_outputs:
-                raise ValueError(f"output_names has {len(self.output_names)} names but "
-                                 f"num_outputs is {num_outputs}")
             self.metrics = {name: cls(num_outputs, **common) for name, cls in
                             (("ccc", CCC), ("pearson", Pearson), ("rmse", RMSE),
                              ("sagr", SAGR))}

@@ -206,6 +206,18 @@ def test_affect_metrics_errors_name_the_head(part, message):
             metric.compute()
 
 
+def test_output_names_are_one_distinct_string_per_output():
+    # A string was taken as its letters ("va": keys ccc_v, ccc_a) and repeated names
+    # overwrote each other's keys.
+    with pytest.raises(TypeError, match="output_names must be a sequence of names, one per "
+                                        "output, got the string 'va'"):
+        AffectMetrics(output_names="va")
+    with pytest.raises(ValueError, match="output_names must be distinct strings"):
+        AffectMetrics(output_names=("valence", "valence"))
+    with pytest.raises(ValueError, match="output_names has 2 names but num_outputs is 1"):
+        AffectMetrics(num_outputs=1)
+
+
 def test_metric_collection():
     truth, pred = va_data(6)
     collection = MetricCollection({"ccc": CCC(num_outputs=2), "rmse": RMSE(num_outputs=2),

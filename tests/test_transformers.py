@@ -126,7 +126,7 @@ def test_an_evaluation_ended_by_an_error_does_not_count_in_the_next(task):
 
     compute_metrics = TrainerMetrics(task, num_classes=N_CLASSES)
     assert compute_metrics(batch(0, 10), compute_result=False) == {}
-    with pytest.raises(ValueError, match=r"preds must be an \(n, 4\) matrix"):
+    with pytest.raises(ValueError, match=r"must be an \(n, 4\) matrix"):
         compute_metrics(batch(10, 20, logits[10:20].argmax(1)), compute_result=False)
     for lo in range(0, 40, 10):
         result = compute_metrics(batch(lo, lo + 10), compute_result=lo == 30)

@@ -33,6 +33,21 @@ from .continuous import (
 __all__ = ["AffectMetrics"]
 
 
+def _check_output_names(output_names: Sequence[str], num_outputs: int) -> tuple[str, ...]:
+    """``output_names`` as a tuple of ``num_outputs`` distinct strings (the keys' suffixes)."""
+    if isinstance(output_names, str):  # "va" would name the outputs "v" and "a"
+        raise TypeError(f"output_names must be a sequence of names, one per output, got the "
+                        f"string {output_names!r}")
+    names = tuple(output_names)
+    if len(names) != num_outputs:
+        raise ValueError(f"output_names has {len(names)} names but num_outputs is "
+                         f"{num_outputs}")
+    if not all(isinstance(name, str) for name in names) or len(set(names)) != len(names):
+        raise ValueError(f"output_names must be distinct strings (they suffix the result "
+                         f"keys), got {names!r}")
+    return names
+
+
 class AffectMetrics(_ClassificationBase):
     """Every metric of the affect report for a multi-task model, in one ``update``.
 
@@ -84,10 +99,7 @@ class AffectMetrics(_ClassificationBase):
         super().__init__(**kwargs)
         self.num_classes = _check_positive_int(num_classes, "num_classes")
         self.num_outputs = _check_positive_int(num_outputs, "num_outputs")
-        self.output_names = tuple(output_names)
-        if len(self.output_names) != self.num_outputs:
-            raise ValueError(f"output_names has {len(self.output_names)} names but "
-                             f"num_outputs is {self.num_outputs}")
+        self.output_names = _check_output_names(output_names, self.num_outputs)
         self.bins, self.score_range = _check_score_options(bins, score_range)
         self.scores = _check_score_kind(scores)
         _check_nan_policy(nan_policy)
