@@ -257,6 +257,31 @@ def test_metric_collection_groups_only_metrics_that_fill_their_states_alike():
         continuous["raise"].compute()
 
 
+def test_merge_state_summarises_the_incoming_batches_by_their_own_options():
+    # The incoming metric's waiting batches were summarised by the receiver's options: an
+    # AUROC(scores="logits") state merged into AUROC() silently became an "auto" AUC, a
+    # nan_policy="omit" state raised "preds contains 1 NaN", and another num_outputs gave
+    # a raw torch error.
+    labels, scores = expression_data(17, n=60, n_classes=3)
+    truth, pred = va_data(17, n=60)
+    first, second = AUROC(num_classes=3), AUROC(num_classes=3)
+    first.update(torch.from_numpy(scores[:25]), torch.from_numpy(labels[:25]))
+    second.update(torch.from_numpy(scores[25:]), torch.from_numpy(labels[25:]))
+    first.merge_state(second)
+    assert first.compute().item() == pytest.approx(am.roc_auc(labels, scores), rel=1e-12)
+    logits = AUROC(num_classes=3, scores="logits")
+    logits.update(torch.from_numpy(scores), torch.from_numpy(labels))
+    with pytest.raises(ValueError, match="a metric of other options"):
+        AUROC(num_classes=3).merge_state(logits)
+    omit = CCC(num_outputs=2, nan_policy="omit")
+    omit.update(torch.from_numpy(pred), torch.from_numpy(truth))
+    with pytest.raises(ValueError, match="a metric of other options"):
+        CCC(num_outputs=2).merge_state(omit)
+    with pytest.raises(ValueError, match=r"'moments' has shape \(13, 2\), this metric's "
+                                         r"\(13, 1\)"):
+        CCC().merge_state(omit)
+
+
 def test_inputs_that_require_grad_and_inference_mode():
     truth, pred = va_data(7, n=64)
     leaf = torch.from_numpy(pred).requires_grad_(True)

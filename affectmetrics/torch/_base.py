@@ -151,6 +151,34 @@ class _DeviceMetric(torchmetrics.Metric):
         self._flush()
         return super().state_dict(*args, **kwargs)
 
+    def merge_state(self, incoming_state: dict[str, Any] | torchmetrics.Metric) -> None:
+        """torchmetrics' ``merge_state``, for a state filled as this metric fills its own.
+
+        An incoming metric's pending batches are summarised first, by its own options. A
+        state of other shapes (``num_outputs``, ``num_classes``, ``bins``) or options
+        (``nan_policy``, ``scores``, ``score_range``) raises a ValueError that says so,
+        instead of a torch error or a silently wrong merge.
+        """
+        if isinstance(incoming_state, type(self)):
+            incoming_state._flush()
+            states = incoming_state.metric_state
+        else:
+            states = incoming_state if isinstance(incoming_state, dict) else {}
+        for name, value in states.items():
+            mine = self._defaults.get(name)
+            if isinstance(mine, Tensor) and isinstance(value, Tensor) \
+                    and value.shape != mine.shape:
+                raise ValueError(f"the incoming state's {name!r} has shape "
+                                 f"{tuple(value.shape)}, this metric's {tuple(mine.shape)}: "
+                                 "it comes from a metric of another num_outputs, "
+                                 "num_classes or bins")
+        options = states.get("options")
+        if isinstance(options, Tensor) and not torch.equal(options.to(self.options), self.options):
+            raise ValueError("the incoming state comes from a metric of other options "
+                             "(nan_policy, scores or score_range); merge states of metrics "
+                             "built alike")
+        super().merge_state(incoming_state)
+
     # -- refusals ----------------------------------------------------------------------------
 
     def _record_refusal(self, checks: list[_steps.Check], batch_bad: Tensor,
