@@ -365,6 +365,42 @@ def test_states_stay_float64_under_module_to_dtype_and_set_dtype():
     assert model.auc.compute().item() == pytest.approx(am.roc_auc(labels, scores), rel=1e-12)
 
 
+def test_load_state_dict_checks_the_state_before_loading_it():
+    # A state of another num_outputs or num_classes was loaded as is (CCC() then returned
+    # -0.47, the first column's value; Accuracy(3) with a 4 x 4 matrix 0.0), and so were a
+    # negative sample count and float32 moments.
+    truth, pred = va_data(18, n=30)
+    labels, scores = expression_data(18, n=30, n_classes=4)
+    saved = {}
+    for name, metric, batch in (
+            ("ccc2", CCC(num_outputs=2), (pred, truth)),
+            ("ccc1", CCC(), (pred[:, 0], truth[:, 0])),
+            ("acc4", Accuracy(num_classes=4), (scores, labels)),
+            ("auc_logits", AUROC(num_classes=4, scores="logits"), (scores, labels))):
+        metric.persistent(True)
+        metric.update(*(torch.from_numpy(x) for x in batch))
+        saved[name] = metric.state_dict()
+    for name, metric, message in (
+            ("ccc2", CCC(), r"'moments' has shape \(13, 2\), this metric's \(13, 1\)"),
+            ("acc4", Accuracy(num_classes=3), r"'confusion' has shape \(4, 4\)"),
+            ("auc_logits", AUROC(num_classes=4), "saved by a metric of other options")):
+        metric.persistent(True)
+        with pytest.raises(ValueError, match=message):
+            metric.load_state_dict(saved[name])
+    impossible = dict(saved["ccc1"], moments=saved["ccc1"]["moments"].clone())
+    impossible["moments"][0] = -3.0
+    with pytest.raises(ValueError, match="'moments' is not a summary of data: state entry "
+                                         "'n' must be >= 0"):
+        CCC().load_state_dict(impossible)
+    negative = dict(saved["acc4"], confusion=-saved["acc4"]["confusion"])
+    with pytest.raises(ValueError, match="'confusion' holds a negative count"):
+        Accuracy(num_classes=4).load_state_dict(negative)
+    restored = CCC()
+    restored.persistent(True)
+    restored.load_state_dict(dict(saved["ccc1"], moments=saved["ccc1"]["moments"].float()))
+    assert restored.moments.dtype == torch.float64
+
+
 def test_devices_follow_to():
     metric = CCC(num_outputs=2).to("cpu")
     truth, pred = va_data(9, n=20)

@@ -179,6 +179,34 @@ class _DeviceMetric(torchmetrics.Metric):
                              "built alike")
         super().merge_state(incoming_state)
 
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any,
+                              **kwargs: Any) -> None:
+        """Load the states after checking them: shapes, options and invariants.
+
+        A state saved by a metric of another ``num_outputs``/``num_classes``/``bins`` or
+        other options, or an impossible one (a negative count), raises a ValueError naming
+        the entry before anything is loaded; float states are loaded as float64.
+        """
+        for name, default in self._defaults.items():
+            key = prefix + name
+            value = state_dict.get(key)
+            if not (isinstance(default, Tensor) and isinstance(value, Tensor)):
+                continue
+            if value.shape != default.shape:
+                raise ValueError(f"state_dict entry {key!r} has shape {tuple(value.shape)}, "
+                                 f"this metric's {tuple(default.shape)}: it was saved by a "
+                                 "metric of another num_outputs, num_classes or bins")
+            value = value.detach().to(default.dtype)
+            if name == "options" and not torch.equal(value.cpu(), default.cpu()):
+                raise ValueError(f"state_dict entry {key!r}: it was saved by a metric of "
+                                 "other options (nan_policy, scores or score_range)")
+            self._check_loaded(key, value)
+            state_dict[key] = value
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _check_loaded(self, key: str, value: Tensor) -> None:
+        """Subclasses: raise a ValueError naming ``key`` if ``value`` is impossible."""
+
     # -- refusals ----------------------------------------------------------------------------
 
     def _record_refusal(self, checks: list[_steps.Check], batch_bad: Tensor,

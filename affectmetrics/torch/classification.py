@@ -38,7 +38,7 @@ from ..classification import (
 from ..ranking import _check_average, _class_counts, _micro_counts, _score_from_counts
 from . import _steps
 from ._base import _as_tensor, _check_length, _DeviceMetric, _pieces
-from .continuous import _check_pieces, _Checked
+from .continuous import _check_loaded_moments, _check_pieces, _Checked
 
 __all__ = ["AUROC", "Accuracy", "AveragePrecision", "CohenKappa", "F1Score",
            "KrippendorffAlpha"]
@@ -191,6 +191,12 @@ class _ClassificationBase(_DeviceMetric):
         return (f"{{name}} has the value {_fmt_value(value)} at position {{pos}}, outside "
                 f"score_range {self.score_range}; binned mode needs scores in that range "
                 "(e.g. probabilities), or bins=None")
+
+    def _check_loaded(self, key: str, value: Tensor) -> None:
+        if key.endswith(("confusion", "pos_hist", "neg_hist", "omitted_classification")) \
+                and bool((value < 0).any()):
+            raise ValueError(f"state_dict entry {key!r} holds a negative count")
+        _check_loaded_moments(key, value)  # AffectMetrics
 
     # -- compute -------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from .._moments import (
     _ccc_from_moments,
+    _checked_moments,
     _empty_moments,
     _pack,
     _pearson_from_moments,
@@ -127,6 +128,16 @@ def _add_moment_states(metric: _DeviceMetric, num_outputs: int) -> None:
     metric.add_state("pending_continuous", default=[], dist_reduce_fx="cat")
 
 
+def _check_loaded_moments(key: str, value: Tensor) -> None:
+    """The core's invariants of a summary (``_checked_moments``) for a loaded state."""
+    if key.endswith("moments"):
+        try:
+            _checked_moments(_unpack(value.cpu().numpy()).to_dict())
+        except ValueError as exc:
+            raise ValueError(f"state_dict entry {key!r} is not a summary of data: {exc}") \
+                from None
+
+
 def _moments_of(metric: _DeviceMetric) -> Any:
     return _unpack(metric.moments.detach().cpu().numpy())
 
@@ -158,6 +169,9 @@ class _ContinuousMetric(_DeviceMetric):
         self._record_refusal(checked.checks, batch_bad, checked.ids)
         self.n_omitted_continuous = self.n_omitted_continuous + _omitted(checked, batch_bad)
         _add_moments(self, checked, _accept(checked, batch_bad), k)
+
+    def _check_loaded(self, key: str, value: Tensor) -> None:
+        _check_loaded_moments(key, value)
 
     def compute(self) -> Tensor:
         """The metric over every sample seen (and every rank): a scalar, or one per output."""
