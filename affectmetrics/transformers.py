@@ -31,6 +31,7 @@ from .torch import (  # noqa: E402 - after the optional import, for its message
     KrippendorffAlpha,
     Pearson,
 )
+from .torch.multitask import _check_output_names  # noqa: E402
 
 __all__ = ["TrainerMetrics"]
 
@@ -68,7 +69,10 @@ class TrainerMetrics:
     ------
     ValueError
         For an unknown ``task``; for a refused batch (NaN under ``"raise"``, a label out of
-        range) when the result is computed.
+        range) when the result is computed; for a batch of the wrong shape or type at once.
+        Either error ends the evaluation, as in the Trainer: the state is reset, so that
+        the next evaluation starts empty. An evaluation stopped by something else (an
+        error in the model, an interrupt) leaves its batches: call :meth:`reset`.
 
     Notes
     -----
@@ -98,7 +102,8 @@ class TrainerMetrics:
         if task not in _TASKS:
             raise ValueError(f"task must be one of {_TASKS}, got {task!r}")
         self.task = task
-        self.output_names = tuple(output_names)
+        self.output_names = (tuple(output_names) if task == "expression"  # unused there
+                             else _check_output_names(output_names, num_outputs))
         common = {"nan_policy": nan_policy, "sync_on_compute": False}
         if task == "both":
             self.metrics: dict[str, Any] = {"": AffectMetrics(
@@ -114,9 +119,6 @@ class TrainerMetrics:
                 "auc_pr": AveragePrecision(num_classes, **ranking),
             }
         else:
-            if len(self.output_names) != num_outputs:
-                raise ValueError(f"output_names has {len(self.output_names)} names but "
-                                 f"num_outputs is {num_outputs}")
             self.metrics = {name: cls(num_outputs, **common) for name, cls in
                             (("ccc", CCC), ("pearson", Pearson), ("rmse", RMSE),
                              ("sagr", SAGR))}
@@ -124,21 +126,33 @@ class TrainerMetrics:
     def __call__(self, eval_pred: Any, compute_result: bool = True) -> dict[str, float]:
         """Add one evaluation batch; return the metrics when ``compute_result`` is True."""
         preds, labels = eval_pred.predictions, eval_pred.label_ids
-        if self.task == "both":
-            if not (isinstance(preds, (tuple, list)) and isinstance(labels, (tuple, list))):
-                raise TypeError("task='both' needs predictions (logits, va_pred) and label_ids "
-                                "(labels, va_true): let the model return both heads and set "
-                                "TrainingArguments(label_names=[...]) to both label names")
-            preds, labels = (preds[0], preds[1]), (labels[0], labels[1])
-        for metric in self.metrics.values():
-            metric.update(preds, labels)
-        if not compute_result:
-            return {}
         try:
-            return self._results()
-        finally:
+            if self.task == "both":
+                if not (isinstance(preds, (tuple, list))
+                        and isinstance(labels, (tuple, list))):
+                    raise TypeError("task='both' needs predictions (logits, va_pred) and "
+                                    "label_ids (labels, va_true): let the model return both "
+                                    "heads and set TrainingArguments(label_names=[...]) to "
+                                    "both label names")
+                preds, labels = (preds[0], preds[1]), (labels[0], labels[1])
+            # A batch refused by one metric may have been taken by those before it ((n,)
+            # labels suit accuracy, not AUC), and the Trainer ends the evaluation on any
+            # error: the batches seen so far must not count in the next one.
             for metric in self.metrics.values():
-                metric.reset()
+                metric.update(preds, labels)
+            if not compute_result:
+                return {}
+            results = self._results()
+        except BaseException:
+            self.reset()
+            raise
+        self.reset()
+        return results
+
+    def reset(self) -> None:
+        """Forget the batches of the current evaluation."""
+        for metric in self.metrics.values():
+            metric.reset()
 
     def _results(self) -> dict[str, float]:
         results: dict[str, float] = {}

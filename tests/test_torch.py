@@ -127,6 +127,19 @@ def test_label_predictions_for_confusion_metrics_and_scores_required_for_auc():
         CCC().update(torch.zeros(2), torch.zeros(3))
 
 
+def test_the_first_refused_batch_is_reported_when_labels_and_scores_are_mixed():
+    # Label and score batches waited in two lists summarised scores first: the NaN of the
+    # second batch was reported instead of the label 5 of the first.
+    metric = Accuracy(num_classes=3)
+    metric.update(torch.tensor([0, 5]), torch.tensor([0, 1]))
+    metric.update(torch.tensor([[0.1, float("nan"), 0.2]]), torch.tensor([0]))
+    metric.update(torch.tensor([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]]), torch.tensor([1, 2]))
+    metric.update(torch.tensor([2]), torch.tensor([2]))
+    with pytest.raises(ValueError, match="preds contains the label 5 at index 1"):
+        metric.compute()
+    assert metric.confusion.sum().item() == 3  # the two valid batches
+
+
 def test_binned_auroc_equals_the_binned_core_accumulator():
     labels, scores = expression_data(3)
     metric = AUROC(num_classes=8, bins=100)
@@ -164,6 +177,47 @@ def test_affect_metrics_equal_the_core_report():
         metric.update(torch.zeros(3, 8), torch.zeros(3))
 
 
+@pytest.mark.parametrize(("part", "message"), [
+    ("va", r"preds\[1\] \(valence/arousal\) contains 1 NaN value\(s\); the first is at "
+           r"position \(5, 1\)"),
+    ("scores", r"preds\[0\] \(expression scores\) contains 1 infinite value\(s\); the first "
+               r"is inf at position \(2, 3\)"),
+    ("labels", r"target\[0\] \(expression labels\) contains the label 9 at index 4"),
+    ("columns", r"preds\[0\] \(expression scores\) has 7 columns but num_classes is 8"),
+])
+def test_affect_metrics_errors_name_the_head(part, message):
+    # Both heads' predictions are "preds": "preds contains 1 NaN value(s) at position
+    # (5, 1)" did not say whether the expression scores or valence/arousal had it.
+    labels, scores = expression_data(16, n=20)
+    truth, pred = va_data(16, n=20)
+    if part == "va":
+        pred[5, 1] = np.nan
+    elif part == "scores":
+        scores[2, 3] = np.inf
+    elif part == "labels":
+        labels[4] = 9
+    else:
+        scores = scores[:, :7]
+    for call in ("update", "forward"):
+        metric = AffectMetrics()
+        with pytest.raises(ValueError, match=message):
+            getattr(metric, call)((torch.from_numpy(scores), torch.from_numpy(pred)),
+                                  (torch.from_numpy(labels), torch.from_numpy(truth)))
+            metric.compute()
+
+
+def test_output_names_are_one_distinct_string_per_output():
+    # A string was taken as its letters ("va": keys ccc_v, ccc_a) and repeated names
+    # overwrote each other's keys.
+    with pytest.raises(TypeError, match="output_names must be a sequence of names, one per "
+                                        "output, got the string 'va'"):
+        AffectMetrics(output_names="va")
+    with pytest.raises(ValueError, match="output_names must be distinct strings"):
+        AffectMetrics(output_names=("valence", "valence"))
+    with pytest.raises(ValueError, match="output_names has 2 names but num_outputs is 1"):
+        AffectMetrics(num_outputs=1)
+
+
 def test_metric_collection():
     truth, pred = va_data(6)
     collection = MetricCollection({"ccc": CCC(num_outputs=2), "rmse": RMSE(num_outputs=2),
@@ -174,6 +228,58 @@ def test_metric_collection():
     np.testing.assert_allclose(result["ccc"].numpy(), am.ccc(truth, pred), rtol=1e-12)
     np.testing.assert_allclose(result["rmse"].numpy(), am.rmse(truth, pred), rtol=1e-12)
     np.testing.assert_allclose(result["sagr"].numpy(), am.sagr(truth, pred), rtol=1e-12)
+
+
+def test_metric_collection_groups_only_metrics_that_fill_their_states_alike():
+    # The batches wait unprocessed, so the states of AUROC(scores="logits") and AUROC() (or
+    # of two nan_policy) were equal after the first update and the collection made them
+    # share one: the "logits" AUC came out as the "auto" one (0.9450 for 0.9613).
+    labels, scores = expression_data(12, n=300, n_classes=5)
+    truth, pred = va_data(12, n=300)
+    pred[150, 1] = np.nan
+    collection = MetricCollection({
+        "auto": AUROC(num_classes=5), "logits": AUROC(num_classes=5, scores="logits"),
+        "accuracy": Accuracy(num_classes=5), "f1": F1Score(num_classes=5)})
+    continuous = MetricCollection({"raise": CCC(num_outputs=2),
+                                   "omit": CCC(num_outputs=2, nan_policy="omit")})
+    for lo, hi in ((0, 100), (100, 300)):
+        collection.update(torch.from_numpy(scores[lo:hi]), torch.from_numpy(labels[lo:hi]))
+        continuous.update(torch.from_numpy(pred[lo:hi]), torch.from_numpy(truth[lo:hi]))
+    result = collection.compute()
+    assert result["auto"].item() == pytest.approx(am.roc_auc(labels, scores), rel=1e-12)
+    assert result["logits"].item() == pytest.approx(
+        am.roc_auc(labels, scores, scores="logits"), rel=1e-12)
+    assert result["f1"].item() == pytest.approx(am.f1_score(labels, scores), rel=1e-12)
+    assert ["accuracy", "f1"] in collection.compute_groups.values()  # still shared
+    np.testing.assert_allclose(continuous["omit"].compute().numpy(),
+                               am.ccc(truth, pred, nan_policy="omit"), rtol=1e-12)
+    with pytest.raises(ValueError, match="preds contains 1 NaN"):
+        continuous["raise"].compute()
+
+
+def test_merge_state_summarises_the_incoming_batches_by_their_own_options():
+    # The incoming metric's waiting batches were summarised by the receiver's options: an
+    # AUROC(scores="logits") state merged into AUROC() silently became an "auto" AUC, a
+    # nan_policy="omit" state raised "preds contains 1 NaN", and another num_outputs gave
+    # a raw torch error.
+    labels, scores = expression_data(17, n=60, n_classes=3)
+    truth, pred = va_data(17, n=60)
+    first, second = AUROC(num_classes=3), AUROC(num_classes=3)
+    first.update(torch.from_numpy(scores[:25]), torch.from_numpy(labels[:25]))
+    second.update(torch.from_numpy(scores[25:]), torch.from_numpy(labels[25:]))
+    first.merge_state(second)
+    assert first.compute().item() == pytest.approx(am.roc_auc(labels, scores), rel=1e-12)
+    logits = AUROC(num_classes=3, scores="logits")
+    logits.update(torch.from_numpy(scores), torch.from_numpy(labels))
+    with pytest.raises(ValueError, match="a metric of other options"):
+        AUROC(num_classes=3).merge_state(logits)
+    omit = CCC(num_outputs=2, nan_policy="omit")
+    omit.update(torch.from_numpy(pred), torch.from_numpy(truth))
+    with pytest.raises(ValueError, match="a metric of other options"):
+        CCC(num_outputs=2).merge_state(omit)
+    with pytest.raises(ValueError, match=r"'moments' has shape \(13, 2\), this metric's "
+                                         r"\(13, 1\)"):
+        CCC().merge_state(omit)
 
 
 def test_inputs_that_require_grad_and_inference_mode():
@@ -194,6 +300,22 @@ def test_float16_and_bfloat16_inputs_are_read_exactly():
     metric.update(truth.to(torch.bfloat16), truth)
     assert metric.compute().item() == pytest.approx(
         am.ccc(truth.numpy(), truth.to(torch.bfloat16).float().numpy()), rel=1e-12)
+
+
+def test_batches_of_different_dtypes_are_each_read_exactly():
+    # int64 then float16 batches: joined by torch.cat they would become float16, where
+    # 70000 is inf (the int batch was refused as infinite).
+    truth = [torch.tensor([70001, 70005, 69999]), torch.tensor([0.75, 0.5], dtype=torch.float16)]
+    pred = [torch.tensor([70000, 70010, 69990]), torch.tensor([0.5, 0.25], dtype=torch.float16)]
+    metric, affect = CCC(), AffectMetrics(num_classes=2, num_outputs=1,
+                                          output_names=("valence",))
+    for t, p in zip(truth, pred, strict=True):
+        metric.update(p, t)
+        labels = torch.arange(len(t)) % 2
+        affect.update((torch.eye(2)[labels], p), (labels, t))
+    expected = am.ccc(np.r_[70001, 70005, 69999, 0.75, 0.5], np.r_[70000, 70010, 69990, 0.5, 0.25])
+    assert metric.compute().item() == pytest.approx(expected, rel=1e-12)
+    assert affect.compute()["ccc_valence"].item() == pytest.approx(expected, rel=1e-12)
 
 
 def test_conventions():
@@ -220,6 +342,63 @@ def test_state_dict_save_and_load(tmp_path):
     before, after = metric.compute(), restored.compute()
     for key in before:
         assert after[key].item() == before[key].item(), key
+
+
+def test_states_stay_float64_under_module_to_dtype_and_set_dtype():
+    # Lightning's "bf16-true" precision calls model.to(torch.bfloat16): the metric held in
+    # the model must keep its float64 moments and scores (they became bfloat16 and the CCC
+    # was 0.8868 for 0.8869).
+    truth, pred = va_data(11, n=40)
+    labels, scores = expression_data(11, n=40, n_classes=4)
+    model = torch.nn.Module()
+    model.ccc, model.auc = CCC(num_outputs=2), AUROC(num_classes=4)
+    model.ccc.update(torch.from_numpy(pred[:20]), torch.from_numpy(truth[:20]))
+    model.auc.update(torch.from_numpy(scores[:20]), torch.from_numpy(labels[:20]))
+    model.to(torch.bfloat16)
+    model.ccc.set_dtype(torch.float16)
+    model.auc.set_dtype(torch.float16)
+    assert model.ccc.moments.dtype == model.ccc.refusal.dtype == torch.float64
+    assert all(record.dtype == torch.float64 for record in model.auc.records)
+    model.ccc.update(torch.from_numpy(pred[20:]), torch.from_numpy(truth[20:]))
+    model.auc.update(torch.from_numpy(scores[20:]), torch.from_numpy(labels[20:]))
+    np.testing.assert_allclose(model.ccc.compute().numpy(), am.ccc(truth, pred), rtol=1e-12)
+    assert model.auc.compute().item() == pytest.approx(am.roc_auc(labels, scores), rel=1e-12)
+
+
+def test_load_state_dict_checks_the_state_before_loading_it():
+    # A state of another num_outputs or num_classes was loaded as is (CCC() then returned
+    # -0.47, the first column's value; Accuracy(3) with a 4 x 4 matrix 0.0), and so were a
+    # negative sample count and float32 moments.
+    truth, pred = va_data(18, n=30)
+    labels, scores = expression_data(18, n=30, n_classes=4)
+    saved = {}
+    for name, metric, batch in (
+            ("ccc2", CCC(num_outputs=2), (pred, truth)),
+            ("ccc1", CCC(), (pred[:, 0], truth[:, 0])),
+            ("acc4", Accuracy(num_classes=4), (scores, labels)),
+            ("auc_logits", AUROC(num_classes=4, scores="logits"), (scores, labels))):
+        metric.persistent(True)
+        metric.update(*(torch.from_numpy(x) for x in batch))
+        saved[name] = metric.state_dict()
+    for name, metric, message in (
+            ("ccc2", CCC(), r"'moments' has shape \(13, 2\), this metric's \(13, 1\)"),
+            ("acc4", Accuracy(num_classes=3), r"'confusion' has shape \(4, 4\)"),
+            ("auc_logits", AUROC(num_classes=4), "saved by a metric of other options")):
+        metric.persistent(True)
+        with pytest.raises(ValueError, match=message):
+            metric.load_state_dict(saved[name])
+    impossible = dict(saved["ccc1"], moments=saved["ccc1"]["moments"].clone())
+    impossible["moments"][0] = -3.0
+    with pytest.raises(ValueError, match="'moments' is not a summary of data: state entry "
+                                         "'n' must be >= 0"):
+        CCC().load_state_dict(impossible)
+    negative = dict(saved["acc4"], confusion=-saved["acc4"]["confusion"])
+    with pytest.raises(ValueError, match="'confusion' holds a negative count"):
+        Accuracy(num_classes=4).load_state_dict(negative)
+    restored = CCC()
+    restored.persistent(True)
+    restored.load_state_dict(dict(saved["ccc1"], moments=saved["ccc1"]["moments"].float()))
+    assert restored.moments.dtype == torch.float64
 
 
 def test_devices_follow_to():
@@ -254,6 +433,38 @@ def test_ccc_loss_matches_the_metric_and_passes_gradcheck(shape):
     assert ccc_loss(preds, target, reduction="sum").item() == pytest.approx(
         per_output.sum().item())
     assert torch.autograd.gradcheck(lambda p: ccc_loss(p, target), (preds,))
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e-170])
+def test_ccc_loss_is_scale_robust(scale):
+    # The squares of 1e160 overflow and those of 1e-170 underflow: the loss was nan; the
+    # core's CCC (invariant to a common scale) is the same as at scale 1.
+    rng = np.random.default_rng(14)
+    target = rng.uniform(-1, 1, (30, 2))
+    pred = target + rng.normal(0.0, 0.3, (30, 2))
+    preds = torch.from_numpy(pred * scale).requires_grad_(True)
+    loss = ccc_loss(preds, torch.from_numpy(target * scale), reduction="none")
+    np.testing.assert_allclose(loss.detach().numpy(), 1 - am.ccc(target, pred), rtol=1e-12)
+    unit = torch.from_numpy(pred).requires_grad_(True)
+    (expected,) = torch.autograd.grad(ccc_loss(unit, torch.from_numpy(target)), unit)
+    (gradient,) = torch.autograd.grad(loss.mean(), preds)
+    np.testing.assert_allclose((gradient * scale).numpy(), expected.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize(("dtype", "loc"), [(torch.bfloat16, 0.0), (torch.float16, 0.0),
+                                            (torch.float32, 1e6)])
+def test_ccc_loss_of_low_precision_inputs_is_the_ccc_of_those_numbers(dtype, loc):
+    # Sums in bfloat16 rounded the loss 4 % off (0.1191 for 0.1147), and float32 means
+    # around 1e6 6e-4 off; the loss is now taken in float32 from the first row as origin.
+    rng = np.random.default_rng(15)
+    target = torch.from_numpy(loc + rng.uniform(-1, 1, (30, 2))).to(dtype)
+    preds = (target.double() + torch.from_numpy(rng.normal(0.0, 0.3, (30, 2)))).to(dtype)
+    loss = ccc_loss(preds.requires_grad_(True), target)
+    expected = np.mean(1 - am.ccc(target.double().numpy(), preds.detach().double().numpy()))
+    assert loss.dtype == torch.float32
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    loss.backward()
+    assert preds.grad.dtype == dtype and torch.isfinite(preds.grad).all()
 
 
 def test_ccc_loss_trains_a_regressor():

@@ -181,7 +181,8 @@ def test_a_refused_batch_leaves_the_state_as_it_was(cls):
     elif cls is AffectMetrics:  # a NaN in the valence/arousal part refuses the expression too
         preds = (preds[0], preds[1].clone())
         preds[1][4, 0] = float("nan")
-        message = r"preds contains 1 NaN value\(s\); the first is at position \(4, 0\)"
+        message = (r"preds\[1\] \(valence/arousal\) contains 1 NaN value\(s\); the first is "
+                   r"at position \(4, 0\)")
     else:
         target = target.clone().to(torch.float64)
         target[1] = 2.5

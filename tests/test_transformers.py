@@ -104,3 +104,37 @@ def test_trainer_with_one_head_and_wrong_outputs(tmp_path):
         TrainerMetrics("both")(EvalPrediction(torch.zeros(2, 8), torch.zeros(2)))
     with pytest.raises(ValueError, match="task must be one of"):
         TrainerMetrics("va")
+
+
+@pytest.mark.parametrize("task", ["expression", "both"])
+def test_an_evaluation_ended_by_an_error_does_not_count_in_the_next(task):
+    # (n,) arg-max predictions suit accuracy but not AUC: accuracy had taken the batch
+    # before AUC refused it, and the first batch stayed in every metric, so the next
+    # evaluation reported accuracy 0.1 for 0.125.
+    from transformers import EvalPrediction
+
+    rng = np.random.default_rng(13)
+    labels = torch.from_numpy(rng.integers(0, N_CLASSES, 40))
+    logits = torch.from_numpy(rng.normal(size=(40, N_CLASSES)))
+    va = torch.from_numpy(rng.uniform(-1, 1, (40, 2)))
+
+    def batch(lo, hi, expression_pred=None):
+        expression_pred = logits[lo:hi] if expression_pred is None else expression_pred
+        if task == "expression":
+            return EvalPrediction(expression_pred, labels[lo:hi])
+        return EvalPrediction((expression_pred, va[lo:hi]), (labels[lo:hi], va[lo:hi]))
+
+    compute_metrics = TrainerMetrics(task, num_classes=N_CLASSES)
+    assert compute_metrics(batch(0, 10), compute_result=False) == {}
+    with pytest.raises(ValueError, match=r"must be an \(n, 4\) matrix"):
+        compute_metrics(batch(10, 20, logits[10:20].argmax(1)), compute_result=False)
+    for lo in range(0, 40, 10):
+        result = compute_metrics(batch(lo, lo + 10), compute_result=lo == 30)
+    assert result["accuracy"] == pytest.approx(am.accuracy(labels.numpy(), logits.numpy()),
+                                               rel=1e-12)
+    assert result["auc"] == pytest.approx(am.roc_auc(labels.numpy(), logits.numpy()),
+                                          rel=1e-12)
+    compute_metrics(batch(0, 10), compute_result=False)
+    compute_metrics.reset()  # an evaluation stopped elsewhere
+    assert compute_metrics(batch(10, 40))["accuracy"] == pytest.approx(
+        am.accuracy(labels[10:].numpy(), logits[10:].numpy()), rel=1e-12)

@@ -14,6 +14,7 @@ raising at ``update`` would need the device to tell the host, a synchronisation 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,30 @@ class _DeviceMetric(torchmetrics.Metric):
         """
         return _F64
 
+    def _apply(self, fn: Callable[[Tensor], Tensor], exclude_state: Sequence[str] = ()
+               ) -> torch.nn.Module:
+        """Move the states where ``fn`` moves tensors, keeping their dtypes.
+
+        torchmetrics converts floating states under ``module.to(dtype)`` (what Lightning's
+        ``"16-true"``/``"bf16-true"`` precision does to the whole model) and ``set_dtype``;
+        float64 moments, scores and refusal positions rounded to 16 bits would be other
+        numbers than the core's, so only the device follows.
+        """
+        device = fn(torch.zeros(1, device=self.device)).device
+        return super()._apply(lambda tensor: tensor.to(device), exclude_state)
+
+    def _add_options_state(self, options: Sequence[float]) -> None:
+        """A constant state of the options that decide what a batch adds to the states.
+
+        ``MetricCollection`` shares one state among the metrics of a compute group, which it
+        forms from metrics whose states are equal after the first update. The batches wait
+        unprocessed in the pending states, so ``AUROC(scores="logits")`` and
+        ``AUROC(scores="auto")``, or two ``nan_policy``, would look equal and share a state
+        filled by the options of one of them; this state tells them apart.
+        """
+        self.add_state("options", default=torch.tensor(options, dtype=_F64),
+                       dist_reduce_fx=_steps.first_of)
+
     # -- pending batches -------------------------------------------------------------------
 
     def _state_device(self) -> torch.device:
@@ -126,6 +151,62 @@ class _DeviceMetric(torchmetrics.Metric):
         self._flush()
         return super().state_dict(*args, **kwargs)
 
+    def merge_state(self, incoming_state: dict[str, Any] | torchmetrics.Metric) -> None:
+        """torchmetrics' ``merge_state``, for a state filled as this metric fills its own.
+
+        An incoming metric's pending batches are summarised first, by its own options. A
+        state of other shapes (``num_outputs``, ``num_classes``, ``bins``) or options
+        (``nan_policy``, ``scores``, ``score_range``) raises a ValueError that says so,
+        instead of a torch error or a silently wrong merge.
+        """
+        if isinstance(incoming_state, type(self)):
+            incoming_state._flush()
+            states = incoming_state.metric_state
+        else:
+            states = incoming_state if isinstance(incoming_state, dict) else {}
+        for name, value in states.items():
+            mine = self._defaults.get(name)
+            if isinstance(mine, Tensor) and isinstance(value, Tensor) \
+                    and value.shape != mine.shape:
+                raise ValueError(f"the incoming state's {name!r} has shape "
+                                 f"{tuple(value.shape)}, this metric's {tuple(mine.shape)}: "
+                                 "it comes from a metric of another num_outputs, "
+                                 "num_classes or bins")
+        options = states.get("options")
+        if isinstance(options, Tensor) and not torch.equal(options.to(self.options), self.options):
+            raise ValueError("the incoming state comes from a metric of other options "
+                             "(nan_policy, scores or score_range); merge states of metrics "
+                             "built alike")
+        super().merge_state(incoming_state)
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any,
+                              **kwargs: Any) -> None:
+        """Load the states after checking them: shapes, options and invariants.
+
+        A state saved by a metric of another ``num_outputs``/``num_classes``/``bins`` or
+        other options, or an impossible one (a negative count), raises a ValueError naming
+        the entry before anything is loaded; float states are loaded as float64.
+        """
+        for name, default in self._defaults.items():
+            key = prefix + name
+            value = state_dict.get(key)
+            if not (isinstance(default, Tensor) and isinstance(value, Tensor)):
+                continue
+            if value.shape != default.shape:
+                raise ValueError(f"state_dict entry {key!r} has shape {tuple(value.shape)}, "
+                                 f"this metric's {tuple(default.shape)}: it was saved by a "
+                                 "metric of another num_outputs, num_classes or bins")
+            value = value.detach().to(default.dtype)
+            if name == "options" and not torch.equal(value.cpu(), default.cpu()):
+                raise ValueError(f"state_dict entry {key!r}: it was saved by a metric of "
+                                 "other options (nan_policy, scores or score_range)")
+            self._check_loaded(key, value)
+            state_dict[key] = value
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _check_loaded(self, key: str, value: Tensor) -> None:
+        """Subclasses: raise a ValueError naming ``key`` if ``value`` is impossible."""
+
     # -- refusals ----------------------------------------------------------------------------
 
     def _record_refusal(self, checks: list[_steps.Check], batch_bad: Tensor,
@@ -144,8 +225,8 @@ class _DeviceMetric(torchmetrics.Metric):
         if code == 0:
             return
         code, argument, row, col, count = (int(v) for v in (code, argument, row, col, count))
-        name = self._names[argument % 2]
-        pos = (row, col) if argument >= 2 else row
+        name = self._names[argument % 2 + 2 * (argument // 4)]
+        pos = (row, col) if argument % 4 >= 2 else row
         if code == _steps.INF:
             message = (f"{name} contains {count} infinite value(s); the first is "
                        f"{_fmt_value(value)} at position {pos}")

@@ -106,6 +106,11 @@ def reduce_refusals(stacked: Tensor) -> Tensor:
     return _pick(stacked, first)
 
 
+def first_of(stacked: Tensor) -> Tensor:
+    """Reduction of a state that is the same on every rank and part: the first one."""
+    return stacked[0]
+
+
 # -- continuous: the core's statistics step and merge, on torch tensors ----------------------
 
 

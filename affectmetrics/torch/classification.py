@@ -17,8 +17,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._scores import _SUM_TOLERANCE, _check_score_kind, _normalised_scores, _probability_rows
-from .._validation import _check_nan_policy, _fmt_value
+from .._scores import (
+    _SCORE_KINDS,
+    _SUM_TOLERANCE,
+    _check_score_kind,
+    _normalised_scores,
+    _probability_rows,
+)
+from .._validation import _NAN_POLICIES, _check_nan_policy, _fmt_value
 from ..accumulators import _check_positive_int, _check_score_options, _histogram_counts
 from ..agreement import _alpha_from_cm
 from ..classification import (
@@ -32,8 +38,8 @@ from ..classification import (
 )
 from ..ranking import _check_average, _class_counts, _micro_counts, _score_from_counts
 from . import _steps
-from ._base import _as_tensor, _check_length, _DeviceMetric
-from .continuous import _check_pieces, _Checked
+from ._base import _as_tensor, _check_length, _DeviceMetric, _pieces
+from .continuous import _check_loaded_moments, _check_pieces, _Checked
 
 __all__ = ["AUROC", "Accuracy", "AveragePrecision", "CohenKappa", "F1Score",
            "KrippendorffAlpha"]
@@ -89,6 +95,10 @@ class _ClassificationBase(_DeviceMetric):
                        dist_reduce_fx="sum")
         self.add_state("pending_scores", default=[], dist_reduce_fx="cat")
         self.add_state("pending_labels", default=[], dist_reduce_fx="cat")
+        options = [_NAN_POLICIES.index(self.nan_policy)]
+        if self._keep_scores:
+            options += [_SCORE_KINDS.index(self.scores), *self.score_range]
+        self._add_options_state(options)
         if not self._keep_scores:
             return
         if self.bins is None:
@@ -183,6 +193,12 @@ class _ClassificationBase(_DeviceMetric):
                 f"score_range {self.score_range}; binned mode needs scores in that range "
                 "(e.g. probabilities), or bins=None")
 
+    def _check_loaded(self, key: str, value: Tensor) -> None:
+        if key.endswith(("confusion", "pos_hist", "neg_hist", "omitted_classification")) \
+                and bool((value < 0).any()):
+            raise ValueError(f"state_dict entry {key!r} holds a negative count")
+        _check_loaded_moments(key, value)  # AffectMetrics
+
     # -- compute -------------------------------------------------------------------------------
 
     def _confusion_of(self) -> np.ndarray:
@@ -229,6 +245,10 @@ class _ClassificationMetric(_ClassificationBase):
         needed) and ``target`` (n,) class indices 0..C-1."""
         kind, piece = _classification_piece(preds, target, self.num_classes,
                                             self._keep_scores, self._state_device())
+        if _pieces(getattr(self, "pending_labels" if kind == "scores" else "pending_scores")):
+            # Scores and labels wait in two lists; summarised in the order given, the first
+            # refused batch is the one reported.
+            self._flush()
         self._append_classification(kind, piece)
         self._maybe_flush()
 

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from .._moments import (
     _ccc_from_moments,
+    _checked_moments,
     _empty_moments,
     _pack,
     _pearson_from_moments,
@@ -24,7 +25,7 @@ from .._moments import (
     _sagr_from_moments,
     _unpack,
 )
-from .._validation import _check_nan_policy
+from .._validation import _NAN_POLICIES, _check_nan_policy
 from ..accumulators import _check_positive_int
 from . import _steps
 from ._base import _as_tensor, _check_length, _DeviceMetric
@@ -70,15 +71,20 @@ class _Checked(NamedTuple):
 
 
 def _check_pieces(pieces: list[Tensor], nan_policy: str, widths: tuple[int, int],
-                  two_d: tuple[bool, bool]) -> _Checked:
+                  two_d: tuple[bool, bool], head: int = 0) -> _Checked:
     """Value checks of pending (target | preds) batches, in the core's order.
 
     A check's argument is 0/1 (target/preds) plus 2 where that argument is 2-D, so that
-    the message writes its position as the core does (an index, or (row, column)).
+    the message writes its position as the core does (an index, or (row, column)), plus
+    4 for the second head of a two-part input (``AffectMetrics``' valence/arousal), so
+    that the message names that part.
     """
     device = pieces[0].device
     ids = _steps.batch_ids([piece.shape[0] for piece in pieces], device)
-    x = torch.cat(pieces).to(_F64)
+    # Each batch to float64 before they are joined: torch.cat promotes mixed batches to
+    # their common type, which can be narrower than one of them (int64 with float16 is
+    # float16, where 70000 is inf).
+    x = torch.cat([piece.to(_F64) for piece in pieces])
     wt = widths[0]
     checks = []
     nan, inf = torch.isnan(x), torch.isinf(x)
@@ -86,7 +92,7 @@ def _check_pieces(pieces: list[Tensor], nan_policy: str, widths: tuple[int, int]
     refuse = inf.any(1)
     for argument, columns in enumerate((slice(0, wt), slice(wt, None))):
         part = x[:, columns]
-        argument += 2 * two_d[argument]
+        argument += 2 * two_d[argument] + 4 * head
         checks.append(_steps.Check(_steps.INF, argument, inf[:, columns], part))
         if nan_policy == "raise":
             checks.append(_steps.Check(_steps.NAN, argument, nan[:, columns], part))
@@ -122,6 +128,16 @@ def _add_moment_states(metric: _DeviceMetric, num_outputs: int) -> None:
     metric.add_state("pending_continuous", default=[], dist_reduce_fx="cat")
 
 
+def _check_loaded_moments(key: str, value: Tensor) -> None:
+    """The core's invariants of a summary (``_checked_moments``) for a loaded state."""
+    if key.endswith("moments"):
+        try:
+            _checked_moments(_unpack(value.cpu().numpy()).to_dict())
+        except ValueError as exc:
+            raise ValueError(f"state_dict entry {key!r} is not a summary of data: {exc}") \
+                from None
+
+
 def _moments_of(metric: _DeviceMetric) -> Any:
     return _unpack(metric.moments.detach().cpu().numpy())
 
@@ -137,6 +153,7 @@ class _ContinuousMetric(_DeviceMetric):
         _check_nan_policy(nan_policy)
         self.nan_policy = nan_policy
         _add_moment_states(self, self.num_outputs)
+        self._add_options_state([_NAN_POLICIES.index(nan_policy)])
 
     def update(self, preds: Tensor, target: Tensor) -> None:
         """Add a batch: ``(n,)`` (one output) or ``(n, num_outputs)`` tensors."""
@@ -152,6 +169,9 @@ class _ContinuousMetric(_DeviceMetric):
         self._record_refusal(checked.checks, batch_bad, checked.ids)
         self.n_omitted_continuous = self.n_omitted_continuous + _omitted(checked, batch_bad)
         _add_moments(self, checked, _accept(checked, batch_bad), k)
+
+    def _check_loaded(self, key: str, value: Tensor) -> None:
+        _check_loaded_moments(key, value)
 
     def compute(self) -> Tensor:
         """The metric over every sample seen (and every rank): a scalar, or one per output."""

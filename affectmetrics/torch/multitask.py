@@ -33,6 +33,21 @@ from .continuous import (
 __all__ = ["AffectMetrics"]
 
 
+def _check_output_names(output_names: Sequence[str], num_outputs: int) -> tuple[str, ...]:
+    """``output_names`` as a tuple of ``num_outputs`` distinct strings (the keys' suffixes)."""
+    if isinstance(output_names, str):  # "va" would name the outputs "v" and "a"
+        raise TypeError(f"output_names must be a sequence of names, one per output, got the "
+                        f"string {output_names!r}")
+    names = tuple(output_names)
+    if len(names) != num_outputs:
+        raise ValueError(f"output_names has {len(names)} names but num_outputs is "
+                         f"{num_outputs}")
+    if not all(isinstance(name, str) for name in names) or len(set(names)) != len(names):
+        raise ValueError(f"output_names must be distinct strings (they suffix the result "
+                         f"keys), got {names!r}")
+    return names
+
+
 class AffectMetrics(_ClassificationBase):
     """Every metric of the affect report for a multi-task model, in one ``update``.
 
@@ -52,9 +67,11 @@ class AffectMetrics(_ClassificationBase):
     ``target = (expression_labels, va_true)`` (tuples, or dicts with keys ``"expression"``
     and ``"valence_arousal"``). A batch is accepted or refused as a whole: a problem in
     either part leaves both parts out (the error is raised by ``compute()``, or at once
-    for shapes). ``compute()`` returns a dict of scalar tensors: ``accuracy``, ``f1``,
-    ``kappa``, ``krippendorff_alpha``, ``auc``, ``auc_pr`` and ``ccc_valence``,
-    ``pearson_valence``, ``rmse_valence``, ``sagr_valence`` (and the same for arousal).
+    for shapes; it names the part: ``preds[1] (valence/arousal)``, ``target[0]
+    (expression labels)``, ...). ``compute()`` returns a dict of scalar tensors:
+    ``accuracy``, ``uar``, ``f1``, ``kappa``, ``krippendorff_alpha``, ``auc``, ``auc_pr``
+    and ``ccc_valence``, ``pearson_valence``, ``rmse_valence``, ``sagr_valence``,
+    ``icc_valence`` (and the same for arousal).
 
     Examples
     --------
@@ -72,7 +89,8 @@ class AffectMetrics(_ClassificationBase):
     higher_is_better = None  # mixed: RMSE is lower-is-better
     _keep_scores = True
     _pending_names = ("pending_scores", "pending_continuous")
-    _names = ("target", "preds")
+    _names = ("target[0] (expression labels)", "preds[0] (expression scores)",
+              "target[1] (valence/arousal)", "preds[1] (valence/arousal)")
 
     def __init__(self, num_classes: int = 8, num_outputs: int = 2, *,
                  output_names: Sequence[str] = ("valence", "arousal"),
@@ -81,10 +99,7 @@ class AffectMetrics(_ClassificationBase):
         super().__init__(**kwargs)
         self.num_classes = _check_positive_int(num_classes, "num_classes")
         self.num_outputs = _check_positive_int(num_outputs, "num_outputs")
-        self.output_names = tuple(output_names)
-        if len(self.output_names) != self.num_outputs:
-            raise ValueError(f"output_names has {len(self.output_names)} names but "
-                             f"num_outputs is {self.num_outputs}")
+        self.output_names = _check_output_names(output_names, self.num_outputs)
         self.bins, self.score_range = _check_score_options(bins, score_range)
         self.scores = _check_score_kind(scores)
         _check_nan_policy(nan_policy)
@@ -111,8 +126,8 @@ class AffectMetrics(_ClassificationBase):
         device = self._state_device()
         # Both parts are checked before either is kept.
         _, expression = _classification_piece(expr_pred, expr_true, self.num_classes, True,
-                                              device)
-        va = _continuous_piece(va_pred, va_true, self.num_outputs, device)
+                                              device, self._names[:2])
+        va = _continuous_piece(va_pred, va_true, self.num_outputs, device, self._names[2:])
         _check_length(expression.shape[0], va.shape[0], ("the expression target",
                                                           "the valence/arousal target"))
         self.pending_scores.append(expression)
@@ -123,7 +138,7 @@ class AffectMetrics(_ClassificationBase):
         k = self.num_outputs
         expression = self._check_classification(pieces["pending_scores"], False)
         va = _check_pieces(pieces["pending_continuous"], self.nan_policy, (k, k),
-                           (k > 1, k > 1))
+                           (k > 1, k > 1), head=1)
         # One verdict per batch for both parts: a problem in either refuses the whole batch.
         batch_bad = _steps.per_batch_any(expression.refuse | va.refuse, expression.ids,
                                          expression.n_batches)
