@@ -393,3 +393,22 @@ def test_multilabel_f1_on_the_device_equals_the_function_and_refuses_atomically(
                                am.multilabel_f1(truth, scores, average=None), rtol=0)
     with pytest.raises(ValueError, match="must be an \\(n, 5\\) matrix"):
         metric.update(torch.zeros(3, 4), torch.zeros(3, 4))
+
+
+def test_multilabel_f1_states_of_other_options_or_impossible_counts_are_refused():
+    a, b = MultilabelF1(num_labels=2), MultilabelF1(num_labels=2, threshold=0.3)
+    a.update(torch.tensor([[0.9, 0.1]]), torch.tensor([[1, 0]]))
+    b.update(torch.tensor([[0.4, 0.1]]), torch.tensor([[1, 0]]))
+    with pytest.raises(ValueError, match="other options"):
+        a.merge_state(b)
+    a.persistent(True)
+    state = a.state_dict()
+    state["counts"] = -state["counts"]
+    fresh = MultilabelF1(num_labels=2)
+    fresh.persistent(True)
+    with pytest.raises(ValueError, match="'counts' holds a negative count"):
+        fresh.load_state_dict(state)
+    with pytest.raises(ValueError, match="has shape"):
+        wide = MultilabelF1(num_labels=3)
+        wide.persistent(True)
+        wide.load_state_dict(a.state_dict())

@@ -14,7 +14,7 @@ from ..classification import _check_zero_division
 from ..multilabel import _F1_AVERAGES, _check_threshold, _multilabel_f1_from_counts
 from . import _steps
 from ._base import _as_tensor, _check_length, _DeviceMetric
-from .continuous import _accept, _check_pieces, _omitted
+from .continuous import _NAN_POLICIES, _accept, _check_pieces, _omitted
 
 __all__ = ["MultilabelF1"]
 
@@ -90,6 +90,13 @@ class MultilabelF1(_DeviceMetric):
         self.add_state("n_omitted", default=torch.tensor(0, dtype=torch.int64),
                        dist_reduce_fx="sum")
         self.add_state("pending", default=[], dist_reduce_fx="cat")
+        # The threshold and nan_policy decide what a batch adds to the counts: metrics built
+        # otherwise must not share or merge them.
+        self._add_options_state([_NAN_POLICIES.index(nan_policy), self.threshold])
+
+    def _check_loaded(self, key: str, value: Tensor) -> None:
+        if key.endswith(("counts", "n_omitted")) and bool((value < 0).any()):
+            raise ValueError(f"state_dict entry {key!r} holds a negative count")
 
     def update(self, preds: Tensor, target: Tensor) -> None:
         """Add a batch: ``preds`` (n, L) 0/1 predictions or scores, ``target`` (n, L) 0/1."""
