@@ -670,3 +670,38 @@ def test_infinite_value_names_line_and_column(tmp_path):
     assert f"{path}:3: column 'valence': inf is not a finite number" in result.stderr
     with pytest.raises(ValueError, match="infinite"):
         am.ccc([0.1, np.inf, 0.3, 0.2], [0.0, 0.1, 0.2, 0.3])
+
+
+# -- error lines are the file's lines ----------------------------------------------------
+
+def test_error_line_counts_blank_lines_and_quoted_line_breaks(tmp_path):
+    # Record 5 starts on line 10: every note before it spans two lines.
+    rows = [f'"img {i}, ""a""\nx{i}.jpg",{i % 2},{0.1 * i:.1f},0.2,0.1' for i in range(8)]
+    rows[4] = rows[4].replace(",0.4,", ",abc,")
+    path = tmp_path / "quoted.csv"
+    path.write_text("path,arousal,valence,valence_pred,arousal_pred\n" + "\n".join(rows) + "\n")
+    result = run("evaluate", path)
+    assert result.returncode == 2
+    assert result.stderr == (f"affectmetrics: error: {path}:10: column 'valence': 'abc' is "
+                             "not a number\n")
+    assert path.read_text().splitlines()[9] == '"img 4, ""a""'  # the record's first line
+
+
+def test_error_line_counts_blank_lines(tmp_path):
+    path = tmp_path / "blank.csv"
+    path.write_text("valence,valence_pred\n0.1,0.2\n\n\n0.3,0.1\n\r\nabc,0.5\n0.2,0.2\n")
+    result = run("evaluate", path, "--va-columns", "valence", "--va-pred-columns",
+                 "valence_pred")
+    assert result.returncode == 2
+    assert result.stderr == (f"affectmetrics: error: {path}:7: column 'valence': 'abc' is "
+                             "not a number\n")
+    assert path.read_text().splitlines()[6] == "abc,0.5"
+
+
+def test_ragged_row_names_its_line(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("expression,expression_pred\n0,1\n\n1,1\n2,2,3\n0,0\n")
+    result = run("evaluate", path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr == (f"affectmetrics: error: {path}:5: 3 field(s) where the header "
+                             "has 2 (delimiter ',')\n")

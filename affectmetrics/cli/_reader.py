@@ -90,10 +90,57 @@ class _Table:
     _raw: dict[str, str] | None = None  # stripped header name -> name as in the file
 
     def where(self, first: int, index: int) -> str:
-        """``path:line`` (CSV) or ``path: row N`` (Parquet) of row ``index`` of a batch."""
+        """``path:line`` (CSV) or ``path: row N`` (Parquet) of row ``index`` of a batch.
+
+        ``first`` counts records (line 2 is the first data row); a CSV record's line in the
+        file is found again only here, for an error: blank lines (which pyarrow skips) and
+        line ends inside quoted fields (one record on several lines) shift it."""
         if self.kind == "csv":
-            return f"{self.path}:{first + index}"
+            return f"{self.path}:{self._line_of_record(first + index - 2)}"
         return f"{self.path}: row {first + index}"
+
+    def _line_of_record(self, record: int) -> int:
+        """The file line on which data record ``record`` (0-based) starts.
+
+        Parameters
+        ----------
+        record : int
+            Position of the record among the file's non-blank data records.
+
+        Returns
+        -------
+        int
+            The 1-based line number, counting every line of the file (header, blank lines,
+            and each line of a quoted field that holds line ends).
+        """
+        with _open_binary(self.path) as handle:
+            text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="replace",
+                                    newline="")
+            reader = csv.reader(text, delimiter=self.delimiter)
+            next(reader, None)  # the header
+            start, seen = reader.line_num + 1, 0
+            for row in reader:
+                if row:  # a blank line is no record (pyarrow skips it too)
+                    if seen == record:
+                        return start
+                    seen += 1
+                start = reader.line_num + 1
+        return record + 2  # not reached for a record pyarrow read
+
+    def _ragged_line(self) -> tuple[int, int] | None:
+        """The first line whose record has more or fewer fields than the header, and its
+        number of fields (None if every record matches)."""
+        with _open_binary(self.path) as handle:
+            text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="replace",
+                                    newline="")
+            reader = csv.reader(text, delimiter=self.delimiter)
+            next(reader, None)  # the header
+            start = reader.line_num + 1
+            for row in reader:
+                if row and len(row) != len(self.columns):
+                    return start, len(row)
+                start = reader.line_num + 1
+        return None
 
     def batches(self, names: list[str], numeric: frozenset[str] = frozenset()
                 ) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -136,6 +183,11 @@ class _Table:
         except pa.ArrowInvalid as exc:
             if numeric and "conversion error" in str(exc):
                 raise _SlowPath(str(exc)) from None
+            ragged = self._ragged_line()
+            if ragged is not None:
+                line, got = ragged
+                raise _CliError(f"{self.path}:{line}: {got} field(s) where the header has "
+                                f"{len(self.columns)} (delimiter {self.delimiter!r})") from None
             raise _CliError(f"{self.path}: not a valid CSV file after line {first - 1} "
                             f"({str(exc).splitlines()[0]})") from None
 
