@@ -705,3 +705,28 @@ def test_ragged_row_names_its_line(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr == (f"affectmetrics: error: {path}:5: 3 field(s) where the header "
                              "has 2 (delimiter ',')\n")
+
+
+# -- a known data set's class names put in its code order ----------------------------------
+
+@pytest.mark.parametrize("classes", [AFFECTNET_CLASSES[:7],
+                                     ("Neutral", "Anger", "Disgust", "Fear", "Happiness",
+                                      "Sadness", "Surprise", "Other")])
+def test_seven_affectnet_and_eight_abaw_names_in_alphabetical_columns(tmp_path, classes):
+    # AffectNet's 7-class protocol (no Contempt, codes 0-6) and ABAW's eight, the columns
+    # sorted as pandas or a dict writes them: a perfect model was scored 0.165 in file order.
+    k = len(classes)
+    labels = np.repeat(np.arange(k), 3)
+    scores = np.random.default_rng(0).random((labels.shape[0], k)) * 0.5
+    scores[np.arange(labels.shape[0]), labels] = 1.0
+    columns = {"expression": labels, **{f"score_{classes[i]}": scores[:, i]
+                                        for i in sorted(range(k), key=lambda i: classes[i])}}
+    path = tmp_path / "m.csv"
+    path.write_text(table_text(columns))
+    out = tmp_path / "out"
+    result = run("evaluate", path, "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["class_names"] == list(classes)
+    assert report["metrics"]["accuracy"] == 1.0
+    assert report["metrics"]["auc"] == am.roc_auc(labels, scores) == 1.0

@@ -2,10 +2,11 @@
 
 Score columns are matched to class names by name, whatever their order in the file. Class
 names come from ``--class-names``, else from the data set of an explicit ``--preset``, else
-from the score columns themselves: AffectNet's eight names in any order and case are put in
-AffectNet's code order, integer suffixes (``score_0``...) in integer order, any other names
-stay in file order. Class names are matched case-insensitively (``happy`` is ``Happy``), in
-score columns and in string labels alike; two names that differ only in case are refused.
+from the score columns themselves: a known data set's class names in any order and case
+(AffectNet's eight or seven, ABAW's eight) are put in its code order, integer suffixes
+(``score_0``...) in integer order, any other names stay in file order. Class names are
+matched case-insensitively (``happy`` is ``Happy``), in score columns and in string labels
+alike; two names that differ only in case are refused.
 """
 
 from __future__ import annotations
