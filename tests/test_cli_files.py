@@ -730,3 +730,31 @@ def test_seven_affectnet_and_eight_abaw_names_in_alphabetical_columns(tmp_path, 
     assert report["class_names"] == list(classes)
     assert report["metrics"]["accuracy"] == 1.0
     assert report["metrics"]["auc"] == am.roc_auc(labels, scores) == 1.0
+
+
+# -- group ids coded as the API codes them ---------------------------------------------------
+
+@pytest.mark.parametrize("ids", [[f"clip {i}" for i in (7, 3, 11, 0, 5, 9)],
+                                 [9, 100, 10, 2, 1000, 31]])
+def test_group_bootstrap_equals_the_api_on_the_same_ids(tmp_path, ids):
+    # The grouped bootstrap draws groups by code; ids coded by first appearance (or numbers
+    # sorted as text) gave other intervals than evaluate() on the same ids and seed.
+    rng = np.random.default_rng(3)
+    groups = np.array(ids, dtype=object)[rng.integers(0, len(ids), 60)]
+    va = rng.uniform(-1, 1, (60, 2))
+    va_pred = va + 0.3 * rng.normal(size=(60, 2))
+    path = tmp_path / "m.csv"
+    path.write_text(table_text({"video": groups, "valence": va[:, 0], "arousal": va[:, 1],
+                                "valence_pred": va_pred[:, 0],
+                                "arousal_pred": va_pred[:, 1]}))
+    out = tmp_path / "out"
+    result = run("evaluate", path, "--group-column", "video", "--ci", "0.9", "--n-resamples",
+                 "200", "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    intervals = json.loads((out / "report.json").read_text())["intervals"]
+    # The same ids as the API gets them from pandas: ints as ints, text as text.
+    api = am.evaluate(va=va, va_pred=va_pred, groups=np.array(list(groups)), ci=0.9,
+                      n_resamples=200, seed=0).intervals
+    for key in ("ccc_valence", "rmse_arousal"):
+        assert intervals["low"][key] == api.low[key]
+        assert intervals["high"][key] == api.high[key]

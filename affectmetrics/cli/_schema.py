@@ -351,11 +351,40 @@ def _read(path: str | Path, cols: _Columns) -> _Predictions:
     group_ids = None
     if "groups" in parts:
         ids = pa.chunked_array(parts["groups"], type=pa.string())
-        distinct = pc.unique(ids)
+        distinct = _sorted_ids(pc.unique(ids))
         kwargs["groups"] = np.asarray(pc.index_in(ids, value_set=distinct)
                                       .to_numpy(zero_copy_only=False), dtype=np.int64)
         group_ids = np.asarray(distinct.to_numpy(zero_copy_only=False), dtype=object)
     return _Predictions(scan.table.path, kwargs, scan.dropped, group_ids)
+
+
+def _sorted_ids(distinct: Any) -> Any:
+    """The distinct group ids in the order :func:`affectmetrics.evaluate` codes them.
+
+    The API numbers group ids in sorted order, and the grouped bootstrap draws groups by
+    their codes: ids coded in another order give other intervals for the same seed. Ids
+    that are all numbers (as pandas would read them) sort by value, others as text.
+
+    Parameters
+    ----------
+    distinct : pyarrow.Array
+        The distinct ids, as text.
+
+    Returns
+    -------
+    pyarrow.Array
+        The same ids, sorted.
+    """
+    pa = _pyarrow()
+    import pyarrow.compute as pc
+
+    numeric = pc.match_substring_regex(distinct, _NUMBER, ignore_case=True)
+    if len(distinct) and pc.all(numeric).as_py():
+        values = pc.cast(distinct, pa.float64())
+        return distinct.take(pc.sort_indices(pa.table({"v": values, "t": distinct}),
+                                             sort_keys=[("v", "ascending"),
+                                                        ("t", "ascending")]))
+    return distinct.take(pc.sort_indices(distinct))
 
 
 def _collect(scan: _Scan) -> dict[str, list[Any]]:
