@@ -758,3 +758,27 @@ def test_group_bootstrap_equals_the_api_on_the_same_ids(tmp_path, ids):
     for key in ("ccc_valence", "rmse_arousal"):
         assert intervals["low"][key] == api.low[key]
         assert intervals["high"][key] == api.high[key]
+
+
+# -- output names distinct on case-insensitive folders (macOS, Windows) ----------------------
+
+def test_names_differing_only_in_case_are_refused(tmp_path):
+    path = small_file(tmp_path)
+    out = tmp_path / "out"
+    result = run("compare", path, path, "--names", "vgg", "VGG", "--n-resamples", "20",
+                 "--output", out, "--no-plots")
+    assert result.returncode == 2 and not out.exists()
+    assert "--names 'vgg' 'VGG': the two names give the same file name 'vgg'" in result.stderr
+
+
+def test_files_named_alike_but_for_case_write_distinct_reports(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "Model.csv", tmp_path / "b" / "model.csv"
+    first.write_text(small_file(tmp_path).read_text())
+    second.write_text(small_file(tmp_path).read_text())
+    out = tmp_path / "out"
+    result = run("compare", first, second, "--n-resamples", "20", "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    reports = sorted(p.name.casefold() for p in out.glob("report_*.json"))
+    assert reports == ["report_a_model.json", "report_b_model.json"]

@@ -232,6 +232,23 @@ def _slug(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
 
 
+def _same_file_name(a: str, b: str) -> bool:
+    """Whether two model names give one output file name on some file system.
+
+    Parameters
+    ----------
+    a, b : str
+        The model names.
+
+    Returns
+    -------
+    bool
+        True when their file names are equal ignoring case: macOS and Windows folders do
+        not tell ``report_A.json`` from ``report_a.json``, and one would replace the other.
+    """
+    return _slug(a).casefold() == _slug(b).casefold()
+
+
 def _figure_bytes(figure: Any, fmt: str) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format=fmt, dpi=120)
@@ -328,15 +345,16 @@ def _model_names(args: argparse.Namespace) -> tuple[str, str]:
     """Two names that stay distinct as file names (refused when --names collide)."""
     if args.names:
         a, b = args.names
-        if _slug(a) == _slug(b):
+        if _same_file_name(a, b):
             raise _CliError(f"--names {a!r} {b!r}: the two names give the same file name "
-                            f"{_slug(a)!r}; choose names that differ in letters or digits")
+                            f"{_slug(a)!r} (letter case aside); choose names that differ in "
+                            "letters or digits")
         return a, b
     paths = (args.csv_a, args.csv_b)
     names = [p.stem for p in paths]
-    if _slug(names[0]) == _slug(names[1]):
+    if _same_file_name(names[0], names[1]):
         names = [f"{p.parent.name}/{p.stem}" if p.parent.name else p.stem for p in paths]
-    if _slug(names[0]) == _slug(names[1]):
+    if _same_file_name(names[0], names[1]):
         names = [f"{names[0]} (1)", f"{names[1]} (2)"]
     return names[0], names[1]
 
