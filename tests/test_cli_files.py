@@ -782,3 +782,25 @@ def test_files_named_alike_but_for_case_write_distinct_reports(tmp_path):
     assert result.returncode == 0, result.stderr
     reports = sorted(p.name.casefold() for p in out.glob("report_*.json"))
     assert reports == ["report_a_model.json", "report_b_model.json"]
+
+
+# -- Parquet as pandas writes it -------------------------------------------------------------
+
+def test_parquet_category_labels_are_read_as_their_values(tmp_path):
+    # pandas' "category" dtype is a dictionary-encoded Parquet column; it was refused as
+    # "holds dictionary<values=string, ...>, not numbers".
+    labels, scores = perfect_affectnet()
+    scores[0] = scores[0][::-1]  # one mistake: accuracy 23/24
+    names = [AFFECTNET_CLASSES[i].lower() for i in labels]
+    table = pa.table({"expression": pa.array(names).dictionary_encode(),
+                      "video": pa.array([f"v{i % 4}" for i in range(len(names))])
+                      .dictionary_encode(),
+                      **{f"score_{c}": scores[:, i] for i, c in enumerate(AFFECTNET_CLASSES)}})
+    path = tmp_path / "m.parquet"
+    pq.write_table(table, path)
+    out = tmp_path / "out"
+    result = run("evaluate", path, "--group-column", "video", "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "report.json").read_text())["metrics"]
+    assert metrics["accuracy"] == am.accuracy(labels, scores) == 23 / 24
+    assert metrics["auc"] == am.roc_auc(labels, scores)

@@ -159,7 +159,7 @@ class _Table:
             with pq.ParquetFile(self.path) as handle:
                 for batch in handle.iter_batches(batch_size=_PARQUET_ROWS,
                                                  columns=[raw[n] for n in wanted]):
-                    yield first, {n: batch.column(raw[n]) for n in wanted}
+                    yield first, {n: _decoded(batch.column(raw[n])) for n in wanted}
                     first += batch.num_rows
             return
         import pyarrow.csv as pcsv
@@ -190,6 +190,23 @@ class _Table:
                                 f"{len(self.columns)} (delimiter {self.delimiter!r})") from None
             raise _CliError(f"{self.path}: not a valid CSV file after line {first - 1} "
                             f"({str(exc).splitlines()[0]})") from None
+
+
+def _decoded(arr: Any) -> Any:
+    """A dictionary-encoded Parquet column (pandas' ``category``) as its plain values.
+
+    Parameters
+    ----------
+    arr : pyarrow.Array
+        One column of a batch.
+
+    Returns
+    -------
+    pyarrow.Array
+        ``arr`` itself, or its values when it is dictionary-encoded.
+    """
+    pa = _pyarrow()
+    return arr.dictionary_decode() if pa.types.is_dictionary(arr.type) else arr
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
