@@ -804,3 +804,22 @@ def test_parquet_category_labels_are_read_as_their_values(tmp_path):
     metrics = json.loads((out / "report.json").read_text())["metrics"]
     assert metrics["accuracy"] == am.accuracy(labels, scores) == 23 / 24
     assert metrics["auc"] == am.roc_auc(labels, scores)
+
+
+# -- a reader that stops early -----------------------------------------------------------------
+
+def test_output_piped_to_a_reader_that_stops_early_is_no_traceback(tmp_path):
+    # `affectmetrics evaluate preds.csv | head` printed a BrokenPipeError traceback.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(am.__file__).parent.parent)}
+    process = subprocess.Popen([sys.executable, "-m", "affectmetrics", "evaluate",
+                                small_file(tmp_path), "--no-plots"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+    process.stdout.close()  # the reader is gone before the report is printed
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -447,6 +448,27 @@ def _compare(args: argparse.Namespace) -> str:
     return side_by_side(reports) + "\n\n" + paired
 
 
+def _print_output(output: str) -> None:
+    """Print the report; a reader that stops early (``| head``) is no error.
+
+    Parameters
+    ----------
+    output : str
+        The report text.
+    """
+    try:
+        print(output)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader closed the pipe: what it read was the report's start, and every file
+        # was written. Point stdout at devnull so that Python's exit flush is quiet too.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``affectmetrics`` script and ``python -m affectmetrics``."""
     parser = build_parser()
@@ -463,7 +485,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (_CliError, ValueError, TypeError, OSError, ImportError) as exc:
         print(f"affectmetrics: error: {exc}", file=sys.stderr)
         return 2
-    print(output)
+    except KeyboardInterrupt:
+        print("affectmetrics: interrupted", file=sys.stderr)
+        return 130
+    _print_output(output)
     notes = dict.fromkeys(str(w.message) for w in caught
                           if issubclass(w.category, UndefinedMetricWarning))
     for note in notes:
