@@ -140,6 +140,13 @@ def _add_column_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nan-policy", choices=("raise", "omit"), default="raise",
                         help="refuse rows with empty cells, or leave them out (default: "
                              "%(default)s)")
+    parser.add_argument(
+        "--scores", choices=("auto", "probabilities", "logits"), default="auto",
+        help="what the score columns hold: probabilities (each row divided by its sum, so "
+             "that rounded ones stay probabilities), logits (softmax per row), or auto: a row "
+             "in [0, 1] summing to 1 (within 0.01) is kept, any other gets a softmax; a file "
+             "mixing both kinds of row in [0, 1] (rounded probabilities) is refused "
+             "(default: %(default)s)")
 
 
 def _add_bootstrap_options(parser: argparse.ArgumentParser, default_ci: float | None) -> None:
@@ -216,7 +223,7 @@ def _columns(args: argparse.Namespace) -> _Columns:
     return _Columns(args.expression_column, args.expression_pred_column, args.score_prefix,
                     tuple(args.va_columns), tuple(args.va_pred_columns), args.group_column,
                     None if args.class_names is None else tuple(args.class_names),
-                    args.preset, args.nan_policy, args.delimiter)
+                    args.preset, args.nan_policy, args.delimiter, args.scores)
 
 
 def _progress(args: argparse.Namespace) -> bool:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .._columns import _casefold_map, _score_order
+from .._scores import _SUM_TOLERANCE
 from ..presets import _DATASETS
 from ._errors import _CliError
 from ._reader import _open_table, _pyarrow, _SlowPath, _Table
@@ -43,6 +44,7 @@ class _Columns:
     dataset: str | None = None
     nan_policy: str = "raise"
     delimiter: str | None = None
+    scores: str = "auto"
 
 
 @dataclass
@@ -241,6 +243,10 @@ class _Scan:
         self.dropped: dict[str, int] = {}
         self.n_rows = 0
         self.n_kept = 0
+        # --scores auto: scored rows, rows that look like (rounded) probabilities, and the
+        # first of those that misses a sum of 1 by more than the rule's tolerance.
+        self._n_scored = self._n_near = 0
+        self._first_off: tuple[str, float] | None = None
         schema = self.schema
         self.n_classes = len(schema.scores) or (len(schema.class_names)
                                                 if schema.class_names is not None else 0)
@@ -256,12 +262,65 @@ class _Scan:
         """Forget the counts of a pass abandoned for the text path."""
         self.numeric = frozenset()
         self.dropped, self.n_rows, self.n_kept = {}, 0, 0
+        self._n_scored = self._n_near = 0
+        self._first_off = None
 
     def _drop(self, keep: np.ndarray, hit: np.ndarray, reason: str) -> None:
         hit = keep & hit
         if hit.any():
             self.dropped[reason] = self.dropped.get(reason, 0) + int(hit.sum())
             keep &= ~hit
+
+    def _score_matrix(self, first: int, scores: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """The kept rows of a batch's scores under ``--scores``.
+
+        ``auto`` keeps the scores for :func:`affectmetrics.evaluate`'s per-row rule (a
+        probability vector is kept, any other row gets a softmax), but counts the rows that
+        look like probabilities rounded to two decimals (in [0, 1], summing to 1 within
+        0.005 per class): when every row does and some miss the rule's tolerance (``%.2f``
+        of eight classes), the scan refuses the file at its end, since the rule would
+        treat its rows two ways. ``probabilities`` divides each row by its sum, ``logits`` applies
+        the softmax; either way every row is then a probability vector.
+
+        Parameters
+        ----------
+        first : int
+            The batch's first line (CSV) or row (Parquet), for errors.
+        scores : ndarray, shape (n, C)
+            The batch's scores in class order, every row.
+        keep : ndarray of bool, shape (n,)
+            The rows scored (a data set's markers left out).
+
+        Returns
+        -------
+        ndarray, shape (kept, C)
+        """
+        kind, table = self.cols.scores, self.table
+        finite = np.isfinite(scores).all(axis=1) & keep
+        unit = finite & ((scores >= 0) & (scores <= 1)).all(axis=1)
+        sums = np.where(finite, scores.sum(axis=1), np.nan)
+        if kind == "probabilities":
+            bad = finite & (~unit | (sums <= 0))
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise _CliError(f"{table.where(first, i)}: the scores are not probabilities "
+                                "(a value outside [0, 1], or all 0); --scores probabilities "
+                                "needs them")
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return (scores / sums[:, None])[keep]
+        if kind == "logits":
+            shifted = scores - np.max(scores, axis=1, keepdims=True)
+            exp = np.exp(shifted)
+            return (exp / exp.sum(axis=1, keepdims=True))[keep]
+        # A row of probabilities rounded to two decimals misses 1 by at most 0.005 per class.
+        near = unit & (np.abs(sums - 1.0) <= max(_SUM_TOLERANCE, 0.005 * scores.shape[1]))
+        off = near & (np.abs(sums - 1.0) > _SUM_TOLERANCE)
+        self._n_scored += int(finite.sum())
+        self._n_near += int(near.sum())
+        if off.any() and self._first_off is None:
+            i = int(np.argmax(off))
+            self._first_off = (table.where(first, i), float(sums[i]))
+        return scores[keep]
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         pa = _pyarrow()
@@ -301,8 +360,9 @@ class _Scan:
             if schema.expression is not None:
                 out["expression"] = values[schema.expression][keep]
                 out["expression_pred"] = (
-                    np.column_stack([values[c][keep] for c in schema.scores]) if schema.scores
-                    else values[schema.expression_pred][keep])
+                    self._score_matrix(first, np.column_stack([values[c] for c in
+                                                               schema.scores]), keep)
+                    if schema.scores else values[schema.expression_pred][keep])
             if schema.va:
                 out["va"] = np.column_stack([values[c][keep] for c in schema.va])
                 out["va_pred"] = np.column_stack([values[c][keep] for c in schema.va_pred])
@@ -318,6 +378,13 @@ class _Scan:
                 out["groups"] = ids
             self.n_kept += int(keep.sum())
             yield out
+        if self._first_off is not None and self._n_near == self._n_scored:
+            where, total = self._first_off
+            raise _CliError(
+                f"{where}: the scores sum to {total:.6g}, not 1 within {_SUM_TOLERANCE}, "
+                "though every row looks like probabilities: rounded ones? The default rule "
+                "(--scores auto) would apply a softmax to such rows and keep the others; pass "
+                "--scores probabilities (or --scores logits) to read every row alike")
         if self.n_rows == 0:
             raise _CliError(f"{table.path}: the file has a header but no rows")
         if self.n_kept == 0:
