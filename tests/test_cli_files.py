@@ -873,3 +873,20 @@ def test_scores_logits_flag_is_the_softmax(tmp_path):
     metrics = json.loads((out / "report.json").read_text())["metrics"]
     assert metrics["auc"] == pytest.approx(am.roc_auc(labels, logits), abs=1e-12)
     assert metrics["accuracy"] == am.accuracy(labels, logits)
+
+
+# -- flags refused in their own words ----------------------------------------------------------
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--ci", "95"], "argument --ci: a level between 0 and 1 such as 0.95, got 95 (for 95%, "
+                     "give 0.95)"),
+    (["--n-resamples", "0"], "argument --n-resamples: must be at least 2, got 0"),
+    (["--bins", "0"], "argument --bins: must be at least 2, got 0"),  # was the exact AUC
+    (["--seed", "-1"], "argument --seed: must be at least 0, got -1"),
+])
+def test_bad_flag_values_name_the_flag(tmp_path, flags, message):
+    # They said "confidence_level must be in (0, 1), got 95.0" (the API's argument), or
+    # were taken silently (--bins 0, --n-resamples 0 without --ci).
+    result = run("evaluate", small_file(tmp_path), *flags)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr

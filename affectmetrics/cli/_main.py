@@ -151,11 +151,11 @@ def _add_column_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_bootstrap_options(parser: argparse.ArgumentParser, default_ci: float | None) -> None:
     group = parser.add_argument_group("confidence intervals")
-    group.add_argument("--ci", type=float, default=default_ci, metavar="LEVEL",
+    group.add_argument("--ci", type=_level, default=default_ci, metavar="LEVEL",
                        help="bootstrap confidence level, e.g. 0.95 (default: %(default)s)")
-    group.add_argument("--n-resamples", type=int, default=1000, metavar="N",
+    group.add_argument("--n-resamples", type=_at_least(2), default=1000, metavar="N",
                        help="bootstrap resamples (default: %(default)s)")
-    group.add_argument("--seed", type=int, default=0, help="resampling seed (default: 0)")
+    group.add_argument("--seed", type=_at_least(0), default=0, help="resampling seed (default: 0)")
     group.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="progress bar during the bootstrap (default: when stderr is a "
                             "terminal and tqdm is installed)")
@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--model-name", help="model name in the tables (default: the file name)")
     ev.add_argument("--ci-method", choices=("percentile", "bca"), default="percentile",
                     help="interval method (default: %(default)s)")
-    ev.add_argument("--bins", type=int, metavar="N",
+    ev.add_argument("--bins", type=_at_least(2), metavar="N",
                     help="AUC and AUC-PR from N-bin score histograms per class: memory "
                          "independent of the file's size (default: exact, keeping the scores)")
     ev.add_argument("--score-range", type=float, nargs=2, default=(0.0, 1.0),
@@ -224,6 +224,43 @@ def _columns(args: argparse.Namespace) -> _Columns:
                     tuple(args.va_columns), tuple(args.va_pred_columns), args.group_column,
                     None if args.class_names is None else tuple(args.class_names),
                     args.preset, args.nan_policy, args.delimiter, args.scores)
+
+
+def _level(text: str) -> float:
+    """``--ci``: a confidence level strictly between 0 and 1 (95 is refused, not 0.95).
+
+    Parameters
+    ----------
+    text : str
+        The flag's value as typed.
+
+    Returns
+    -------
+    float
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        hint = f" (for {value:g}%, give {value / 100:g})" if 50 <= value < 100 else ""
+        raise argparse.ArgumentTypeError(f"a level between 0 and 1 such as 0.95, got "
+                                         f"{text}{hint}")
+    return value
+
+
+def _at_least(low: int) -> Any:
+    """An argparse type: an integer ``>= low``, refused in the flag's own words."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
 
 
 def _progress(args: argparse.Namespace) -> bool:
