@@ -890,3 +890,18 @@ def test_bad_flag_values_name_the_flag(tmp_path, flags, message):
     result = run("evaluate", small_file(tmp_path), *flags)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert message in result.stderr
+
+
+def test_quote_inside_an_unquoted_field_across_blocks(tmp_path, monkeypatch):
+    # `5" screen` is one field to pyarrow and the csv module (a quote opens a field only at
+    # its start), but it upset the quote-parity cut between blocks: a file over one block
+    # was refused as "not a valid CSV file".
+    import affectmetrics.cli._reader as reader
+
+    monkeypatch.setattr(reader, "_BLOCK_BYTES", 64)
+    rows = ['0,0,5" screen'] + [f'{i % 2},{i % 2},"note {i}\nsecond"' for i in range(1, 40)]
+    path = tmp_path / "m.csv"
+    path.write_text("expression,expression_pred,note\n" + "\n".join(rows) + "\n")
+    data = read_predictions(path)
+    np.testing.assert_array_equal(data["expression"], np.arange(40) % 2)
+    assert metric(run("evaluate", path).stdout, "Accuracy") == 1.0

@@ -88,6 +88,9 @@ class _Table:
     kind: str  # "csv" or "parquet"
     delimiter: str = ","
     _raw: dict[str, str] | None = None  # stripped header name -> name as in the file
+    #: Cut blocks with the csv module's record rules, not quote parity: set when a block
+    #: cut by parity did not parse (a quote inside an unquoted field, e.g. ``5" screen``).
+    careful: bool = False
 
     def where(self, first: int, index: int) -> str:
         """``path:line`` (CSV) or ``path: row N`` (Parquet) of row ``index`` of a batch.
@@ -171,7 +174,7 @@ class _Table:
                           for n in wanted}, strings_can_be_null=True)
         first = 2  # line 1 is the header
         try:
-            for chunk in _chunks(self.path):
+            for chunk in _chunks(self.path, self.delimiter if self.careful else None):
                 # Each chunk is parsed alone, the header prepended: pyarrow's own streaming
                 # reader reads the whole input ahead of the consumer (memory grows with the
                 # file), a chunk at a time keeps it to one block.
@@ -182,6 +185,9 @@ class _Table:
                     first += batch.num_rows
         except pa.ArrowInvalid as exc:
             if numeric and "conversion error" in str(exc):
+                raise _SlowPath(str(exc)) from None
+            if not self.careful:
+                self.careful = True
                 raise _SlowPath(str(exc)) from None
             ragged = self._ragged_line()
             if ragged is not None:
@@ -209,9 +215,13 @@ def _decoded(arr: Any) -> Any:
     return arr.dictionary_decode() if pa.types.is_dictionary(arr.type) else arr
 
 
-def _chunks(path: Path) -> Iterator[bytes]:
+def _chunks(path: Path, careful: str | None = None) -> Iterator[bytes]:
     """The file's bytes in blocks of about ``_BLOCK_BYTES``, each ending at a line end
-    outside quotes and starting with the header line (the first with its byte-order mark)."""
+    outside quotes and starting with the header line (the first with its byte-order mark).
+
+    Blocks are cut where an even number of quote characters precede a line end; with
+    ``careful`` (the delimiter), at a record end as the csv module reads records, which
+    also holds for a quote inside an unquoted field (slower: the fallback)."""
     with _open_binary(path) as handle:
         data = handle.read(_BLOCK_BYTES)
         end = _line_end(data, 0)
@@ -224,7 +234,7 @@ def _chunks(path: Path) -> Iterator[bytes]:
                 if data.strip():
                     yield header + data if data.endswith(b"\n") else header + data + b"\n"
                 return
-            cut = _last_line_end(data)
+            cut = _last_line_end(data) if careful is None else _last_record_end(data, careful)
             if cut > 0:
                 yield header + data[:cut]
                 rest = data[cut:]
@@ -254,6 +264,30 @@ def _last_line_end(data: bytes) -> int:
     while pos >= 0 and data.count(b'"', 0, pos) % 2:
         pos = data.rfind(b"\n", 0, pos)
     return pos + 1
+
+
+def _last_record_end(data: bytes, delimiter: str) -> int:
+    """The index after the last complete record of ``data`` (0 if there is none), records
+    read by the csv module's rules (quotes open a field only at its start); ``data``
+    starts at a record's start. The last record read may be cut by the block's end, so the
+    cut is at the end of the one before it."""
+    lines = data.splitlines(keepends=True)
+    ends: list[int] = []
+    offset = 0
+
+    def feed() -> Iterator[str]:
+        nonlocal offset
+        for line in lines:
+            offset += len(line)
+            yield line.decode("utf-8", errors="replace")
+
+    reader = csv.reader(feed(), delimiter=delimiter)
+    try:
+        for _ in reader:
+            ends.append(offset)
+    except csv.Error:
+        pass
+    return ends[-2] if len(ends) >= 2 else 0
 
 
 def _header(path: Path, delimiter: str | None) -> tuple[list[str], str]:

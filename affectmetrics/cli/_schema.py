@@ -463,12 +463,15 @@ def _collect(scan: _Scan) -> dict[str, list[Any]]:
 
 
 def _retrying(scan: _Scan, consume: Callable[[_Scan], _T]) -> _T:
-    """``consume(scan)``, once more on the text path if pyarrow's float parser gave up."""
-    try:
-        return consume(scan)
-    except _SlowPath:
-        scan.restart()
-        return consume(scan)
+    """``consume(scan)``, again on the text path if pyarrow's float parser gave up, and
+    again with careful block cuts if a block cut by quote parity did not parse (each
+    fallback is taken at most once, so this ends)."""
+    for _ in range(2):
+        try:
+            return consume(scan)
+        except _SlowPath:
+            scan.restart()
+    return consume(scan)
 
 
 def _integer_labels(kwargs: dict[str, Any]) -> None:
