@@ -905,3 +905,44 @@ def test_quote_inside_an_unquoted_field_across_blocks(tmp_path, monkeypatch):
     data = read_predictions(path)
     np.testing.assert_array_equal(data["expression"], np.arange(40) % 2)
     assert metric(run("evaluate", path).stdout, "Accuracy") == 1.0
+
+
+# -- column names ignoring case ----------------------------------------------------------------
+
+def test_capitalised_headers_are_matched_ignoring_case(tmp_path):
+    # "Expression" (or "Valence", "Arousal") was not found, and the report silently lost that
+    # part, exit 0, as the byte-order mark once made it.
+    labels, scores = perfect_affectnet()
+    scores[0] = scores[0][::-1]
+    rng = np.random.default_rng(1)
+    va = rng.uniform(-1, 1, (labels.shape[0], 2))
+    va_pred = va + 0.2 * rng.normal(size=va.shape)
+    path = tmp_path / "m.csv"
+    path.write_text(table_text({"Expression": labels, "Valence": va[:, 0], "AROUSAL": va[:, 1],
+                                "Valence_Pred": va_pred[:, 0], "arousal_pred": va_pred[:, 1],
+                                **{f"Score_{c}": scores[:, i]
+                                   for i, c in enumerate(AFFECTNET_CLASSES)}}))
+    out = tmp_path / "out"
+    result = run("evaluate", path, "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "report.json").read_text())["metrics"]
+    assert metrics["accuracy"] == am.accuracy(labels, scores) == 23 / 24
+    assert metrics["ccc_valence"] == pytest.approx(am.ccc(va[:, 0], va_pred[:, 0]), abs=1e-12)
+    assert metrics["rmse_arousal"] == pytest.approx(am.rmse(va[:, 1], va_pred[:, 1]),
+                                                    abs=1e-12)
+
+
+def test_columns_equal_ignoring_case_are_refused_unless_one_is_exact(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text(table_text({"Valence": [0.1, 0.2, 0.4], "VALENCE": [0.3, 0.1, 0.2],
+                                "valence_pred": [0.1, 0.2, 0.3]}))
+    result = run("evaluate", path, "--va-columns", "valence", "--va-pred-columns",
+                 "valence_pred")
+    assert result.returncode == 2
+    assert "the columns 'Valence', 'VALENCE' all match 'valence' (--va-columns)" in result.stderr
+    path.write_text(table_text({"Valence": [0.1, 0.2, 0.4], "valence": [0.3, 0.1, 0.2],
+                                "valence_pred": [0.1, 0.2, 0.3]}))
+    result = run("evaluate", path, "--va-columns", "valence", "--va-pred-columns",
+                 "valence_pred", "--model-name", "m")
+    assert result.returncode == 0, result.stderr
+    assert metric(result.stdout, "RMSE") == round(am.rmse([0.3, 0.1, 0.2], [0.1, 0.2, 0.3]), 4)

@@ -12,7 +12,7 @@ alike; two names that differ only in case are refused.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -68,14 +68,54 @@ class _Schema:
     va: list[str] = field(default_factory=list)
     va_pred: list[str] = field(default_factory=list)
     group: str | None = None
+    output_names: list[str] = field(default_factory=list)  # the flags' names of ``va``
 
 
 _FLAGS = {"expression": "--expression-column", "expression_pred": "--expression-pred-column",
           "va": "--va-columns", "va_pred": "--va-pred-columns", "group": "--group-column"}
 
 
+def _in_file(table: _Table, name: str, flag: str) -> str:
+    """The file's column for ``name``: itself, else the one column equal ignoring case.
+
+    Parameters
+    ----------
+    table : _Table
+        The file.
+    name : str
+        A column name as a flag (or its default) gives it.
+    flag : str
+        The flag, for the error when two columns match.
+
+    Returns
+    -------
+    str
+        The column's name in the file (``Valence`` for ``valence``), or ``name`` itself
+        when the file has no such column.
+    """
+    if name in table.columns:
+        return name
+    matches = [c for c in table.columns if c.casefold() == name.casefold()]
+    if len(matches) > 1:
+        raise _CliError(f"{table.path}: the columns {', '.join(map(repr, matches))} all match "
+                        f"{name!r} ({flag}) ignoring case; rename one, or give {flag} the "
+                        "exact name")
+    return matches[0] if matches else name
+
+
 def _resolve(table: _Table, cols: _Columns) -> _Schema:
-    """Map the file's columns to their roles by name; refuse ambiguous or capturing flags."""
+    """Map the file's columns to their roles by name; refuse ambiguous or capturing flags.
+
+    Column names are matched ignoring case, as class names are (``Valence`` is
+    ``valence``: the report would otherwise silently lose the part a capitalised header
+    holds); the report keeps the flags' names for the outputs."""
+    output_names = list(cols.va)
+    cols = replace(
+        cols, expression=_in_file(table, cols.expression, "--expression-column"),
+        expression_pred=_in_file(table, cols.expression_pred, "--expression-pred-column"),
+        va=tuple(_in_file(table, c, "--va-columns") for c in cols.va),
+        va_pred=tuple(_in_file(table, c, "--va-pred-columns") for c in cols.va_pred),
+        group=None if cols.group is None else _in_file(table, cols.group, "--group-column"))
     header = table.columns
     roles: dict[str, str] = {}
     for key, names in (("expression", [cols.expression]),
@@ -90,8 +130,11 @@ def _resolve(table: _Table, cols: _Columns) -> _Schema:
         raise _CliError(f"--va-columns names {len(cols.va)} column(s) but --va-pred-columns "
                         f"{len(cols.va_pred)}")
     prefix = cols.score_prefix
-    captured = [c for c in header if c in roles and c.startswith(prefix)
-                and len(c) > len(prefix)]
+
+    def is_score(column: str) -> bool:
+        return column[:len(prefix)].casefold() == prefix.casefold() and len(column) > len(prefix)
+
+    captured = [c for c in header if c in roles and is_score(c)]
     if captured:
         raise _CliError(
             f"--score-prefix {prefix!r} would read the column(s) "
@@ -104,7 +147,7 @@ def _resolve(table: _Table, cols: _Columns) -> _Schema:
         names, source = _DATASETS[cols.dataset].class_names, f"--preset {cols.dataset}"
     if cols.expression in header:
         schema.expression = cols.expression
-        scores = [c for c in header if c.startswith(prefix) and len(c) > len(prefix)]
+        scores = [c for c in header if is_score(c)]
         if scores:
             schema.scores, schema.class_names = _score_order(str(table.path), scores, prefix,
                                                              names, source)
@@ -121,6 +164,7 @@ def _resolve(table: _Table, cols: _Columns) -> _Schema:
         if missing:
             raise _CliError(f"{table.path}: missing column(s) {', '.join(missing)}")
         schema.va, schema.va_pred = list(cols.va), list(cols.va_pred)
+        schema.output_names = output_names
     if schema.expression is None and not schema.va:
         raise _CliError(
             f"{table.path}: found neither {cols.expression!r} nor {', '.join(cols.va)} among "
@@ -397,7 +441,7 @@ class _Scan:
         if self.schema.class_names is not None:
             kwargs["class_names"] = self.schema.class_names
         if self.schema.va:
-            kwargs["output_names"] = tuple(self.schema.va)
+            kwargs["output_names"] = tuple(self.schema.output_names)
         return kwargs
 
 
