@@ -946,3 +946,22 @@ def test_columns_equal_ignoring_case_are_refused_unless_one_is_exact(tmp_path):
                  "valence_pred", "--model-name", "m")
     assert result.returncode == 0, result.stderr
     assert metric(result.stdout, "RMSE") == round(am.rmse([0.3, 0.1, 0.2], [0.1, 0.2, 0.3]), 4)
+
+
+def test_compare_scores_file_with_a_labels_only_file_of_codes(tmp_path):
+    # The labels-only file names no class: it was refused as "different classes: Neutral,
+    # ... and (codes)" though its codes are the other file's, as its ground truth shows.
+    labels, scores = perfect_affectnet(n_per_class=5)
+    guess = (labels + (np.arange(labels.shape[0]) % 4 == 0)) % 8
+    first, second = tmp_path / "scores.csv", tmp_path / "labels.csv"
+    first.write_text(table_text(alphabetical_columns(labels, scores)))
+    second.write_text(table_text({"expression": labels, "expression_pred": guess}))
+    out = tmp_path / "out"
+    result = run("compare", first, second, "--n-resamples", "50", "--output", out,
+                 "--no-plots")
+    assert result.returncode == 0, result.stderr
+    comparison = json.loads((out / "comparison.json").read_text())["metrics"]["accuracy"]
+    assert comparison["value_a"] == 1.0
+    assert comparison["value_b"] == am.accuracy(labels, guess) == 0.75
+    report = json.loads((out / "report_labels.json").read_text())
+    assert report["class_names"] == list(AFFECTNET_CLASSES)

@@ -404,6 +404,28 @@ def _model_names(args: argparse.Namespace) -> tuple[str, str]:
     return names[0], names[1]
 
 
+def _share_class_names(a: _Predictions, b: _Predictions) -> None:
+    """Give a file whose classes are only codes the other file's class names.
+
+    Labels-only files and numbered score columns (``score_0`` ...) name no class; the other
+    file's names (its score columns' or ``--class-names``) say what the codes mean, since a
+    paired comparison needs the same ground truth, which :func:`_same_test_set` checks code
+    by code afterwards.
+
+    Parameters
+    ----------
+    a, b : _Predictions
+        The two files read; the one without class names gains the other's.
+    """
+    names_a, names_b = a.kwargs.get("class_names"), b.kwargs.get("class_names")
+    if "expression" not in a.kwargs or "expression" not in b.kwargs:
+        return
+    if names_a is None and names_b is not None:
+        a.kwargs["class_names"] = names_b
+    elif names_b is None and names_a is not None:
+        b.kwargs["class_names"] = names_a
+
+
 def _same_test_set(args: argparse.Namespace, a: _Predictions, b: _Predictions) -> None:
     ka, kb = a.kwargs, b.kwargs
     if ka.get("class_names") != kb.get("class_names"):
@@ -469,6 +491,7 @@ def _compare(args: argparse.Namespace) -> str:
     b = _read(args.csv_b, _columns(args))
     if args.nan_policy == "omit":
         _complete_in_both(a, b)
+    _share_class_names(a, b)
     _same_test_set(args, a, b)
     reports = [_score(data, name, args) for data, name in zip((a, b), names, strict=True)]
     ka, kb = a.kwargs, b.kwargs
