@@ -965,3 +965,44 @@ def test_compare_scores_file_with_a_labels_only_file_of_codes(tmp_path):
     assert comparison["value_b"] == am.accuracy(labels, guess) == 0.75
     report = json.loads((out / "report_labels.json").read_text())
     assert report["class_names"] == list(AFFECTNET_CLASSES)
+
+
+# -- a run that cannot write every file writes none ------------------------------------------
+
+def test_long_model_names_fit_a_file_name(tmp_path):
+    # A 245-character file name gave report_<name>.json over 255 bytes: "File name too long"
+    # after report.md was written, and the folder was then refused even with --overwrite.
+    long = tmp_path / ("m" * 245 + ".csv")
+    long.write_text(small_file(tmp_path).read_text())
+    out = tmp_path / "out"
+    result = run("compare", long, small_file(tmp_path), "--n-resamples", "20", "--output", out,
+                 "--no-plots")
+    assert result.returncode == 0, result.stderr
+    assert all(len(p.name.encode()) <= 255 for p in out.iterdir())
+    assert len(list(out.glob("report_*.json"))) == 2
+
+
+def test_failed_write_leaves_no_partial_outputs(tmp_path, monkeypatch):
+    import affectmetrics.cli._outputs as outputs
+
+    real = outputs._create
+
+    def failing(path, content):
+        if path.name == "report.json":
+            raise OSError(28, "No space left on device")
+        real(path, content)
+
+    monkeypatch.setattr(outputs, "_create", failing)
+    out = tmp_path / "out"
+    result = run("evaluate", small_file(tmp_path), "--output", out, "--no-plots")
+    assert result.returncode == 2 and "No space left on device" in result.stderr
+    assert not out.exists()  # a folder it made is removed with the files
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    result = run("evaluate", small_file(tmp_path), "--output", out, "--no-plots", "--overwrite")
+    assert result.returncode == 2
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]  # report.md was taken back
+    monkeypatch.setattr(outputs, "_create", real)
+    result = run("evaluate", small_file(tmp_path), "--output", out, "--no-plots", "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert (out / "notes.txt").read_text() == "mine" and (out / "report.json").exists()

@@ -274,7 +274,10 @@ def _progress(args: argparse.Namespace) -> bool:
 
 
 def _slug(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+    """A model name as part of a file name: letters, digits, ``-`` and ``_``, at most 100
+    UTF-8 bytes (a file name may hold 255, with ``report_`` or a plot's name around it)."""
+    slug = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+    return slug.encode()[:100].decode(errors="ignore")
 
 
 def _same_file_name(a: str, b: str) -> bool:
