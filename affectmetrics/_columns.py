@@ -42,6 +42,23 @@ def _casefold_map(names: Sequence[str], what: str) -> dict[str, int]:
     return {n: i for i, n in enumerate(folded)}
 
 
+def _order_is_the_tables(scores: list[str], prefix: str, names: tuple[str, ...] | None
+                          ) -> bool:
+    """Whether :func:`_score_order` takes the classes in the table's column order.
+
+    True for named score columns (not ``<prefix>0 ...``, not a known data set's names)
+    when no class names are given: integer labels are then read as positions in the
+    table's column order, which may not be their code order.
+    """
+    if names is not None:
+        return False
+    suffixes = [c[len(prefix):] for c in scores]
+    if all(s.strip().lstrip("+-").isdigit() for s in suffixes):
+        return False
+    folded = {s.casefold() for s in suffixes}
+    return not any(folded == {n.casefold() for n in order} for order, _ in _KNOWN_ORDERS)
+
+
 def _score_order(where: str, scores: list[str], prefix: str, names: tuple[str, ...] | None,
                  source: str) -> tuple[list[str], tuple[str, ...] | None]:
     """The score columns in class order, and the class names (None: evaluate's default).

@@ -1006,3 +1006,28 @@ def test_failed_write_leaves_no_partial_outputs(tmp_path, monkeypatch):
     result = run("evaluate", small_file(tmp_path), "--output", out, "--no-plots", "--overwrite")
     assert result.returncode == 0, result.stderr
     assert (out / "notes.txt").read_text() == "mine" and (out / "report.json").exists()
+
+
+def test_codes_read_in_file_order_are_noted(tmp_path):
+    # FER2013's names sorted alphabetically, codes in FER2013's order: the file cannot say
+    # which column code 6 means, so the classes are the file's order, and stderr says so.
+    names = ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"]
+    labels = np.arange(7).repeat(2)
+    scores = np.eye(7)[labels]
+    columns = {"expression": labels, **{f"score_{names[i]}": scores[:, i]
+                                        for i in sorted(range(7), key=lambda i: names[i])}}
+    path = tmp_path / "m.csv"
+    path.write_text(table_text(columns))
+    result = run("evaluate", path, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    assert (f"affectmetrics: note: {path}: the labels are codes and the classes come from the "
+            "score columns in file order (0 = Angry, 1 = Disgust, 2 = Fear, 3 = Happy, "
+            "4 = Neutral, 5 = Sad, 6 = Surprise); if the codes follow another order, give "
+            "--class-names in code order") in result.stderr
+    result = run("evaluate", path, "--class-names", *names)
+    assert result.returncode == 0 and "note" not in result.stderr
+    assert metric(result.stdout, "Accuracy") == 1.0
+    path.write_text(table_text({**columns, "expression": [names[i] for i in labels]}))
+    result = run("evaluate", path)
+    assert result.returncode == 0 and "note" not in result.stderr
+    assert metric(result.stdout, "Accuracy") == 1.0

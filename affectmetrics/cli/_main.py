@@ -20,7 +20,7 @@ from ..bootstrap import PairedComparison, paired_comparison
 from ..exceptions import DiagnosticWarning, UndefinedMetricWarning
 from ..presets import PRESETS
 from ..report import Report, evaluate, side_by_side
-from ._errors import _CliError
+from ._errors import _CliError, _CliNote
 from ._outputs import _RunFolder
 from ._schema import _Columns, _Predictions, _read, _Scan
 from ._stream import _streamable, _streamed_report
@@ -551,6 +551,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Diagnostics are in the report; undefined values are nan there and a note here.
             warnings.simplefilter("ignore", DiagnosticWarning)
             warnings.simplefilter("always", UndefinedMetricWarning)
+            warnings.simplefilter("always", _CliNote)
             output = _evaluate(args) if args.command == "evaluate" else _compare(args)
     except (_CliError, ValueError, TypeError, OSError, ImportError) as exc:
         print(f"affectmetrics: error: {exc}", file=sys.stderr)
@@ -560,7 +561,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     _print_output(output)
     notes = dict.fromkeys(str(w.message) for w in caught
-                          if issubclass(w.category, UndefinedMetricWarning))
+                          if issubclass(w.category, (UndefinedMetricWarning, _CliNote)))
     for note in notes:
         print(f"affectmetrics: note: {note}", file=sys.stderr)
     return 0

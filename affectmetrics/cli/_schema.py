@@ -11,6 +11,7 @@ alike; two names that differ only in case are refused.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,10 +19,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .._columns import _casefold_map, _score_order
+from .._columns import _casefold_map, _order_is_the_tables, _score_order
 from .._scores import _SUM_TOLERANCE
 from ..presets import _DATASETS
-from ._errors import _CliError
+from ._errors import _CliError, _CliNote
 from ._reader import _open_table, _pyarrow, _SlowPath, _Table
 
 __all__: list[str] = []
@@ -69,6 +70,8 @@ class _Schema:
     va_pred: list[str] = field(default_factory=list)
     group: str | None = None
     output_names: list[str] = field(default_factory=list)  # the flags' names of ``va``
+    #: The classes are the named score columns in the file's order (no names given).
+    file_order: bool = False
 
 
 _FLAGS = {"expression": "--expression-column", "expression_pred": "--expression-pred-column",
@@ -151,6 +154,7 @@ def _resolve(table: _Table, cols: _Columns) -> _Schema:
         if scores:
             schema.scores, schema.class_names = _score_order(str(table.path), scores, prefix,
                                                              names, source)
+            schema.file_order = _order_is_the_tables(scores, prefix, names)
         elif cols.expression_pred in header:
             schema.expression_pred = cols.expression_pred
             schema.class_names = names
@@ -291,6 +295,7 @@ class _Scan:
         # first of those that misses a sum of 1 by more than the rule's tolerance.
         self._n_scored = self._n_near = 0
         self._first_off: tuple[str, float] | None = None
+        self._noted = False  # the file-order note is given once per file
         schema = self.schema
         self.n_classes = len(schema.scores) or (len(schema.class_names)
                                                 if schema.class_names is not None else 0)
@@ -366,6 +371,31 @@ class _Scan:
             self._first_off = (table.where(first, i), float(sums[i]))
         return scores[keep]
 
+    def _note_codes(self, truth: Any) -> None:
+        """Say once that integer labels were read as positions in the file's column order.
+
+        Parameters
+        ----------
+        truth : pyarrow.Array
+            A batch of the truth column, as read.
+        """
+        pa = _pyarrow()
+        import pyarrow.compute as pc
+
+        if pa.types.is_string(truth.type) or pa.types.is_large_string(truth.type):
+            numeric = pc.any(pc.match_substring_regex(_clean(truth), _NUMBER,
+                                                      ignore_case=True)).as_py()
+        else:
+            numeric = truth.null_count < len(truth)
+        if numeric:
+            self._noted = True
+            names = self.schema.class_names or ()
+            warnings.warn(
+                f"{self.table.path}: the labels are codes and the classes come from the score "
+                f"columns in file order ({', '.join(f'{i} = {n}' for i, n in enumerate(names))}"
+                "); if the codes follow another order, give --class-names in code order",
+                _CliNote, stacklevel=2)
+
     def __iter__(self) -> Iterator[dict[str, Any]]:
         pa = _pyarrow()
         import pyarrow.compute as pc
@@ -380,6 +410,8 @@ class _Scan:
                 name = getattr(schema, role)
                 if name is not None:
                     values[name] = _labels(table, first, name, batch[name], schema.class_names)
+            if schema.file_order and not self._noted and schema.expression is not None:
+                self._note_codes(batch[schema.expression])
             for name in (*schema.scores, *schema.va, *schema.va_pred):
                 values[name] = _numbers(table, first, name, batch[name])
             keep = np.ones(rows, dtype=bool)
