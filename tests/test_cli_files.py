@@ -1031,3 +1031,20 @@ def test_codes_read_in_file_order_are_noted(tmp_path):
     result = run("evaluate", path)
     assert result.returncode == 0 and "note" not in result.stderr
     assert metric(result.stdout, "Accuracy") == 1.0
+
+
+def test_utf16_file_and_typed_tab_delimiter(tmp_path):
+    # Excel's "Unicode Text" is UTF-16 with tabs: it was "not a UTF-8 text file (byte 1)".
+    # A tab typed as --delimiter '\t' reaches the program as backslash-t: it was refused.
+    text = "valence\tarousal\tvalence_pred\tarousal_pred\n0.1\t0.2\t0.2\t0.1\n0.5\t0.3\t0.4\t0.4\n"
+    path = tmp_path / "m.txt"
+    path.write_bytes(text.encode("utf-16"))
+    result = run("evaluate", path)
+    assert result.returncode == 2
+    assert result.stderr == (f"affectmetrics: error: {path}: a UTF-16 text file (Excel's "
+                             "'Unicode Text'); save it as 'CSV UTF-8' or convert it to UTF-8\n")
+    path.write_text(text)
+    for typed in ("\\t", "tab"):
+        result = run("evaluate", path, "--delimiter", typed, "--model-name", "m")
+        assert result.returncode == 0, result.stderr
+        assert metric(result.stdout, "RMSE") == round(am.rmse([0.1, 0.5], [0.2, 0.4]), 4)

@@ -297,6 +297,9 @@ def _header(path: Path, delimiter: str | None) -> tuple[list[str], str]:
             sample = handle.read(_SNIFF_BYTES)
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise _CliError(f"{path}: cannot be read ({exc})") from None
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _CliError(f"{path}: a UTF-16 text file (Excel's 'Unicode Text'); save it as "
+                        "'CSV UTF-8' or convert it to UTF-8")
     try:
         text = sample.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -329,8 +332,11 @@ def _open_table(path: str | Path, delimiter: str | None = None) -> _Table:
             raise _CliError(f"{path}: not a valid Parquet file ({exc})") from None
         kind, delimiter = "parquet", ","
     else:
+        # What a shell passes for a tab typed as \t, or named.
+        delimiter = "\t" if delimiter in ("\\t", "tab", "TAB") else delimiter
         if delimiter is not None and len(delimiter) != 1:
-            raise _CliError(f"--delimiter must be one character, got {delimiter!r}")
+            raise _CliError(f"--delimiter must be one character (or \\t, tab), got "
+                            f"{delimiter!r}")
         names, delimiter = _header(path, delimiter)
         kind = "csv"
     raw = {name.strip(): name for name in names}
