@@ -1048,3 +1048,19 @@ def test_utf16_file_and_typed_tab_delimiter(tmp_path):
         result = run("evaluate", path, "--delimiter", typed, "--model-name", "m")
         assert result.returncode == 0, result.stderr
         assert metric(result.stdout, "RMSE") == round(am.rmse([0.1, 0.5], [0.2, 0.4]), 4)
+
+
+def test_quote_never_closed_is_refused_naming_its_line(tmp_path):
+    # pyarrow reads an unclosed quote as a cell running to the end of the file: the rows
+    # after it vanished into one note, and the file was scored on 1 row of 3, exit 0.
+    path = tmp_path / "m.csv"
+    path.write_text('expression,expression_pred,note\n0,0,ok\n1,1,"open\n1,0,x\n0,1,y\n')
+    result = run("evaluate", path)
+    assert result.returncode == 2
+    assert result.stderr == (f"affectmetrics: error: {path}:3: a quoted field opened on this "
+                             "line is never closed; every line after it would be read as part "
+                             "of one cell\n")
+    path.write_text('expression,expression_pred,note\n0,0,5" screen\n1,1,"two\nlines"\n')
+    result = run("evaluate", path)  # a literal quote inside a field is no error
+    assert result.returncode == 0, result.stderr
+    assert metric(result.stdout, "Accuracy") == 1.0

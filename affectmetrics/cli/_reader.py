@@ -174,7 +174,8 @@ class _Table:
                           for n in wanted}, strings_can_be_null=True)
         first = 2  # line 1 is the header
         try:
-            for chunk in _chunks(self.path, self.delimiter if self.careful else None):
+            for chunk in _chunks(self.path, self.delimiter if self.careful else None,
+                                 self.delimiter):
                 # Each chunk is parsed alone, the header prepended: pyarrow's own streaming
                 # reader reads the whole input ahead of the consumer (memory grows with the
                 # file), a chunk at a time keeps it to one block.
@@ -215,13 +216,14 @@ def _decoded(arr: Any) -> Any:
     return arr.dictionary_decode() if pa.types.is_dictionary(arr.type) else arr
 
 
-def _chunks(path: Path, careful: str | None = None) -> Iterator[bytes]:
+def _chunks(path: Path, careful: str | None = None, delimiter: str = ",") -> Iterator[bytes]:
     """The file's bytes in blocks of about ``_BLOCK_BYTES``, each ending at a line end
     outside quotes and starting with the header line (the first with its byte-order mark).
 
     Blocks are cut where an even number of quote characters precede a line end; with
     ``careful`` (the delimiter), at a record end as the csv module reads records, which
-    also holds for a quote inside an unquoted field (slower: the fallback)."""
+    also holds for a quote inside an unquoted field (slower: the fallback). A last block
+    with an odd number of quotes is checked for a quoted field never closed."""
     with _open_binary(path) as handle:
         data = handle.read(_BLOCK_BYTES)
         end = _line_end(data, 0)
@@ -231,6 +233,8 @@ def _chunks(path: Path, careful: str | None = None) -> Iterator[bytes]:
             more = handle.read(_BLOCK_BYTES)
             data = rest + more
             if not more:
+                if data.count(b'"') % 2:
+                    _check_quotes_closed(path, delimiter)
                 if data.strip():
                     yield header + data if data.endswith(b"\n") else header + data + b"\n"
                 return
@@ -240,6 +244,36 @@ def _chunks(path: Path, careful: str | None = None) -> Iterator[bytes]:
                 rest = data[cut:]
             else:
                 rest = data  # one line longer than a block: read on
+
+
+def _check_quotes_closed(path: Path, delimiter: str) -> None:
+    """Refuse a file whose last quoted field is never closed.
+
+    pyarrow (like the csv module by default) reads an unclosed quote as a field running to
+    the end of the file, and every row after it would silently become part of one cell.
+    Called only when the file's last block holds an odd number of quote characters; a
+    quote inside an unquoted field (``5" screen``) is no error, which the csv module's
+    strict reading tells apart.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    delimiter : str
+        Its delimiter.
+    """
+    with _open_binary(path) as handle:
+        text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="replace", newline="")
+        reader = csv.reader(text, delimiter=delimiter, strict=True)
+        start = 1
+        try:
+            for _ in reader:
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise _CliError(f"{path}:{start}: a quoted field opened on this line is never "
+                                "closed; every line after it would be read as part of one "
+                                "cell") from None
 
 
 def _line_end(data: bytes, start: int) -> int:
