@@ -7,9 +7,11 @@ are put in class order by name:
 
 * integer suffixes (``score_0`` ...) in integer order; they must be ``0 .. C-1``;
 * otherwise the suffixes are class names, matched case-insensitively to the given class names
-  (two names that differ only in case are refused); without class names, AffectNet's eight
-  names in any order and case are put in AffectNet's code order, and any other names keep the
-  table's order (the class codes of the labels are then positions in that order).
+  (two names that differ only in case are refused); without class names, the names of a
+  known data set's classes in any order and case are put in its code order (AffectNet's
+  eight, AffectNet's seven-class protocol without Contempt, ABAW's eight), and any other
+  names keep the table's order (the class codes of the labels are then positions in that
+  order).
 """
 
 from __future__ import annotations
@@ -17,8 +19,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .examples import AFFECTNET_CLASSES
+from .presets import _DATASETS
 
 __all__: list[str] = []
+
+#: Class lists put in their own code order when a table's score columns carry exactly their
+#: names: AffectNet's eight and its seven-class protocol (no Contempt; Mollahosseini et al.
+#: 2017), and ABAW's eight (Kollias et al. 2024). Their name sets are distinct.
+_KNOWN_ORDERS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (AFFECTNET_CLASSES, "AffectNet's classes"),
+    (AFFECTNET_CLASSES[:7], "AffectNet's seven classes"),
+    (_DATASETS["abaw"].class_names, "ABAW's classes"),
+)
 
 
 def _casefold_map(names: Sequence[str], what: str) -> dict[str, int]:
@@ -28,6 +40,23 @@ def _casefold_map(names: Sequence[str], what: str) -> dict[str, int]:
     if clash:
         raise ValueError(f"{what} differ only in case: {', '.join(clash)}")
     return {n: i for i, n in enumerate(folded)}
+
+
+def _order_is_the_tables(scores: list[str], prefix: str, names: tuple[str, ...] | None
+                          ) -> bool:
+    """Whether :func:`_score_order` takes the classes in the table's column order.
+
+    True for named score columns (not ``<prefix>0 ...``, not a known data set's names)
+    when no class names are given: integer labels are then read as positions in the
+    table's column order, which may not be their code order.
+    """
+    if names is not None:
+        return False
+    suffixes = [c[len(prefix):] for c in scores]
+    if all(s.strip().lstrip("+-").isdigit() for s in suffixes):
+        return False
+    folded = {s.casefold() for s in suffixes}
+    return not any(folded == {n.casefold() for n in order} for order, _ in _KNOWN_ORDERS)
 
 
 def _score_order(where: str, scores: list[str], prefix: str, names: tuple[str, ...] | None,
@@ -50,11 +79,11 @@ def _score_order(where: str, scores: list[str], prefix: str, names: tuple[str, .
         return ordered, names
     if names is None:
         folded = _casefold_map(suffixes, f"{where}: score columns")
-        if set(folded) == {n.casefold() for n in AFFECTNET_CLASSES}:
-            names = AFFECTNET_CLASSES
-        else:
+        known = [(order, what) for order, what in _KNOWN_ORDERS
+                 if set(folded) == {n.casefold() for n in order}]
+        if not known:
             return scores, tuple(suffixes)
-        source = "AffectNet's classes"
+        names, source = known[0]
     by_name = _casefold_map(suffixes, f"{where}: score columns")
     wanted = _casefold_map(names, "class names")
     if set(by_name) != set(wanted):

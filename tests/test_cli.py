@@ -101,7 +101,7 @@ def test_custom_columns_labels_only_and_abaw(tmp_path):
         ("", ["evaluate", "{path}"], "the file is empty"),
         ("expression,score_a\n", ["evaluate", "{path}"], "has a header but no rows"),
         ("expression,score_a,score_b\n0,0.1\n", ["evaluate", "{path}"],
-         "Expected 3 columns, got 2"),
+         "bad.csv:2: 2 field(s) where the header has 3"),
         ("expression,score_a,score_b\n0,x,0.2\n", ["evaluate", "{path}"],
          "bad.csv:2: column 'score_a': 'x' is not a number"),
         ("foo,bar\n1,2\n", ["evaluate", "{path}"], "found neither 'expression' nor"),

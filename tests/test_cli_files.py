@@ -670,3 +670,397 @@ def test_infinite_value_names_line_and_column(tmp_path):
     assert f"{path}:3: column 'valence': inf is not a finite number" in result.stderr
     with pytest.raises(ValueError, match="infinite"):
         am.ccc([0.1, np.inf, 0.3, 0.2], [0.0, 0.1, 0.2, 0.3])
+
+
+# -- error lines are the file's lines ----------------------------------------------------
+
+def test_error_line_counts_blank_lines_and_quoted_line_breaks(tmp_path):
+    # Record 5 starts on line 10: every note before it spans two lines.
+    rows = [f'"img {i}, ""a""\nx{i}.jpg",{i % 2},{0.1 * i:.1f},0.2,0.1' for i in range(8)]
+    rows[4] = rows[4].replace(",0.4,", ",abc,")
+    path = tmp_path / "quoted.csv"
+    path.write_text("path,arousal,valence,valence_pred,arousal_pred\n" + "\n".join(rows) + "\n")
+    result = run("evaluate", path)
+    assert result.returncode == 2
+    assert result.stderr == (f"affectmetrics: error: {path}:10: column 'valence': 'abc' is "
+                             "not a number\n")
+    assert path.read_text().splitlines()[9] == '"img 4, ""a""'  # the record's first line
+
+
+def test_error_line_counts_blank_lines(tmp_path):
+    path = tmp_path / "blank.csv"
+    path.write_text("valence,valence_pred\n0.1,0.2\n\n\n0.3,0.1\n\r\nabc,0.5\n0.2,0.2\n")
+    result = run("evaluate", path, "--va-columns", "valence", "--va-pred-columns",
+                 "valence_pred")
+    assert result.returncode == 2
+    assert result.stderr == (f"affectmetrics: error: {path}:7: column 'valence': 'abc' is "
+                             "not a number\n")
+    assert path.read_text().splitlines()[6] == "abc,0.5"
+
+
+def test_ragged_row_names_its_line(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("expression,expression_pred\n0,1\n\n1,1\n2,2,3\n0,0\n")
+    result = run("evaluate", path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr == (f"affectmetrics: error: {path}:5: 3 field(s) where the header "
+                             "has 2 (delimiter ',')\n")
+
+
+# -- a known data set's class names put in its code order ----------------------------------
+
+@pytest.mark.parametrize("classes", [AFFECTNET_CLASSES[:7],
+                                     ("Neutral", "Anger", "Disgust", "Fear", "Happiness",
+                                      "Sadness", "Surprise", "Other")])
+def test_seven_affectnet_and_eight_abaw_names_in_alphabetical_columns(tmp_path, classes):
+    # AffectNet's 7-class protocol (no Contempt, codes 0-6) and ABAW's eight, the columns
+    # sorted as pandas or a dict writes them: a perfect model was scored 0.165 in file order.
+    k = len(classes)
+    labels = np.repeat(np.arange(k), 3)
+    scores = np.random.default_rng(0).random((labels.shape[0], k)) * 0.5
+    scores[np.arange(labels.shape[0]), labels] = 1.0
+    columns = {"expression": labels, **{f"score_{classes[i]}": scores[:, i]
+                                        for i in sorted(range(k), key=lambda i: classes[i])}}
+    path = tmp_path / "m.csv"
+    path.write_text(table_text(columns))
+    out = tmp_path / "out"
+    result = run("evaluate", path, "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["class_names"] == list(classes)
+    assert report["metrics"]["accuracy"] == 1.0
+    assert report["metrics"]["auc"] == am.roc_auc(labels, scores) == 1.0
+
+
+# -- group ids coded as the API codes them ---------------------------------------------------
+
+@pytest.mark.parametrize("ids", [[f"clip {i}" for i in (7, 3, 11, 0, 5, 9)],
+                                 [9, 100, 10, 2, 1000, 31]])
+def test_group_bootstrap_equals_the_api_on_the_same_ids(tmp_path, ids):
+    # The grouped bootstrap draws groups by code; ids coded by first appearance (or numbers
+    # sorted as text) gave other intervals than evaluate() on the same ids and seed.
+    rng = np.random.default_rng(3)
+    groups = np.array(ids, dtype=object)[rng.integers(0, len(ids), 60)]
+    va = rng.uniform(-1, 1, (60, 2))
+    va_pred = va + 0.3 * rng.normal(size=(60, 2))
+    path = tmp_path / "m.csv"
+    path.write_text(table_text({"video": groups, "valence": va[:, 0], "arousal": va[:, 1],
+                                "valence_pred": va_pred[:, 0],
+                                "arousal_pred": va_pred[:, 1]}))
+    out = tmp_path / "out"
+    result = run("evaluate", path, "--group-column", "video", "--ci", "0.9", "--n-resamples",
+                 "200", "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    intervals = json.loads((out / "report.json").read_text())["intervals"]
+    # The same ids as the API gets them from pandas: ints as ints, text as text.
+    api = am.evaluate(va=va, va_pred=va_pred, groups=np.array(list(groups)), ci=0.9,
+                      n_resamples=200, seed=0).intervals
+    for key in ("ccc_valence", "rmse_arousal"):
+        assert intervals["low"][key] == api.low[key]
+        assert intervals["high"][key] == api.high[key]
+
+
+# -- output names distinct on case-insensitive folders (macOS, Windows) ----------------------
+
+def test_names_differing_only_in_case_are_refused(tmp_path):
+    path = small_file(tmp_path)
+    out = tmp_path / "out"
+    result = run("compare", path, path, "--names", "vgg", "VGG", "--n-resamples", "20",
+                 "--output", out, "--no-plots")
+    assert result.returncode == 2 and not out.exists()
+    assert "--names 'vgg' 'VGG': the two names give the same file name 'vgg'" in result.stderr
+
+
+def test_files_named_alike_but_for_case_write_distinct_reports(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "Model.csv", tmp_path / "b" / "model.csv"
+    first.write_text(small_file(tmp_path).read_text())
+    second.write_text(small_file(tmp_path).read_text())
+    out = tmp_path / "out"
+    result = run("compare", first, second, "--n-resamples", "20", "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    reports = sorted(p.name.casefold() for p in out.glob("report_*.json"))
+    assert reports == ["report_a_model.json", "report_b_model.json"]
+
+
+# -- Parquet as pandas writes it -------------------------------------------------------------
+
+def test_parquet_category_labels_are_read_as_their_values(tmp_path):
+    # pandas' "category" dtype is a dictionary-encoded Parquet column; it was refused as
+    # "holds dictionary<values=string, ...>, not numbers".
+    labels, scores = perfect_affectnet()
+    scores[0] = scores[0][::-1]  # one mistake: accuracy 23/24
+    names = [AFFECTNET_CLASSES[i].lower() for i in labels]
+    table = pa.table({"expression": pa.array(names).dictionary_encode(),
+                      "video": pa.array([f"v{i % 4}" for i in range(len(names))])
+                      .dictionary_encode(),
+                      **{f"score_{c}": scores[:, i] for i, c in enumerate(AFFECTNET_CLASSES)}})
+    path = tmp_path / "m.parquet"
+    pq.write_table(table, path)
+    out = tmp_path / "out"
+    result = run("evaluate", path, "--group-column", "video", "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "report.json").read_text())["metrics"]
+    assert metrics["accuracy"] == am.accuracy(labels, scores) == 23 / 24
+    assert metrics["auc"] == am.roc_auc(labels, scores)
+
+
+# -- a reader that stops early -----------------------------------------------------------------
+
+def test_output_piped_to_a_reader_that_stops_early_is_no_traceback(tmp_path):
+    # `affectmetrics evaluate preds.csv | head` printed a BrokenPipeError traceback.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(am.__file__).parent.parent)}
+    process = subprocess.Popen([sys.executable, "-m", "affectmetrics", "evaluate",
+                                small_file(tmp_path), "--no-plots"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+    process.stdout.close()  # the reader is gone before the report is printed
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+
+
+# -- rounded probabilities -------------------------------------------------------------------
+
+def rounded_probabilities(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 8, n)
+    logits = rng.normal(size=(n, 8))
+    logits[np.arange(n), labels] += 1.0
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return labels, logits, np.round(probabilities, 2)
+
+
+def test_rounded_probabilities_are_refused_unless_scores_flag_says_what_they_are(tmp_path):
+    # Eight probabilities written with two decimals: about half the rows miss a sum of 1 by
+    # more than 0.01, and the per-row rule gave those a softmax and kept the others (AUC
+    # 0.758 instead of 0.783 on 2,000 rows, exit 0).
+    from sklearn.metrics import roc_auc_score
+
+    labels, _, rounded = rounded_probabilities()
+    path = tmp_path / "m.csv"
+    path.write_text(table_text({"expression": labels,
+                                **{f"score_{c}": [f"{v:.2f}" for v in rounded[:, i]]
+                                   for i, c in enumerate(AFFECTNET_CLASSES)}}))
+    result = run("evaluate", path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"affectmetrics: error: {path}:")
+    assert "looks like probabilities: rounded ones? " in result.stderr
+    assert "pass --scores probabilities" in result.stderr
+    out = tmp_path / "out"
+    result = run("evaluate", path, "--scores", "probabilities", "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "report.json").read_text())["metrics"]
+    exact = rounded / rounded.sum(axis=1, keepdims=True)
+    assert metrics["auc"] == pytest.approx(roc_auc_score(labels, exact, multi_class="ovr"),
+                                           abs=1e-12)
+
+
+def test_scores_logits_flag_is_the_softmax(tmp_path):
+    labels, logits, _ = rounded_probabilities()
+    path = tmp_path / "m.csv"
+    path.write_text(table_text({"expression": labels,
+                                **{f"score_{c}": logits[:, i]
+                                   for i, c in enumerate(AFFECTNET_CLASSES)}}))
+    out = tmp_path / "out"
+    result = run("evaluate", path, "--scores", "logits", "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "report.json").read_text())["metrics"]
+    assert metrics["auc"] == pytest.approx(am.roc_auc(labels, logits), abs=1e-12)
+    assert metrics["accuracy"] == am.accuracy(labels, logits)
+
+
+# -- flags refused in their own words ----------------------------------------------------------
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--ci", "95"], "argument --ci: a level between 0 and 1 such as 0.95, got 95 (for 95%, "
+                     "give 0.95)"),
+    (["--n-resamples", "0"], "argument --n-resamples: must be at least 2, got 0"),
+    (["--bins", "0"], "argument --bins: must be at least 2, got 0"),  # was the exact AUC
+    (["--seed", "-1"], "argument --seed: must be at least 0, got -1"),
+])
+def test_bad_flag_values_name_the_flag(tmp_path, flags, message):
+    # They said "confidence_level must be in (0, 1), got 95.0" (the API's argument), or
+    # were taken silently (--bins 0, --n-resamples 0 without --ci).
+    result = run("evaluate", small_file(tmp_path), *flags)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr
+
+
+def test_quote_inside_an_unquoted_field_across_blocks(tmp_path, monkeypatch):
+    # `5" screen` is one field to pyarrow and the csv module (a quote opens a field only at
+    # its start), but it upset the quote-parity cut between blocks: a file over one block
+    # was refused as "not a valid CSV file".
+    import affectmetrics.cli._reader as reader
+
+    monkeypatch.setattr(reader, "_BLOCK_BYTES", 64)
+    rows = ['0,0,5" screen'] + [f'{i % 2},{i % 2},"note {i}\nsecond"' for i in range(1, 40)]
+    path = tmp_path / "m.csv"
+    path.write_text("expression,expression_pred,note\n" + "\n".join(rows) + "\n")
+    data = read_predictions(path)
+    np.testing.assert_array_equal(data["expression"], np.arange(40) % 2)
+    assert metric(run("evaluate", path).stdout, "Accuracy") == 1.0
+
+
+# -- column names ignoring case ----------------------------------------------------------------
+
+def test_capitalised_headers_are_matched_ignoring_case(tmp_path):
+    # "Expression" (or "Valence", "Arousal") was not found, and the report silently lost that
+    # part, exit 0, as the byte-order mark once made it.
+    labels, scores = perfect_affectnet()
+    scores[0] = scores[0][::-1]
+    rng = np.random.default_rng(1)
+    va = rng.uniform(-1, 1, (labels.shape[0], 2))
+    va_pred = va + 0.2 * rng.normal(size=va.shape)
+    path = tmp_path / "m.csv"
+    path.write_text(table_text({"Expression": labels, "Valence": va[:, 0], "AROUSAL": va[:, 1],
+                                "Valence_Pred": va_pred[:, 0], "arousal_pred": va_pred[:, 1],
+                                **{f"Score_{c}": scores[:, i]
+                                   for i, c in enumerate(AFFECTNET_CLASSES)}}))
+    out = tmp_path / "out"
+    result = run("evaluate", path, "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "report.json").read_text())["metrics"]
+    assert metrics["accuracy"] == am.accuracy(labels, scores) == 23 / 24
+    assert metrics["ccc_valence"] == pytest.approx(am.ccc(va[:, 0], va_pred[:, 0]), abs=1e-12)
+    assert metrics["rmse_arousal"] == pytest.approx(am.rmse(va[:, 1], va_pred[:, 1]),
+                                                    abs=1e-12)
+
+
+def test_columns_equal_ignoring_case_are_refused_unless_one_is_exact(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text(table_text({"Valence": [0.1, 0.2, 0.4], "VALENCE": [0.3, 0.1, 0.2],
+                                "valence_pred": [0.1, 0.2, 0.3]}))
+    result = run("evaluate", path, "--va-columns", "valence", "--va-pred-columns",
+                 "valence_pred")
+    assert result.returncode == 2
+    assert "the columns 'Valence', 'VALENCE' all match 'valence' (--va-columns)" in result.stderr
+    path.write_text(table_text({"Valence": [0.1, 0.2, 0.4], "valence": [0.3, 0.1, 0.2],
+                                "valence_pred": [0.1, 0.2, 0.3]}))
+    result = run("evaluate", path, "--va-columns", "valence", "--va-pred-columns",
+                 "valence_pred", "--model-name", "m")
+    assert result.returncode == 0, result.stderr
+    assert metric(result.stdout, "RMSE") == round(am.rmse([0.3, 0.1, 0.2], [0.1, 0.2, 0.3]), 4)
+
+
+def test_compare_scores_file_with_a_labels_only_file_of_codes(tmp_path):
+    # The labels-only file names no class: it was refused as "different classes: Neutral,
+    # ... and (codes)" though its codes are the other file's, as its ground truth shows.
+    labels, scores = perfect_affectnet(n_per_class=5)
+    guess = (labels + (np.arange(labels.shape[0]) % 4 == 0)) % 8
+    first, second = tmp_path / "scores.csv", tmp_path / "labels.csv"
+    first.write_text(table_text(alphabetical_columns(labels, scores)))
+    second.write_text(table_text({"expression": labels, "expression_pred": guess}))
+    out = tmp_path / "out"
+    result = run("compare", first, second, "--n-resamples", "50", "--output", out,
+                 "--no-plots")
+    assert result.returncode == 0, result.stderr
+    comparison = json.loads((out / "comparison.json").read_text())["metrics"]["accuracy"]
+    assert comparison["value_a"] == 1.0
+    assert comparison["value_b"] == am.accuracy(labels, guess) == 0.75
+    report = json.loads((out / "report_labels.json").read_text())
+    assert report["class_names"] == list(AFFECTNET_CLASSES)
+
+
+# -- a run that cannot write every file writes none ------------------------------------------
+
+def test_long_model_names_fit_a_file_name(tmp_path):
+    # A 245-character file name gave report_<name>.json over 255 bytes: "File name too long"
+    # after report.md was written, and the folder was then refused even with --overwrite.
+    long = tmp_path / ("m" * 245 + ".csv")
+    long.write_text(small_file(tmp_path).read_text())
+    out = tmp_path / "out"
+    result = run("compare", long, small_file(tmp_path), "--n-resamples", "20", "--output", out,
+                 "--no-plots")
+    assert result.returncode == 0, result.stderr
+    assert all(len(p.name.encode()) <= 255 for p in out.iterdir())
+    assert len(list(out.glob("report_*.json"))) == 2
+
+
+def test_failed_write_leaves_no_partial_outputs(tmp_path, monkeypatch):
+    import affectmetrics.cli._outputs as outputs
+
+    real = outputs._create
+
+    def failing(path, content):
+        if path.name == "report.json":
+            raise OSError(28, "No space left on device")
+        real(path, content)
+
+    monkeypatch.setattr(outputs, "_create", failing)
+    out = tmp_path / "out"
+    result = run("evaluate", small_file(tmp_path), "--output", out, "--no-plots")
+    assert result.returncode == 2 and "No space left on device" in result.stderr
+    assert not out.exists()  # a folder it made is removed with the files
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    result = run("evaluate", small_file(tmp_path), "--output", out, "--no-plots", "--overwrite")
+    assert result.returncode == 2
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]  # report.md was taken back
+    monkeypatch.setattr(outputs, "_create", real)
+    result = run("evaluate", small_file(tmp_path), "--output", out, "--no-plots", "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert (out / "notes.txt").read_text() == "mine" and (out / "report.json").exists()
+
+
+def test_codes_read_in_file_order_are_noted(tmp_path):
+    # FER2013's names sorted alphabetically, codes in FER2013's order: the file cannot say
+    # which column code 6 means, so the classes are the file's order, and stderr says so.
+    names = ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"]
+    labels = np.arange(7).repeat(2)
+    scores = np.eye(7)[labels]
+    columns = {"expression": labels, **{f"score_{names[i]}": scores[:, i]
+                                        for i in sorted(range(7), key=lambda i: names[i])}}
+    path = tmp_path / "m.csv"
+    path.write_text(table_text(columns))
+    result = run("evaluate", path, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    assert (f"affectmetrics: note: {path}: the labels are codes and the classes come from the "
+            "score columns in file order (0 = Angry, 1 = Disgust, 2 = Fear, 3 = Happy, "
+            "4 = Neutral, 5 = Sad, 6 = Surprise); if the codes follow another order, give "
+            "--class-names in code order") in result.stderr
+    result = run("evaluate", path, "--class-names", *names)
+    assert result.returncode == 0 and "note" not in result.stderr
+    assert metric(result.stdout, "Accuracy") == 1.0
+    path.write_text(table_text({**columns, "expression": [names[i] for i in labels]}))
+    result = run("evaluate", path)
+    assert result.returncode == 0 and "note" not in result.stderr
+    assert metric(result.stdout, "Accuracy") == 1.0
+
+
+def test_utf16_file_and_typed_tab_delimiter(tmp_path):
+    # Excel's "Unicode Text" is UTF-16 with tabs: it was "not a UTF-8 text file (byte 1)".
+    # A tab typed as --delimiter '\t' reaches the program as backslash-t: it was refused.
+    text = "valence\tarousal\tvalence_pred\tarousal_pred\n0.1\t0.2\t0.2\t0.1\n0.5\t0.3\t0.4\t0.4\n"
+    path = tmp_path / "m.txt"
+    path.write_bytes(text.encode("utf-16"))
+    result = run("evaluate", path)
+    assert result.returncode == 2
+    assert result.stderr == (f"affectmetrics: error: {path}: a UTF-16 text file (Excel's "
+                             "'Unicode Text'); save it as 'CSV UTF-8' or convert it to UTF-8\n")
+    path.write_text(text)
+    for typed in ("\\t", "tab"):
+        result = run("evaluate", path, "--delimiter", typed, "--model-name", "m")
+        assert result.returncode == 0, result.stderr
+        assert metric(result.stdout, "RMSE") == round(am.rmse([0.1, 0.5], [0.2, 0.4]), 4)
+
+
+def test_quote_never_closed_is_refused_naming_its_line(tmp_path):
+    # pyarrow reads an unclosed quote as a cell running to the end of the file: the rows
+    # after it vanished into one note, and the file was scored on 1 row of 3, exit 0.
+    path = tmp_path / "m.csv"
+    path.write_text('expression,expression_pred,note\n0,0,ok\n1,1,"open\n1,0,x\n0,1,y\n')
+    result = run("evaluate", path)
+    assert result.returncode == 2
+    assert result.stderr == (f"affectmetrics: error: {path}:3: a quoted field opened on this "
+                             "line is never closed; every line after it would be read as part "
+                             "of one cell\n")
+    path.write_text('expression,expression_pred,note\n0,0,5" screen\n1,1,"two\nlines"\n')
+    result = run("evaluate", path)  # a literal quote inside a field is no error
+    assert result.returncode == 0, result.stderr
+    assert metric(result.stdout, "Accuracy") == 1.0

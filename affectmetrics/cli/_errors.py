@@ -7,3 +7,7 @@ __all__: list[str] = []
 
 class _CliError(Exception):
     """A problem with the user's files or options: one line on stderr, exit status 2."""
+
+
+class _CliNote(UserWarning):
+    """Something the user should know about how a file was read: a note on stderr."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from ..bootstrap import PairedComparison, paired_comparison
 from ..exceptions import DiagnosticWarning, UndefinedMetricWarning
 from ..presets import PRESETS
 from ..report import Report, evaluate, side_by_side
-from ._errors import _CliError
+from ._errors import _CliError, _CliNote
 from ._outputs import _RunFolder
 from ._schema import _Columns, _Predictions, _read, _Scan
 from ._stream import _streamable, _streamed_report
@@ -139,15 +140,22 @@ def _add_column_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nan-policy", choices=("raise", "omit"), default="raise",
                         help="refuse rows with empty cells, or leave them out (default: "
                              "%(default)s)")
+    parser.add_argument(
+        "--scores", choices=("auto", "probabilities", "logits"), default="auto",
+        help="what the score columns hold: probabilities (each row divided by its sum, so "
+             "that rounded ones stay probabilities), logits (softmax per row), or auto: a row "
+             "in [0, 1] summing to 1 (within 0.01) is kept, any other gets a softmax; a file "
+             "mixing both kinds of row in [0, 1] (rounded probabilities) is refused "
+             "(default: %(default)s)")
 
 
 def _add_bootstrap_options(parser: argparse.ArgumentParser, default_ci: float | None) -> None:
     group = parser.add_argument_group("confidence intervals")
-    group.add_argument("--ci", type=float, default=default_ci, metavar="LEVEL",
+    group.add_argument("--ci", type=_level, default=default_ci, metavar="LEVEL",
                        help="bootstrap confidence level, e.g. 0.95 (default: %(default)s)")
-    group.add_argument("--n-resamples", type=int, default=1000, metavar="N",
+    group.add_argument("--n-resamples", type=_at_least(2), default=1000, metavar="N",
                        help="bootstrap resamples (default: %(default)s)")
-    group.add_argument("--seed", type=int, default=0, help="resampling seed (default: 0)")
+    group.add_argument("--seed", type=_at_least(0), default=0, help="resampling seed (default: 0)")
     group.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="progress bar during the bootstrap (default: when stderr is a "
                             "terminal and tqdm is installed)")
@@ -185,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--model-name", help="model name in the tables (default: the file name)")
     ev.add_argument("--ci-method", choices=("percentile", "bca"), default="percentile",
                     help="interval method (default: %(default)s)")
-    ev.add_argument("--bins", type=int, metavar="N",
+    ev.add_argument("--bins", type=_at_least(2), metavar="N",
                     help="AUC and AUC-PR from N-bin score histograms per class: memory "
                          "independent of the file's size (default: exact, keeping the scores)")
     ev.add_argument("--score-range", type=float, nargs=2, default=(0.0, 1.0),
@@ -215,7 +223,44 @@ def _columns(args: argparse.Namespace) -> _Columns:
     return _Columns(args.expression_column, args.expression_pred_column, args.score_prefix,
                     tuple(args.va_columns), tuple(args.va_pred_columns), args.group_column,
                     None if args.class_names is None else tuple(args.class_names),
-                    args.preset, args.nan_policy, args.delimiter)
+                    args.preset, args.nan_policy, args.delimiter, args.scores)
+
+
+def _level(text: str) -> float:
+    """``--ci``: a confidence level strictly between 0 and 1 (95 is refused, not 0.95).
+
+    Parameters
+    ----------
+    text : str
+        The flag's value as typed.
+
+    Returns
+    -------
+    float
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        hint = f" (for {value:g}%, give {value / 100:g})" if 50 <= value < 100 else ""
+        raise argparse.ArgumentTypeError(f"a level between 0 and 1 such as 0.95, got "
+                                         f"{text}{hint}")
+    return value
+
+
+def _at_least(low: int) -> Any:
+    """An argparse type: an integer ``>= low``, refused in the flag's own words."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
 
 
 def _progress(args: argparse.Namespace) -> bool:
@@ -229,7 +274,27 @@ def _progress(args: argparse.Namespace) -> bool:
 
 
 def _slug(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+    """A model name as part of a file name: letters, digits, ``-`` and ``_``, at most 100
+    UTF-8 bytes (a file name may hold 255, with ``report_`` or a plot's name around it)."""
+    slug = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+    return slug.encode()[:100].decode(errors="ignore")
+
+
+def _same_file_name(a: str, b: str) -> bool:
+    """Whether two model names give one output file name on some file system.
+
+    Parameters
+    ----------
+    a, b : str
+        The model names.
+
+    Returns
+    -------
+    bool
+        True when their file names are equal ignoring case: macOS and Windows folders do
+        not tell ``report_A.json`` from ``report_a.json``, and one would replace the other.
+    """
+    return _slug(a).casefold() == _slug(b).casefold()
 
 
 def _figure_bytes(figure: Any, fmt: str) -> bytes:
@@ -328,17 +393,40 @@ def _model_names(args: argparse.Namespace) -> tuple[str, str]:
     """Two names that stay distinct as file names (refused when --names collide)."""
     if args.names:
         a, b = args.names
-        if _slug(a) == _slug(b):
+        if _same_file_name(a, b):
             raise _CliError(f"--names {a!r} {b!r}: the two names give the same file name "
-                            f"{_slug(a)!r}; choose names that differ in letters or digits")
+                            f"{_slug(a)!r} (letter case aside); choose names that differ in "
+                            "letters or digits")
         return a, b
     paths = (args.csv_a, args.csv_b)
     names = [p.stem for p in paths]
-    if _slug(names[0]) == _slug(names[1]):
+    if _same_file_name(names[0], names[1]):
         names = [f"{p.parent.name}/{p.stem}" if p.parent.name else p.stem for p in paths]
-    if _slug(names[0]) == _slug(names[1]):
+    if _same_file_name(names[0], names[1]):
         names = [f"{names[0]} (1)", f"{names[1]} (2)"]
     return names[0], names[1]
+
+
+def _share_class_names(a: _Predictions, b: _Predictions) -> None:
+    """Give a file whose classes are only codes the other file's class names.
+
+    Labels-only files and numbered score columns (``score_0`` ...) name no class; the other
+    file's names (its score columns' or ``--class-names``) say what the codes mean, since a
+    paired comparison needs the same ground truth, which :func:`_same_test_set` checks code
+    by code afterwards.
+
+    Parameters
+    ----------
+    a, b : _Predictions
+        The two files read; the one without class names gains the other's.
+    """
+    names_a, names_b = a.kwargs.get("class_names"), b.kwargs.get("class_names")
+    if "expression" not in a.kwargs or "expression" not in b.kwargs:
+        return
+    if names_a is None and names_b is not None:
+        a.kwargs["class_names"] = names_b
+    elif names_b is None and names_a is not None:
+        b.kwargs["class_names"] = names_a
 
 
 def _same_test_set(args: argparse.Namespace, a: _Predictions, b: _Predictions) -> None:
@@ -406,6 +494,7 @@ def _compare(args: argparse.Namespace) -> str:
     b = _read(args.csv_b, _columns(args))
     if args.nan_policy == "omit":
         _complete_in_both(a, b)
+    _share_class_names(a, b)
     _same_test_set(args, a, b)
     reports = [_score(data, name, args) for data, name in zip((a, b), names, strict=True)]
     ka, kb = a.kwargs, b.kwargs
@@ -429,6 +518,27 @@ def _compare(args: argparse.Namespace) -> str:
     return side_by_side(reports) + "\n\n" + paired
 
 
+def _print_output(output: str) -> None:
+    """Print the report; a reader that stops early (``| head``) is no error.
+
+    Parameters
+    ----------
+    output : str
+        The report text.
+    """
+    try:
+        print(output)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader closed the pipe: what it read was the report's start, and every file
+        # was written. Point stdout at devnull so that Python's exit flush is quiet too.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``affectmetrics`` script and ``python -m affectmetrics``."""
     parser = build_parser()
@@ -441,13 +551,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Diagnostics are in the report; undefined values are nan there and a note here.
             warnings.simplefilter("ignore", DiagnosticWarning)
             warnings.simplefilter("always", UndefinedMetricWarning)
+            warnings.simplefilter("always", _CliNote)
             output = _evaluate(args) if args.command == "evaluate" else _compare(args)
     except (_CliError, ValueError, TypeError, OSError, ImportError) as exc:
         print(f"affectmetrics: error: {exc}", file=sys.stderr)
         return 2
-    print(output)
+    except KeyboardInterrupt:
+        print("affectmetrics: interrupted", file=sys.stderr)
+        return 130
+    _print_output(output)
     notes = dict.fromkeys(str(w.message) for w in caught
-                          if issubclass(w.category, UndefinedMetricWarning))
+                          if issubclass(w.category, (UndefinedMetricWarning, _CliNote)))
     for note in notes:
         print(f"affectmetrics: note: {note}", file=sys.stderr)
     return 0

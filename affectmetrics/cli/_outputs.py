@@ -71,16 +71,28 @@ class _RunFolder:
     def write(self) -> None:
         """Remove an earlier run's files (``--overwrite``), then create every file."""
         self.check()
+        new_folder = not self.folder.exists()
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.overwrite:
             for name in [*self._previous(), MANIFEST]:
                 target = self.folder / name
                 if target.is_symlink() or target.is_file():
                     target.unlink()
-        for name, content in self.files.items():
-            _create(self.folder / name, content)
-        _create(self.folder / MANIFEST,
-                (json.dumps({"files": sorted(self.files)}, indent=1) + "\n").encode())
+        created: list[Path] = []
+        try:
+            for name, content in self.files.items():
+                _create(self.folder / name, content)
+                created.append(self.folder / name)
+            _create(self.folder / MANIFEST,
+                    (json.dumps({"files": sorted(self.files)}, indent=1) + "\n").encode())
+        except BaseException:
+            # A run that cannot write every file writes none: a half-written folder without
+            # its manifest could not be reused with --overwrite.
+            for path in created:
+                path.unlink(missing_ok=True)
+            if new_folder and not any(self.folder.iterdir()):
+                self.folder.rmdir()
+            raise
 
 
 def _create(path: Path, content: bytes) -> None:

@@ -2,24 +2,27 @@
 
 Score columns are matched to class names by name, whatever their order in the file. Class
 names come from ``--class-names``, else from the data set of an explicit ``--preset``, else
-from the score columns themselves: AffectNet's eight names in any order and case are put in
-AffectNet's code order, integer suffixes (``score_0``...) in integer order, any other names
-stay in file order. Class names are matched case-insensitively (``happy`` is ``Happy``), in
-score columns and in string labels alike; two names that differ only in case are refused.
+from the score columns themselves: a known data set's class names in any order and case
+(AffectNet's eight or seven, ABAW's eight) are put in its code order, integer suffixes
+(``score_0``...) in integer order, any other names stay in file order. Class names are
+matched case-insensitively (``happy`` is ``Happy``), in score columns and in string labels
+alike; two names that differ only in case are refused.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from .._columns import _casefold_map, _score_order
+from .._columns import _casefold_map, _order_is_the_tables, _score_order
+from .._scores import _SUM_TOLERANCE
 from ..presets import _DATASETS
-from ._errors import _CliError
+from ._errors import _CliError, _CliNote
 from ._reader import _open_table, _pyarrow, _SlowPath, _Table
 
 __all__: list[str] = []
@@ -42,6 +45,7 @@ class _Columns:
     dataset: str | None = None
     nan_policy: str = "raise"
     delimiter: str | None = None
+    scores: str = "auto"
 
 
 @dataclass
@@ -65,14 +69,56 @@ class _Schema:
     va: list[str] = field(default_factory=list)
     va_pred: list[str] = field(default_factory=list)
     group: str | None = None
+    output_names: list[str] = field(default_factory=list)  # the flags' names of ``va``
+    #: The classes are the named score columns in the file's order (no names given).
+    file_order: bool = False
 
 
 _FLAGS = {"expression": "--expression-column", "expression_pred": "--expression-pred-column",
           "va": "--va-columns", "va_pred": "--va-pred-columns", "group": "--group-column"}
 
 
+def _in_file(table: _Table, name: str, flag: str) -> str:
+    """The file's column for ``name``: itself, else the one column equal ignoring case.
+
+    Parameters
+    ----------
+    table : _Table
+        The file.
+    name : str
+        A column name as a flag (or its default) gives it.
+    flag : str
+        The flag, for the error when two columns match.
+
+    Returns
+    -------
+    str
+        The column's name in the file (``Valence`` for ``valence``), or ``name`` itself
+        when the file has no such column.
+    """
+    if name in table.columns:
+        return name
+    matches = [c for c in table.columns if c.casefold() == name.casefold()]
+    if len(matches) > 1:
+        raise _CliError(f"{table.path}: the columns {', '.join(map(repr, matches))} all match "
+                        f"{name!r} ({flag}) ignoring case; rename one, or give {flag} the "
+                        "exact name")
+    return matches[0] if matches else name
+
+
 def _resolve(table: _Table, cols: _Columns) -> _Schema:
-    """Map the file's columns to their roles by name; refuse ambiguous or capturing flags."""
+    """Map the file's columns to their roles by name; refuse ambiguous or capturing flags.
+
+    Column names are matched ignoring case, as class names are (``Valence`` is
+    ``valence``: the report would otherwise silently lose the part a capitalised header
+    holds); the report keeps the flags' names for the outputs."""
+    output_names = list(cols.va)
+    cols = replace(
+        cols, expression=_in_file(table, cols.expression, "--expression-column"),
+        expression_pred=_in_file(table, cols.expression_pred, "--expression-pred-column"),
+        va=tuple(_in_file(table, c, "--va-columns") for c in cols.va),
+        va_pred=tuple(_in_file(table, c, "--va-pred-columns") for c in cols.va_pred),
+        group=None if cols.group is None else _in_file(table, cols.group, "--group-column"))
     header = table.columns
     roles: dict[str, str] = {}
     for key, names in (("expression", [cols.expression]),
@@ -87,8 +133,11 @@ def _resolve(table: _Table, cols: _Columns) -> _Schema:
         raise _CliError(f"--va-columns names {len(cols.va)} column(s) but --va-pred-columns "
                         f"{len(cols.va_pred)}")
     prefix = cols.score_prefix
-    captured = [c for c in header if c in roles and c.startswith(prefix)
-                and len(c) > len(prefix)]
+
+    def is_score(column: str) -> bool:
+        return column[:len(prefix)].casefold() == prefix.casefold() and len(column) > len(prefix)
+
+    captured = [c for c in header if c in roles and is_score(c)]
     if captured:
         raise _CliError(
             f"--score-prefix {prefix!r} would read the column(s) "
@@ -101,10 +150,11 @@ def _resolve(table: _Table, cols: _Columns) -> _Schema:
         names, source = _DATASETS[cols.dataset].class_names, f"--preset {cols.dataset}"
     if cols.expression in header:
         schema.expression = cols.expression
-        scores = [c for c in header if c.startswith(prefix) and len(c) > len(prefix)]
+        scores = [c for c in header if is_score(c)]
         if scores:
             schema.scores, schema.class_names = _score_order(str(table.path), scores, prefix,
                                                              names, source)
+            schema.file_order = _order_is_the_tables(scores, prefix, names)
         elif cols.expression_pred in header:
             schema.expression_pred = cols.expression_pred
             schema.class_names = names
@@ -118,6 +168,7 @@ def _resolve(table: _Table, cols: _Columns) -> _Schema:
         if missing:
             raise _CliError(f"{table.path}: missing column(s) {', '.join(missing)}")
         schema.va, schema.va_pred = list(cols.va), list(cols.va_pred)
+        schema.output_names = output_names
     if schema.expression is None and not schema.va:
         raise _CliError(
             f"{table.path}: found neither {cols.expression!r} nor {', '.join(cols.va)} among "
@@ -240,6 +291,11 @@ class _Scan:
         self.dropped: dict[str, int] = {}
         self.n_rows = 0
         self.n_kept = 0
+        # --scores auto: scored rows, rows that look like (rounded) probabilities, and the
+        # first of those that misses a sum of 1 by more than the rule's tolerance.
+        self._n_scored = self._n_near = 0
+        self._first_off: tuple[str, float] | None = None
+        self._noted = False  # the file-order note is given once per file
         schema = self.schema
         self.n_classes = len(schema.scores) or (len(schema.class_names)
                                                 if schema.class_names is not None else 0)
@@ -255,12 +311,90 @@ class _Scan:
         """Forget the counts of a pass abandoned for the text path."""
         self.numeric = frozenset()
         self.dropped, self.n_rows, self.n_kept = {}, 0, 0
+        self._n_scored = self._n_near = 0
+        self._first_off = None
 
     def _drop(self, keep: np.ndarray, hit: np.ndarray, reason: str) -> None:
         hit = keep & hit
         if hit.any():
             self.dropped[reason] = self.dropped.get(reason, 0) + int(hit.sum())
             keep &= ~hit
+
+    def _score_matrix(self, first: int, scores: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """The kept rows of a batch's scores under ``--scores``.
+
+        ``auto`` keeps the scores for :func:`affectmetrics.evaluate`'s per-row rule (a
+        probability vector is kept, any other row gets a softmax), but counts the rows that
+        look like probabilities rounded to two decimals (in [0, 1], summing to 1 within
+        0.005 per class): when every row does and some miss the rule's tolerance (``%.2f``
+        of eight classes), the scan refuses the file at its end, since the rule would
+        treat its rows two ways. ``probabilities`` divides each row by its sum, ``logits`` applies
+        the softmax; either way every row is then a probability vector.
+
+        Parameters
+        ----------
+        first : int
+            The batch's first line (CSV) or row (Parquet), for errors.
+        scores : ndarray, shape (n, C)
+            The batch's scores in class order, every row.
+        keep : ndarray of bool, shape (n,)
+            The rows scored (a data set's markers left out).
+
+        Returns
+        -------
+        ndarray, shape (kept, C)
+        """
+        kind, table = self.cols.scores, self.table
+        finite = np.isfinite(scores).all(axis=1) & keep
+        unit = finite & ((scores >= 0) & (scores <= 1)).all(axis=1)
+        sums = np.where(finite, scores.sum(axis=1), np.nan)
+        if kind == "probabilities":
+            bad = finite & (~unit | (sums <= 0))
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise _CliError(f"{table.where(first, i)}: the scores are not probabilities "
+                                "(a value outside [0, 1], or all 0); --scores probabilities "
+                                "needs them")
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return (scores / sums[:, None])[keep]
+        if kind == "logits":
+            shifted = scores - np.max(scores, axis=1, keepdims=True)
+            exp = np.exp(shifted)
+            return (exp / exp.sum(axis=1, keepdims=True))[keep]
+        # A row of probabilities rounded to two decimals misses 1 by at most 0.005 per class.
+        near = unit & (np.abs(sums - 1.0) <= max(_SUM_TOLERANCE, 0.005 * scores.shape[1]))
+        off = near & (np.abs(sums - 1.0) > _SUM_TOLERANCE)
+        self._n_scored += int(finite.sum())
+        self._n_near += int(near.sum())
+        if off.any() and self._first_off is None:
+            i = int(np.argmax(off))
+            self._first_off = (table.where(first, i), float(sums[i]))
+        return scores[keep]
+
+    def _note_codes(self, truth: Any) -> None:
+        """Say once that integer labels were read as positions in the file's column order.
+
+        Parameters
+        ----------
+        truth : pyarrow.Array
+            A batch of the truth column, as read.
+        """
+        pa = _pyarrow()
+        import pyarrow.compute as pc
+
+        if pa.types.is_string(truth.type) or pa.types.is_large_string(truth.type):
+            numeric = pc.any(pc.match_substring_regex(_clean(truth), _NUMBER,
+                                                      ignore_case=True)).as_py()
+        else:
+            numeric = truth.null_count < len(truth)
+        if numeric:
+            self._noted = True
+            names = self.schema.class_names or ()
+            warnings.warn(
+                f"{self.table.path}: the labels are codes and the classes come from the score "
+                f"columns in file order ({', '.join(f'{i} = {n}' for i, n in enumerate(names))}"
+                "); if the codes follow another order, give --class-names in code order",
+                _CliNote, stacklevel=2)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         pa = _pyarrow()
@@ -276,6 +410,8 @@ class _Scan:
                 name = getattr(schema, role)
                 if name is not None:
                     values[name] = _labels(table, first, name, batch[name], schema.class_names)
+            if schema.file_order and not self._noted and schema.expression is not None:
+                self._note_codes(batch[schema.expression])
             for name in (*schema.scores, *schema.va, *schema.va_pred):
                 values[name] = _numbers(table, first, name, batch[name])
             keep = np.ones(rows, dtype=bool)
@@ -300,8 +436,9 @@ class _Scan:
             if schema.expression is not None:
                 out["expression"] = values[schema.expression][keep]
                 out["expression_pred"] = (
-                    np.column_stack([values[c][keep] for c in schema.scores]) if schema.scores
-                    else values[schema.expression_pred][keep])
+                    self._score_matrix(first, np.column_stack([values[c] for c in
+                                                               schema.scores]), keep)
+                    if schema.scores else values[schema.expression_pred][keep])
             if schema.va:
                 out["va"] = np.column_stack([values[c][keep] for c in schema.va])
                 out["va_pred"] = np.column_stack([values[c][keep] for c in schema.va_pred])
@@ -317,6 +454,13 @@ class _Scan:
                 out["groups"] = ids
             self.n_kept += int(keep.sum())
             yield out
+        if self._first_off is not None and self._n_near == self._n_scored:
+            where, total = self._first_off
+            raise _CliError(
+                f"{where}: the scores sum to {total:.6g}, not 1 within {_SUM_TOLERANCE}, "
+                "though every row looks like probabilities: rounded ones? The default rule "
+                "(--scores auto) would apply a softmax to such rows and keep the others; pass "
+                "--scores probabilities (or --scores logits) to read every row alike")
         if self.n_rows == 0:
             raise _CliError(f"{table.path}: the file has a header but no rows")
         if self.n_kept == 0:
@@ -329,7 +473,7 @@ class _Scan:
         if self.schema.class_names is not None:
             kwargs["class_names"] = self.schema.class_names
         if self.schema.va:
-            kwargs["output_names"] = tuple(self.schema.va)
+            kwargs["output_names"] = tuple(self.schema.output_names)
         return kwargs
 
 
@@ -350,11 +494,40 @@ def _read(path: str | Path, cols: _Columns) -> _Predictions:
     group_ids = None
     if "groups" in parts:
         ids = pa.chunked_array(parts["groups"], type=pa.string())
-        distinct = pc.unique(ids)
+        distinct = _sorted_ids(pc.unique(ids))
         kwargs["groups"] = np.asarray(pc.index_in(ids, value_set=distinct)
                                       .to_numpy(zero_copy_only=False), dtype=np.int64)
         group_ids = np.asarray(distinct.to_numpy(zero_copy_only=False), dtype=object)
     return _Predictions(scan.table.path, kwargs, scan.dropped, group_ids)
+
+
+def _sorted_ids(distinct: Any) -> Any:
+    """The distinct group ids in the order :func:`affectmetrics.evaluate` codes them.
+
+    The API numbers group ids in sorted order, and the grouped bootstrap draws groups by
+    their codes: ids coded in another order give other intervals for the same seed. Ids
+    that are all numbers (as pandas would read them) sort by value, others as text.
+
+    Parameters
+    ----------
+    distinct : pyarrow.Array
+        The distinct ids, as text.
+
+    Returns
+    -------
+    pyarrow.Array
+        The same ids, sorted.
+    """
+    pa = _pyarrow()
+    import pyarrow.compute as pc
+
+    numeric = pc.match_substring_regex(distinct, _NUMBER, ignore_case=True)
+    if len(distinct) and pc.all(numeric).as_py():
+        values = pc.cast(distinct, pa.float64())
+        return distinct.take(pc.sort_indices(pa.table({"v": values, "t": distinct}),
+                                             sort_keys=[("v", "ascending"),
+                                                        ("t", "ascending")]))
+    return distinct.take(pc.sort_indices(distinct))
 
 
 def _collect(scan: _Scan) -> dict[str, list[Any]]:
@@ -366,12 +539,15 @@ def _collect(scan: _Scan) -> dict[str, list[Any]]:
 
 
 def _retrying(scan: _Scan, consume: Callable[[_Scan], _T]) -> _T:
-    """``consume(scan)``, once more on the text path if pyarrow's float parser gave up."""
-    try:
-        return consume(scan)
-    except _SlowPath:
-        scan.restart()
-        return consume(scan)
+    """``consume(scan)``, again on the text path if pyarrow's float parser gave up, and
+    again with careful block cuts if a block cut by quote parity did not parse (each
+    fallback is taken at most once, so this ends)."""
+    for _ in range(2):
+        try:
+            return consume(scan)
+        except _SlowPath:
+            scan.restart()
+    return consume(scan)
 
 
 def _integer_labels(kwargs: dict[str, Any]) -> None:

@@ -114,7 +114,7 @@ def _stream(scan: _Scan, model: str, bins: int | None,
         predicted, support = cm.sum(axis=0), cm.sum(axis=1)
         n_samples = int(cm.sum())
     stats = None
-    output_names = tuple(schema.va)
+    output_names = tuple(schema.output_names)
     if continuous is not None and ranges is not None:
         moments = continuous._state
         for key, values in _continuous_results(moments).items():
