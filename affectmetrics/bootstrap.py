@@ -50,9 +50,11 @@ from ._validation import (
     _check_classification,
     _check_continuous,
     _check_lengths,
+    _check_nan_policy,
     _check_unique_names,
     _fmt_number,
     _group_codes,
+    _id_array,
 )
 from .accumulators import _classification_results, _continuous_results
 from .agreement import _alpha_batch
@@ -751,6 +753,31 @@ def _comparable_engines(expression: Any, va: Any, preds: tuple[dict[str, Any], .
     return engines, common, tuple(dict.fromkeys(left_out))
 
 
+def _paired_complete_rows(expression: Any, va: Any, pred_a: dict[str, Any],
+                          pred_b: dict[str, Any], groups: Any) -> tuple[Any, ...]:
+    """The arguments of :func:`paired_comparison` without the samples that have a NaN in
+    the truth or in either model's predictions (lengths are checked later, as without)."""
+    arrays = [expression, va, *pred_a.values(), *pred_b.values()]
+    present = [np.asarray(a) for a in arrays if a is not None]
+    n = present[0].shape[0] if present and present[0].ndim else 0
+    nan = np.zeros(n, dtype=bool)
+    for arr in present:
+        if arr.ndim and arr.shape[0] == n and arr.dtype.kind in "fc":
+            nan |= np.isnan(arr.reshape(n, -1)).any(axis=1)
+    if not nan.any():
+        return expression, va, pred_a, pred_b, groups
+    keep = ~nan
+
+    def kept(value: Any) -> Any:
+        if value is None:
+            return None
+        arr = value if isinstance(value, np.ndarray) else _id_array(value)
+        return arr[keep] if arr.ndim and arr.shape[0] == n else value
+
+    return (kept(expression), kept(va), {k: kept(v) for k, v in pred_a.items()},
+            {k: kept(v) for k, v in pred_b.items()}, kept(groups))
+
+
 def paired_comparison(
     *,
     expression: Any = None,
@@ -764,6 +791,7 @@ def paired_comparison(
     n_resamples: int = 2000,
     seed: Any = None,
     groups: Any = None,
+    nan_policy: str = "raise",
     progress: bool = False,
 ) -> PairedComparison:
     """Compare two models on the same test set with a paired bootstrap.
@@ -784,6 +812,9 @@ def paired_comparison(
     groups : array-like of shape (n,), optional
         Resample whole groups (subjects, videos); ids of any hashable type, as for
         :func:`bootstrap_ci`.
+    nan_policy : {"raise", "omit"}, default "raise"
+        "omit" drops every sample with a NaN in the truth or in either model's predictions
+        (from both models alike: the comparison stays paired), with its group id.
 
     Returns
     -------
@@ -805,6 +836,10 @@ def paired_comparison(
     True
     """
     _check_options(confidence_level, n_resamples, "percentile")
+    _check_nan_policy(nan_policy)
+    if nan_policy == "omit":
+        expression, va, pred_a, pred_b, groups = _paired_complete_rows(
+            expression, va, pred_a, pred_b, groups)
     (engine_a, engine_b), keys, left_out = _comparable_engines(
         expression, va, (pred_a, pred_b), tuple(output_names), n_classes, tuple(names))
     group_codes, n_groups = (None, 0) if groups is None else _encode_groups(groups, engine_a.n)

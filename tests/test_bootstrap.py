@@ -318,3 +318,26 @@ def test_a_bad_seed_is_refused_by_name(seed):
     with pytest.raises((TypeError, ValueError), match="seed must be"):
         am.evaluate(va=[0.1, 0.2, 0.3], va_pred=[0.2, 0.1, 0.3], output_names=["v"], ci=0.9,
                     n_resamples=10, seed=seed, warn=False)
+
+
+def test_paired_comparison_omits_nan_samples_from_both_models_alike():
+    """nan_policy="omit" (which the NaN error recommends) drops a sample with a NaN in the
+    truth or in either model from both models: the result is that of the complete rows."""
+    rng = np.random.default_rng(4)
+    truth = rng.uniform(-1, 1, (80, 2))
+    a, b = truth + rng.normal(0, 0.5, (80, 2)), truth + rng.normal(0, 0.2, (80, 2))
+    groups = np.repeat([f"video{i}" for i in range(20)], 4)
+    holes_t, holes_a, holes_b = truth.copy(), a.copy(), b.copy()
+    holes_t[3, 0], holes_a[10, 1], holes_b[41, 0] = np.nan, np.nan, np.nan
+    complete = np.setdiff1d(np.arange(80), [3, 10, 41])
+    with pytest.raises(ValueError, match="nan_policy='omit'"):
+        am.paired_comparison(va=holes_t, pred_a={"va_pred": holes_a},
+                             pred_b={"va_pred": holes_b}, n_resamples=50, seed=0)
+    omitted = am.paired_comparison(va=holes_t, pred_a={"va_pred": holes_a},
+                                   pred_b={"va_pred": holes_b}, groups=list(groups),
+                                   n_resamples=200, seed=1, nan_policy="omit")
+    expected = am.paired_comparison(va=truth[complete], pred_a={"va_pred": a[complete]},
+                                    pred_b={"va_pred": b[complete]},
+                                    groups=list(groups[complete]), n_resamples=200, seed=1)
+    assert omitted.to_dict() == expected.to_dict()
+    assert omitted.value_b["ccc_valence"] == am.ccc(truth[complete, 0], b[complete, 0])
