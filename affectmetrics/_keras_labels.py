@@ -14,7 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from ._keras_backend import _float64_available, _host, _is_concrete, _numpy, _on_host, keras, ops
+from ._keras_backend import (
+    _float64_available,
+    _host,
+    _is_concrete,
+    _numpy,
+    _on_host,
+    _positive_int,
+    keras,
+    ops,
+)
 from ._validation import _check_classification, _check_nan_policy
 from .classification import _check_zero_division, _confusion_of, _uar_from_cm
 from .exceptions import _warn_undefined
@@ -97,6 +106,16 @@ class _CountMetric(keras.metrics.Metric):
                 "zero_division": self.zero_division, "dtype": self.dtype}
 
 
+def _column_as_vector(values: Any) -> Any:
+    """An ``(n, 1)`` array as ``(n,)`` (Keras keeps sparse labels in a column); any other
+    shape as it is, for the core's checks to judge."""
+    try:
+        shape = np.shape(values)
+    except ValueError:  # ragged lists
+        return values
+    return np.reshape(values, shape[:1]) if len(shape) == 2 and shape[1] == 1 else values
+
+
 @keras.saving.register_keras_serializable(package="affectmetrics")
 class UAR(_CountMetric):
     """Unweighted average recall over the epoch (speech emotion; :func:`affectmetrics.uar`).
@@ -149,13 +168,14 @@ class UAR(_CountMetric):
     def __init__(self, num_classes: int, name: str | None = None, *,
                  zero_division: float = 0.0, nan_policy: str = "raise",
                  dtype: Any = None) -> None:
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) \
-                or num_classes < 1:
-            raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
-        self.num_classes = num_classes
+        self.num_classes = num_classes = _positive_int(num_classes, "num_classes")
         super().__init__(name, (num_classes, num_classes), nan_policy, zero_division, dtype)
 
     def _host_counts(self, y_true: Any, y_pred: Any) -> np.ndarray:
+        # Keras' sparse labels (n, 1), and (n, 1) class indices, as the compiled update.
+        y_true = _column_as_vector(y_true)
+        if self.num_classes > 1:
+            y_pred = _column_as_vector(y_pred)
         data = _check_classification(y_true, y_pred, labels=np.arange(self.num_classes),
                                      nan_policy=self.nan_policy, allow_empty=True)
         return _confusion_of(data)
@@ -254,8 +274,7 @@ class MultilabelF1(_CountMetric):
     def __init__(self, num_labels: int, name: str | None = None, *, threshold: float = 0.5,
                  average: str | None = "macro", zero_division: float = 0.0,
                  nan_policy: str = "raise", dtype: Any = None) -> None:
-        if isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 1:
-            raise ValueError(f"num_labels must be a positive integer, got {num_labels!r}")
+        num_labels = _positive_int(num_labels, "num_labels")
         if average not in _F1_AVERAGES:
             raise ValueError(f"average must be one of {_F1_AVERAGES}, got {average!r}")
         self.num_labels = num_labels

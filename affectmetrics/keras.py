@@ -43,6 +43,8 @@ from ._keras_backend import (
     _is_concrete,
     _numpy,
     _on_host,
+    _positive_int,
+    _same_rank,
     in_stateless_scope,
     keras,
     ops,
@@ -153,10 +155,13 @@ class _MomentMetric(keras.metrics.Metric):
                  dtype: Any = None) -> None:
         state_dtype = "float64" if _float64_available() else "float32"
         super().__init__(name=name or self._default_name, dtype=dtype or state_dtype)
-        if isinstance(num_outputs, bool) or not isinstance(num_outputs, int) or num_outputs < 1:
-            raise ValueError(f"num_outputs must be a positive integer, got {num_outputs!r}")
-        if column is not None and not 0 <= int(column) < num_outputs:
+        num_outputs = _positive_int(num_outputs, "num_outputs")
+        if column is not None and (isinstance(column, (bool, np.bool_))
+                                   or not isinstance(column, (int, np.integer))
+                                   or not 0 <= column < num_outputs):
             raise ValueError(f"column must be in 0..{num_outputs - 1}, got {column!r}")
+        if isinstance(pivot, (bool, np.bool_)) or not np.isfinite(float(pivot)):
+            raise ValueError(f"pivot must be a finite number, got {pivot!r}")
         _check_nan_policy(nan_policy)
         self.num_outputs = num_outputs
         self.column = None if column is None else int(column)
@@ -232,7 +237,7 @@ class _MomentMetric(keras.metrics.Metric):
     def _host_batch(self, y_true: Any, y_pred: Any, sample_weight: Any
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Validate a batch with the core's checks (NumPy); raises before any change."""
-        t_raw, p_raw = _host(y_true), _host(y_pred)
+        t_raw, p_raw = _same_rank(_host(y_true), _host(y_pred))
         w = None
         if sample_weight is not None:
             w = np.asarray(_host(sample_weight), dtype=np.float64)
@@ -630,6 +635,18 @@ def ccc_loss(y_true: Any, y_pred: Any) -> Any:
     """
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.cast(y_true, y_pred.dtype)
+    # Keras' convention: a trailing axis of length 1 on one side only is dropped (y (n,)
+    # against a Dense(1) output (n, 1)); anything else that differs is refused, never
+    # broadcast into an (n, n) product.
+    if len(y_true.shape) == len(y_pred.shape) + 1 and y_true.shape[-1] == 1:
+        y_true = ops.squeeze(y_true, -1)
+    elif len(y_pred.shape) == len(y_true.shape) + 1 and y_pred.shape[-1] == 1:
+        y_pred = ops.squeeze(y_pred, -1)
+    if len(y_true.shape) != len(y_pred.shape) or any(
+            a is not None and b is not None and a != b
+            for a, b in zip(y_true.shape, y_pred.shape, strict=True)):
+        raise ValueError(f"ccc_loss: y_true has shape {tuple(y_true.shape)} but y_pred has "
+                         f"shape {tuple(y_pred.shape)}; they must have the same shape")
     if len(y_pred.shape) == 1:
         y_true, y_pred = ops.expand_dims(y_true, -1), ops.expand_dims(y_pred, -1)
     dt = y_true - ops.mean(y_true, axis=0)

@@ -166,8 +166,10 @@ BAD_BATCHES = {
             "y_pred contains 1 infinite"),
     "lengths": (np.zeros((4, 1)), np.zeros((1, 1)), None, ValueError,
                 "y_true has 4 samples, y_pred has 1"),
-    "shapes": (np.zeros((4, 1)), np.zeros(4), None, ValueError,
-               r"y_true has shape \(4, 1\) but y_pred has shape \(4,\)"),
+    "shapes": (np.zeros((4, 2)), np.zeros(4), None, ValueError,
+               r"y_true has shape \(4, 2\) but y_pred has shape \(4,\)"),
+    "unit-axis-lengths": (np.zeros(4), np.zeros((1, 1)), None, ValueError,
+                          "y_true has 4 samples, y_pred has 1"),
     "columns": (np.zeros((4, 3)), np.zeros((4, 3)), None, ValueError, "num_outputs=1"),
     "3-d": (np.zeros((4, 1, 1)), np.zeros((4, 1, 1)), None, ValueError, "3-D"),
     "strings": (np.array(["a", "b"]), np.array([0.1, 0.2]), None, TypeError, "y_true"),
@@ -624,3 +626,100 @@ def test_compiled_label_metrics_count_refused_batches():
     tf.function(f1.update_state)(tf.constant(au.astype(np.float64)), tf.constant(holes))
     assert float(f1.result()) == pytest.approx(
         am.multilabel_f1(au, holes, nan_policy="omit"), rel=1e-12)
+
+
+def test_portable_targets_n_against_a_dense_1_output_n_1_follow_keras():
+    # y of shape (n,) against a Dense(1) output (n, 1): Keras' convention (its own metrics
+    # and losses, and the compiled update) drops the unit axis; the eager update refused
+    # it, so model.fit failed on PyTorch and worked on TensorFlow.
+    truth, pred = va_data(21, n=50, dtype=np.float64)
+    t, p = truth[:, 0], pred[:, 0]
+    for cls, fn in FUNCTIONS.items():
+        for a, b in ((t, p[:, None]), (t[:, None], p)):
+            metric = cls()
+            metric.update_state(a[:20], b[:20])
+            metric.update_state(a[20:], b[20:])
+            assert float(metric.result()) == pytest.approx(fn(t, p), rel=1e-12)
+    with pytest.raises(ValueError, match="y_true has 4 samples, y_pred has 1"):
+        CCC().update_state(np.zeros((4, 1)), np.zeros((1, 1)))  # nothing broadcast
+    with pytest.raises(ValueError, match="num_outputs=2"):
+        CCC(num_outputs=2).update_state(t, p[:, None])
+    x = pred[:, :1].astype(np.float32)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Identity()])
+    model.compile(loss="mse", metrics=[CCC(), Pearson()])
+    logs = model.evaluate(x, truth[:, 0], batch_size=16, verbose=0, return_dict=True)
+    y32 = truth[:, 0].astype(np.float32).astype(np.float64)
+    assert logs["ccc"] == pytest.approx(am.ccc(y32, x[:, 0].astype(np.float64)), rel=1e-9)
+    assert logs["pearson"] == pytest.approx(am.pearson(y32, x[:, 0].astype(np.float64)),
+                                            rel=1e-9)
+    labels = np.array([0, 1, 2, 1, 0, 2, 2])
+    scores = np.eye(3)[[0, 1, 1, 1, 2, 2, 0]] * 0.8 + 0.1
+    uar = UAR(num_classes=3)
+    uar.update_state(labels[:, None], scores)  # sparse labels as Keras keeps them, (n, 1)
+    assert float(uar.result()) == pytest.approx(am.uar(labels, scores), rel=1e-12)
+    indices = UAR(num_classes=3)
+    indices.update_state(labels[:, None], scores.argmax(axis=1)[:, None])
+    assert float(indices.result()) == pytest.approx(am.uar(labels, scores), rel=1e-12)
+    classifier = keras.Sequential([keras.Input((3,)), keras.layers.Identity()])
+    classifier.compile(loss="sparse_categorical_crossentropy", metrics=[UAR(num_classes=3)])
+    logs = classifier.evaluate(scores.astype(np.float32), labels[:, None], batch_size=3,
+                               verbose=0, return_dict=True)
+    assert logs["uar"] == pytest.approx(am.uar(labels, scores), rel=1e-12)
+
+
+def test_portable_ccc_loss_drops_a_unit_axis_and_refuses_other_shapes():
+    # ccc_loss(y (n,), y_pred (n, 1)) broadcast the centred columns into an (n, n) product
+    # and returned 1.0 whatever the data.
+    truth, pred = va_data(22, n=40, dtype=np.float64)
+    t, p = truth[:, 0], pred[:, 0]
+    expected = 1.0 - am.ccc(t, p)
+    assert float(ccc_loss(t, p[:, None])) == pytest.approx(expected, rel=1e-6)
+    assert float(ccc_loss(t[:, None], p)) == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match=r"ccc_loss: y_true has shape \(4, 1\)"):
+        ccc_loss(np.zeros((4, 1)), np.ones((1, 1)))
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_portable_half_precision_inputs_equal_the_core_on_their_values(dtype):
+    # bfloat16 tensors were refused ("must hold real numbers", TensorFlow) or crashed in
+    # the conversion (PyTorch: "Got unsupported ScalarType BFloat16").
+    truth, pred = va_data(23, n=64, dtype=np.float64)
+    t = keras.ops.convert_to_tensor(truth, dtype)
+    p = keras.ops.convert_to_tensor(pred, dtype)
+    exact_t = keras.ops.convert_to_numpy(keras.ops.cast(t, "float32")).astype(np.float64)
+    exact_p = keras.ops.convert_to_numpy(keras.ops.cast(p, "float32")).astype(np.float64)
+    for cls, fn in FUNCTIONS.items():
+        metric = cls(num_outputs=2)
+        metric.update_state(t[:30], p[:30])
+        metric.update_state(t[30:], p[30:])
+        assert float(metric.result()) == pytest.approx(np.mean(fn(exact_t, exact_p)),
+                                                       rel=1e-12)
+    labels = np.arange(64) % 3
+    scores = keras.ops.convert_to_tensor(np.random.default_rng(3).random((64, 3)), dtype)
+    uar = UAR(num_classes=3)
+    uar.update_state(labels, scores)
+    exact = keras.ops.convert_to_numpy(keras.ops.cast(scores, "float32"))
+    assert float(uar.result()) == pytest.approx(am.uar(labels, exact), rel=1e-12)
+    f1 = MultilabelF1(num_labels=3)
+    f1.update_state((exact > 0.5).astype(int), scores)
+    assert float(f1.result()) == 1.0
+
+
+def test_portable_constructor_arguments_are_checked_by_value_not_by_python_type():
+    # np.int64(2) (a shape entry, a config read back from NumPy) was refused as num_outputs;
+    # column=True and column=1.7 were taken as column 1; pivot=nan made every value nan.
+    assert CCC(num_outputs=np.int64(2)).num_outputs == 2
+    assert CCC(num_outputs=2, column=np.int64(1)).column == 1
+    assert UAR(num_classes=np.int32(3)).num_classes == 3
+    assert MultilabelF1(num_labels=np.int64(4)).num_labels == 4
+    for column in (True, 1.7, -1, 2):
+        with pytest.raises(ValueError, match=r"column must be in 0\.\.1"):
+            CCC(num_outputs=2, column=column)
+    for bad in (2.0, True, 0):
+        with pytest.raises(ValueError, match="num_outputs must be a positive integer"):
+            RMSE(num_outputs=bad)
+        with pytest.raises(ValueError, match="num_classes must be a positive integer"):
+            UAR(num_classes=bad)
+    for pivot in (np.nan, np.inf, -np.inf):
+        with pytest.raises(ValueError, match="pivot must be a finite number"):
+            CCC(pivot=pivot)

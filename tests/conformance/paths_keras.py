@@ -47,7 +47,20 @@ def _pivot(t: np.ndarray) -> float:
     return float(np.median(finite))
 
 
-@path("keras", tuple(KERAS_METRICS), accepts=_magnitudes_in_range, rtol=1e-9)
+def _keras_shapes(case: Case) -> bool:
+    """False for rows whose ranks differ by a trailing axis of length 1 ((n, 1) against
+    (n,)): the Keras metrics follow Keras' convention there, as its own metrics and the
+    compiled update do, and drop that axis (docs/keras.md); the functions refuse."""
+    t_shape, p_shape = np.shape(case.y_true), np.shape(case.y_pred)
+    longer, shorter = (t_shape, p_shape) if len(t_shape) > len(p_shape) else (p_shape, t_shape)
+    return not (len(longer) == len(shorter) + 1 and longer[-1:] == (1,))
+
+
+def _keras_expressible(case: Case) -> bool:
+    return _magnitudes_in_range(case) and _keras_shapes(case)
+
+
+@path("keras", tuple(KERAS_METRICS), accepts=_keras_expressible, rtol=1e-9)
 def keras_metric(case: Case) -> Any:
     """Random batch splits through ``update_state``, then ``result()`` per column."""
     t, p = np.asarray(case.y_true), np.asarray(case.y_pred)
