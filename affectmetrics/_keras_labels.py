@@ -106,6 +106,14 @@ class _CountMetric(keras.metrics.Metric):
                 "zero_division": self.zero_division, "dtype": self.dtype}
 
 
+def _class_indices(codes: Any, num_classes: int) -> Any:
+    """True when every code is a whole number in ``0..num_classes-1`` (the core refuses
+    any other label, 0.5 included; a cast to int32 would truncate it)."""
+    whole = ops.equal(codes, ops.floor(codes)) if "float" in str(codes.dtype) \
+        else ops.ones_like(codes, dtype="bool")
+    return ops.all(ops.logical_and(whole, ops.logical_and(codes >= 0, codes < num_classes)))
+
+
 def _column_as_vector(values: Any) -> Any:
     """An ``(n, 1)`` array as ``(n,)`` (Keras keeps sparse labels in a column); any other
     shape as it is, for the core's checks to judge."""
@@ -183,7 +191,7 @@ class UAR(_CountMetric):
     def _traced_counts(self, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
         c = self.num_classes
         t = ops.reshape(y_true, (-1,))
-        ok = ops.all(ops.logical_and(t >= 0, t < c))
+        ok = _class_indices(t, c)
         keep = None
         if len(y_pred.shape) == 2 and y_pred.shape[-1] == c:
             scores = ops.cast(y_pred, self._state_dtype)
@@ -195,7 +203,11 @@ class UAR(_CountMetric):
             p = ops.argmax(scores, axis=-1)
         else:
             p = ops.reshape(y_pred, (-1,))
-            ok = ops.logical_and(ok, ops.all(ops.logical_and(p >= 0, p < c)))
+            ok = ops.logical_and(ok, _class_indices(p, c))
+            p = ops.where(ok, p, 0)
+        # Out-of-range codes would make one_hot raise (PyTorch) before the batch is counted
+        # as refused: a refused batch is one-hot encoded as zeros and not added.
+        t = ops.where(ok, t, 0)
         truth = ops.one_hot(ops.cast(t, "int32"), c, dtype=self._state_dtype)
         if keep is not None:
             truth = truth * ops.expand_dims(keep, -1)

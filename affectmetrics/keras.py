@@ -309,11 +309,26 @@ class _MomentMetric(keras.metrics.Metric):
             w = keep if w is None else w * keep
             t = ops.where(ops.isnan(t), 0.0, t)
             p = ops.where(ops.isnan(p), 0.0, p)
-        if _is_concrete(t):
-            # Eager, on an accelerator: one finiteness check on device; details on failure.
-            if not bool(_numpy(self._finite(t, p, w))):
-                self._host_batch(y_true, y_pred, sample_weight)  # raises the core's error
+        if _is_concrete(t) and not self._device_batch_ok(t, p, w):
+            # Eager, on an accelerator, a batch that fails the device check (finiteness,
+            # weights, magnitude range): the host path raises the core's error, or (a
+            # false alarm, such as a huge value in a row that "omit" drops) adds it.
+            batch = self._host_batch(y_true, y_pred, sample_weight)
+            if batch[0].shape[0]:
+                self._accumulate(*_host_statistics(*batch, self.pivot, self.name))
+            return
         self._accumulate(*self._traced_statistics(t, p, w, mask, gate=not _is_concrete(t)))
+
+    def _device_batch_ok(self, t: Any, p: Any, w: Any) -> bool:
+        """The eager checks of the host path that a device batch can fail, in one
+        synchronisation: one weight per sample, finite values and non-negative weights,
+        magnitudes within the range the state supports."""
+        if w is not None and tuple(w.shape) != (t.shape[0],):
+            return False
+        amax = _larger(ops.max(ops.abs(t), initial=0.0), ops.max(ops.abs(p), initial=0.0))
+        in_range = ops.logical_or(amax == 0.0, ops.logical_and(amax >= _RANGE[0],
+                                                               amax <= _RANGE[1]))
+        return bool(_numpy(ops.logical_and(self._finite(t, p, w), in_range)))
 
     def _finite(self, t: Any, p: Any, w: Any) -> Any:
         ok = ops.logical_and(ops.all(ops.isfinite(t)), ops.all(ops.isfinite(p)))
@@ -363,8 +378,8 @@ class _MomentMetric(keras.metrics.Metric):
                 total.add_(torch.from_numpy(gram).to(total.device))
                 torch.maximum(folded, torch.from_numpy(extremes).to(folded.device), out=folded)
             return
-        self._extremes.assign(ops.maximum(self._extremes,
-                                          ops.convert_to_tensor(extremes, self._state_dtype)))
+        self._extremes.assign(_larger(self._extremes.value,
+                                      ops.convert_to_tensor(extremes, self._state_dtype)))
         gram = ops.convert_to_tensor(gram, self._state_dtype)
         if not self._compensated:
             self._gram.assign_add(gram)
@@ -451,6 +466,13 @@ class _MomentMetric(keras.metrics.Metric):
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "num_outputs": self.num_outputs, "column": self.column,
                 "pivot": self.pivot, "nan_policy": self.nan_policy, "dtype": self.dtype}
+
+
+def _larger(a: Any, b: Any) -> Any:
+    """The elementwise maximum in the inputs' dtype: ``ops.maximum`` returns float32 for
+    float64 tensors on the PyTorch backend, which rounded the running extremes and made a
+    prediction that varies below float32 resolution "constant"."""
+    return ops.where(a >= b, a, b)
 
 
 def _nonnegative(constant: Any, m2: Any) -> Any:

@@ -723,3 +723,57 @@ def test_portable_constructor_arguments_are_checked_by_value_not_by_python_type(
     for pivot in (np.nan, np.inf, -np.inf):
         with pytest.raises(ValueError, match="pivot must be a finite number"):
             CCC(pivot=pivot)
+
+
+def test_portable_device_batches_are_checked_and_kept_as_on_the_host(monkeypatch):
+    # A batch on an accelerator (simulated: every tensor taken as off the host) went through
+    # a finiteness check only: magnitudes outside the supported range were added (the
+    # state became nan for good), a sample_weight of the wrong length raised the backend's
+    # broadcast error, UAR labels out of range raised torch's one_hot error and 0.5 was
+    # truncated to class 0. On PyTorch the running extremes were folded with ops.maximum,
+    # which returns float32 there: a prediction varying below float32 resolution became
+    # "constant" (Pearson nan).
+    import affectmetrics._keras_labels as labels_module
+    import affectmetrics.keras as keras_module
+
+    monkeypatch.setattr(keras_module, "_on_host", lambda value: False)
+    monkeypatch.setattr(labels_module, "_on_host", lambda value: False)
+    tensor = keras.ops.convert_to_tensor
+    first_t, first_p = np.array([0.2, -0.4, 0.9]), np.array([0.1, -0.1, 0.5])
+    refused = [
+        (np.array([1e200, 0.0]), np.array([0.2, 0.1]), None, "outside the range"),
+        (np.array([1e-200, 0.0]), np.array([1e-200, 0.0]), None, "outside the range"),
+        (np.array([0.1, 0.3]), np.array([0.2, 0.1]), np.ones(3),
+         r"sample_weight has shape \(3,\)"),
+    ]
+    for truth, pred, weight, message in refused:
+        metric = CCC()
+        metric.update_state(tensor(first_t), tensor(first_p))
+        before = state(metric)
+        with pytest.raises(ValueError, match=message):
+            metric.update_state(tensor(truth), tensor(pred),
+                                sample_weight=None if weight is None else tensor(weight))
+        for old, new in zip(before, state(metric), strict=True):
+            np.testing.assert_array_equal(old, new)
+    if keras.backend.backend() != "jax" or _jax_x64():
+        truth = np.array([0.1, 0.5, -0.3, 0.7])
+        pred = 0.3 + np.array([0.0, 1e-12, 2e-12, -1e-12])
+        metric = Pearson(pivot=0.3)
+        metric.update_state(tensor(truth[:2]), tensor(pred[:2]))
+        metric.update_state(tensor(truth[2:]), tensor(pred[2:]))
+        assert float(metric.result()) == pytest.approx(am.pearson(truth, pred), rel=1e-9)
+    uar = UAR(num_classes=3)
+    uar.update_state(tensor(np.array([0, 1, 2])), tensor(np.array([0, 1, 1])))
+    before = state(uar)
+    for labels in (np.array([0, 5]), np.array([0.5, 1.0])):
+        with pytest.raises(ValueError, match="which is not among the classes"):
+            uar.update_state(tensor(labels), tensor(np.array([0, 1])))
+    for old, new in zip(before, state(uar), strict=True):
+        np.testing.assert_array_equal(old, new)
+    assert float(uar.result()) == pytest.approx(am.uar([0, 1, 2], [0, 1, 1]), rel=1e-12)
+
+
+def _jax_x64():
+    import jax
+
+    return bool(jax.config.read("jax_enable_x64"))
