@@ -60,7 +60,7 @@ from ._moments import (
 )
 from ._validation import _check_continuous, _check_nan_policy
 from .exceptions import DiagnosticWarning, _warn_undefined
-from .report import Report, evaluate
+from .report import CLASSIFICATION_ROWS, CONTINUOUS_ROWS, Report, evaluate
 
 __all__ = ["CCC", "RMSE", "SAGR", "UAR", "AffectMetricsCallback", "MultilabelF1", "Pearson",
            "ccc_loss"]
@@ -98,9 +98,19 @@ def _host_statistics(t: np.ndarray, p: np.ndarray, w: np.ndarray | None, pivot: 
 _RANGE = (1e-140, 1e140)
 
 
+def _out_of_range(amax: Any) -> Any:
+    """Where a largest magnitude is outside the range (0, all zeros, is inside)."""
+    return (amax > _RANGE[1]) | ((amax > 0) & (amax < _RANGE[0]))
+
+
 def _check_range(extremes: np.ndarray, name: str) -> None:
-    amax = float(np.abs(extremes[:, :, _TRUE:_PRED + 1]).max())
-    if amax > _RANGE[1] or 0 < amax < _RANGE[0]:
+    """Refuse a batch with a side (truth or prediction) of a column whose largest magnitude
+    is outside the range: each side of each column has its own sums of squares, so a tiny
+    column next to a normal one would underflow (a varying column read as variance 0)."""
+    amax = np.abs(extremes[:, :, _TRUE:_PRED + 1]).max(axis=0)  # (width, 2)
+    bad = _out_of_range(amax)
+    if bad.any():
+        amax = float(amax[bad].max() if (amax[bad] > 1).any() else amax[bad].min())
         raise ValueError(
             f"{name}: y_true/y_pred reach the magnitude {amax:.3g}, outside the range "
             f"[{_RANGE[0]:g}, {_RANGE[1]:g}] that the Keras metric state supports (its sums "
@@ -322,12 +332,12 @@ class _MomentMetric(keras.metrics.Metric):
     def _device_batch_ok(self, t: Any, p: Any, w: Any) -> bool:
         """The eager checks of the host path that a device batch can fail, in one
         synchronisation: one weight per sample, finite values and non-negative weights,
-        magnitudes within the range the state supports."""
+        magnitudes within the range the state supports (per side and column)."""
         if w is not None and tuple(w.shape) != (t.shape[0],):
             return False
-        amax = _larger(ops.max(ops.abs(t), initial=0.0), ops.max(ops.abs(p), initial=0.0))
-        in_range = ops.logical_or(amax == 0.0, ops.logical_and(amax >= _RANGE[0],
-                                                               amax <= _RANGE[1]))
+        amax = ops.stack([ops.max(ops.abs(t), axis=0, initial=0.0),
+                          ops.max(ops.abs(p), axis=0, initial=0.0)])  # per side and column
+        in_range = ops.logical_not(ops.any(_out_of_range(amax)))
         return bool(_numpy(ops.logical_and(self._finite(t, p, w), in_range)))
 
     def _finite(self, t: Any, p: Any, w: Any) -> Any:
@@ -870,9 +880,11 @@ class AffectMetricsCallback(keras.callbacks.Callback):
 
 
 def _is_report_key(key: str) -> bool:
-    stems = ("accuracy", "f1", "kappa", "krippendorff_alpha", "auc", "auc_pr", "rmse_",
-             "pearson_", "sagr_", "ccc_", "abaw_")
-    return key.startswith(stems)
+    """True for the keys the callback writes: the report's rows (``uar``, ``icc_valence``
+    included), read from the report's own tables so that a new row is covered."""
+    exact = {name for name, _ in CLASSIFICATION_ROWS}
+    stems = (*(f"{name}_" for name, _ in CONTINUOUS_ROWS), "abaw_")
+    return key in exact or key.startswith(stems)
 
 
 def _compiled_direction(model: Any, key: str) -> str | None:

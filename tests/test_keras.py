@@ -777,3 +777,44 @@ def _jax_x64():
     import jax
 
     return bool(jax.config.read("jax_enable_x64"))
+
+
+def test_portable_callback_keys_uar_and_icc_are_known_to_the_callback():
+    # The callback writes val_uar and val_icc_valence/arousal, but did not know them as its
+    # keys: EarlyStopping(monitor="val_uar") in mode "auto" stopped fit with Keras'
+    # "isn't able to automatically determine" error, and a misplaced monitor got no warning.
+    x, y = multitask_data()
+    val = (x[:32], {k: v[:32] for k, v in y.items()})
+    for key in ("val_uar", "val_icc_valence", "val_icc_arousal"):
+        model = multitask_model()
+        model.compile(optimizer="adam", loss={"expression": "sparse_categorical_crossentropy",
+                                              "valence_arousal": "mse"})
+        stopper = keras.callbacks.EarlyStopping(monitor=key, patience=5)
+        history = model.fit(x, y, epochs=1, verbose=0,
+                            callbacks=[AffectMetricsCallback(val), stopper])
+        assert stopper.mode == "max" and key in history.history
+        late = keras.callbacks.EarlyStopping(monitor=key, mode="max")
+        with pytest.warns(UserWarning, match="put AffectMetricsCallback first"):
+            model.fit(x, y, epochs=1, verbose=0, callbacks=[late, AffectMetricsCallback(val)])
+
+
+def test_portable_magnitude_range_is_checked_per_column_and_side():
+    # The range was checked over the whole batch: a valence column of magnitude 1e-170
+    # next to an arousal column around 0.5 was accepted, its sum of squares underflowed to
+    # 0, and CCC came out nan where the core gives 0 (constant prediction, varying truth).
+    truth = np.array([[1e-170, 0.5], [0.0, 0.1], [3e-170, 0.2]])
+    pred = np.array([[0.0, 0.4], [0.0, 0.3], [0.0, 0.1]])
+    for bad_t, bad_p in ((truth, pred), (pred[:, ::-1], truth[:, ::-1])):
+        metrics = CCC.per_output(("valence", "arousal"))
+        metrics[0].update_state(np.array([[0.2, 0.1], [0.4, -0.3]]),
+                                np.array([[0.1, 0.2], [0.3, -0.1]]))
+        before = state(metrics[0])
+        with pytest.raises(ValueError, match="reach the magnitude 3e-170"):
+            metrics[0].update_state(bad_t, bad_p)
+        for old, new in zip(before, state(metrics[0]), strict=True):
+            np.testing.assert_array_equal(old, new)
+    fine = Pearson(num_outputs=2)  # a tiny value beside normal ones in its column is fine
+    values = np.array([[1e-170, 0.5], [0.3, 0.1], [0.7, 0.2]])
+    fine.update_state(values, values[::-1])
+    assert float(fine.result()) == pytest.approx(np.mean(am.pearson(values, values[::-1])),
+                                                 rel=1e-12)

@@ -26,16 +26,21 @@ _LOW, _HIGH = 1e-140, 1e140
 
 
 def _magnitudes_in_range(case: Case) -> bool:
-    values = []
+    """Each side (truth, prediction) of each column has its own sums of squares: the
+    largest finite magnitude of each must be 0 or within the range."""
     for side in (case.y_true, case.y_pred):
         arr = np.asarray(side)
         if arr.dtype.kind not in "biuf":
             return True
         arr = np.abs(arr.astype(np.float64))
-        values.append(arr[np.isfinite(arr)])
-    finite = np.concatenate([v.reshape(-1) for v in values])
-    amax = finite.max(initial=0.0)
-    return amax == 0 or _LOW <= amax <= _HIGH
+        if arr.size == 0:
+            continue
+        columns = arr.reshape(arr.shape[0], -1) if arr.ndim else arr.reshape(1, 1)
+        for column in columns.T:
+            amax = column[np.isfinite(column)].max(initial=0.0)
+            if not (amax == 0 or _LOW <= amax <= _HIGH):
+                return False
+    return True
 
 
 def _pivot(t: np.ndarray) -> float:
