@@ -254,6 +254,8 @@ class _MomentMetric(keras.metrics.Metric):
             rows = np.shape(t_raw)[0] if np.ndim(t_raw) else 0
             if w.ndim == 2 and w.shape[1] == 1:
                 w = w[:, 0]
+            elif w.ndim == 0:  # one weight for every sample, as Keras' metrics and the
+                w = np.full(rows, w)  # compiled update take it
             if w.shape != (rows,):
                 raise ValueError(f"{self.name}: sample_weight has shape {w.shape}; expected "
                                  f"({rows},), one weight per sample of y_true")

@@ -818,3 +818,16 @@ def test_portable_magnitude_range_is_checked_per_column_and_side():
     fine.update_state(values, values[::-1])
     assert float(fine.result()) == pytest.approx(np.mean(am.pearson(values, values[::-1])),
                                                  rel=1e-12)
+
+
+def test_portable_a_scalar_sample_weight_weighs_every_sample_alike():
+    # A scalar sample_weight (Keras' metrics take it) was refused by the eager update
+    # ("shape (); expected (n,)") and accepted by the compiled one.
+    truth, pred = va_data(24, n=30, dtype=np.float64)
+    for cls, fn in FUNCTIONS.items():
+        metric = cls(num_outputs=2)
+        metric.update_state(truth, pred, sample_weight=2.0)
+        metric.update_state(truth[:0], pred[:0], sample_weight=np.float64(3.0))
+        assert float(metric.result()) == pytest.approx(np.mean(fn(truth, pred)), rel=1e-12)
+    with pytest.raises(ValueError, match="finite and non-negative"):
+        CCC().update_state(truth[:, 0], pred[:, 0], sample_weight=-1.0)
