@@ -106,6 +106,16 @@ class _CountMetric(keras.metrics.Metric):
                 "zero_division": self.zero_division, "dtype": self.dtype}
 
 
+def _vector_as_column(values: Any) -> Any:
+    """An ``(n,)`` array as ``(n, 1)`` (Keras' convention for one output unit); any other
+    shape as it is, for the core's checks to judge."""
+    try:
+        shape = np.shape(values)
+    except ValueError:  # ragged lists
+        return values
+    return np.reshape(values, (shape[0], 1)) if len(shape) == 1 else values
+
+
 def _class_indices(codes: Any, num_classes: int) -> Any:
     """True when every code is a whole number in ``0..num_classes-1`` (the core refuses
     any other label, 0.5 included; a cast to int32 would truncate it)."""
@@ -295,6 +305,8 @@ class MultilabelF1(_CountMetric):
         super().__init__(name, (num_labels, 2, 2), nan_policy, zero_division, dtype)
 
     def _host_counts(self, y_true: Any, y_pred: Any) -> np.ndarray:
+        if self.num_labels == 1:  # one AU: y (n,) against a Dense(1) output (n, 1)
+            y_true, y_pred = _vector_as_column(y_true), _vector_as_column(y_pred)
         t, p, _ = _check_multilabel(y_true, y_pred, nan_policy=self.nan_policy,
                                     allow_empty=True)
         if t.shape[1] != self.num_labels:
@@ -306,6 +318,9 @@ class MultilabelF1(_CountMetric):
     def _traced_counts(self, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
         t = ops.cast(y_true, self._state_dtype)
         p = ops.cast(y_pred, self._state_dtype)
+        if self.num_labels == 1:
+            t = ops.expand_dims(t, -1) if len(t.shape) == 1 else t
+            p = ops.expand_dims(p, -1) if len(p.shape) == 1 else p
         if len(t.shape) != 2 or t.shape[-1] != self.num_labels or \
                 (None not in (*t.shape, *p.shape) and tuple(t.shape) != tuple(p.shape)):
             raise ValueError(f"{self.name}: y_true has shape {tuple(t.shape)} and y_pred "

@@ -831,3 +831,23 @@ def test_portable_a_scalar_sample_weight_weighs_every_sample_alike():
         assert float(metric.result()) == pytest.approx(np.mean(fn(truth, pred)), rel=1e-12)
     with pytest.raises(ValueError, match="finite and non-negative"):
         CCC().update_state(truth[:, 0], pred[:, 0], sample_weight=-1.0)
+
+
+def test_portable_one_au_targets_n_against_a_dense_1_output():
+    # MultilabelF1(num_labels=1): y (n,) against a Dense(1, sigmoid) output (n, 1) was
+    # refused by both updates, where Keras' own metrics take it.
+    truth = np.array([1, 0, 1, 1, 0, 0, 1])
+    scores = np.array([0.9, 0.2, 0.4, 0.7, 0.6, 0.1, 0.8])
+    expected = am.multilabel_f1(truth[:, None], scores[:, None])
+    for a, b in ((truth, scores[:, None]), (truth[:, None], scores)):
+        metric = MultilabelF1(num_labels=1)
+        metric.update_state(a[:3], b[:3])
+        metric.update_state(a[3:], b[3:])
+        assert float(metric.result()) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="num_labels=2"):
+        MultilabelF1(num_labels=2).update_state(np.zeros((3, 1)), np.zeros((3, 1)))
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Identity()])
+    model.compile(loss="binary_crossentropy", metrics=[MultilabelF1(num_labels=1)])
+    logs = model.evaluate(scores[:, None].astype(np.float32), truth, batch_size=3, verbose=0,
+                          return_dict=True)
+    assert logs["multilabel_f1"] == pytest.approx(expected, rel=1e-12)
