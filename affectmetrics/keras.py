@@ -849,10 +849,11 @@ class AffectMetricsCallback(keras.callbacks.Callback):
         mine = siblings.index(self) if self in siblings else len(siblings)
         for position, callback in enumerate(siblings):
             monitor = getattr(callback, "monitor", None)
-            if not isinstance(monitor, str) or not monitor.startswith(self.prefix):
+            if not isinstance(monitor, str):
                 continue
-            key = monitor[len(self.prefix):]
-            compiled = _compiled_direction(self.model, key)
+            # Compiled metrics are logged by Keras, under "val_" (whatever this callback's
+            # prefix) for validation and without a prefix for training.
+            compiled = _compiled_direction(self.model, monitor.removeprefix("val_"))
             if compiled is not None:
                 # A compiled affectmetrics metric, under Keras' output-name prefix in a
                 # multi-output model, where Keras cannot find its direction by name.
@@ -860,6 +861,9 @@ class AffectMetricsCallback(keras.callbacks.Callback):
                         and getattr(callback, "monitor_op", None) is None:
                     callback.mode = compiled
                 continue
+            if not monitor.startswith(self.prefix):
+                continue
+            key = monitor[len(self.prefix):]
             if not _is_report_key(key):
                 continue
             if position < mine:

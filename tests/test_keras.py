@@ -851,3 +851,24 @@ def test_portable_one_au_targets_n_against_a_dense_1_output():
     logs = model.evaluate(scores[:, None].astype(np.float32), truth, batch_size=3, verbose=0,
                           return_dict=True)
     assert logs["multilabel_f1"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_portable_callback_sets_the_mode_of_training_and_differently_prefixed_monitors():
+    # The callback set the direction of compiled keys only when the monitor started with
+    # its own prefix: a training key ("valence_arousal_ccc_valence") or any compiled key
+    # with prefix="val_am_" was left to Keras, which stopped fit in mode "auto".
+    x, y = multitask_data()
+    val = (x[:32], {k: v[:32] for k, v in y.items()})
+    cases = (("valence_arousal_ccc_valence", "val_", "max"),
+             ("valence_arousal_rmse_arousal", "val_", "min"),
+             ("val_valence_arousal_rmse_arousal", "val_am_", "min"))
+    for monitor, prefix, mode in cases:
+        model = multitask_model()
+        model.compile(optimizer="adam",
+                      loss={"expression": "sparse_categorical_crossentropy",
+                            "valence_arousal": "mse"},
+                      metrics={"valence_arousal": [*CCC.per_output(), *RMSE.per_output()]})
+        stopper = keras.callbacks.EarlyStopping(monitor=monitor, patience=5)
+        history = model.fit(x, y, epochs=1, verbose=0, validation_data=val,
+                            callbacks=[AffectMetricsCallback(val, prefix=prefix), stopper])
+        assert stopper.mode == mode and monitor in history.history
