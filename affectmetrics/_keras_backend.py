@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import operator
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -153,3 +154,26 @@ def _positive_int(value: Any, name: str) -> int:
     return number
 
 
+
+
+_STEPS = ("train_step", "test_step")
+
+
+def _in_keras_step() -> bool:
+    """True when ``result()`` is read inside a Keras ``train_step``/``test_step``.
+
+    Keras reads every metric after each step to show running values; on the PyTorch
+    backend that read is eager (on TensorFlow and JAX it is traced, without warnings). A
+    running value may be undefined after the first batches (one sample, a constant first
+    batch) although the epoch's is not, so warnings belong to the epoch-end read only.
+    """
+    frame = sys._getframe(2)
+    for _ in range(8):
+        if frame is None:
+            return False
+        code = frame.f_code
+        if code.co_name in _STEPS and "trainer" in code.co_filename \
+                and "keras" in code.co_filename:
+            return True
+        frame = frame.f_back
+    return False

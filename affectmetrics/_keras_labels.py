@@ -10,6 +10,7 @@ statistics step, and ``result()`` applies the core's final step (``_uar_from_cm`
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 from ._keras_backend import (
     _float64_available,
     _host,
+    _in_keras_step,
     _is_concrete,
     _numpy,
     _on_host,
@@ -26,7 +28,7 @@ from ._keras_backend import (
 )
 from ._validation import _check_classification, _check_nan_policy
 from .classification import _check_zero_division, _confusion_of, _uar_from_cm
-from .exceptions import _warn_undefined
+from .exceptions import UndefinedMetricWarning, _warn_undefined
 from .multilabel import (
     _F1_AVERAGES,
     _check_multilabel,
@@ -86,13 +88,16 @@ class _CountMetric(keras.metrics.Metric):
         if not _is_concrete(counts):
             value = ops.where(refused > 0, np.nan, self._traced_final(counts))
             return ops.cast(value, self.dtype)
-        if float(_numpy(refused)) > 0:
-            _warn_undefined(f"{self._default_name} is undefined: {int(_numpy(refused))} "
-                            "batch(es) with invalid values were refused by a compiled "
-                            "update_state; returning nan")
-            value = self._undefined()
-        else:
-            value = self._final(_numpy(counts).astype(np.float64))
+        with warnings.catch_warnings():
+            if _in_keras_step():  # a running value: the epoch-end read warns
+                warnings.simplefilter("ignore", UndefinedMetricWarning)
+            if float(_numpy(refused)) > 0:
+                _warn_undefined(f"{self._default_name} is undefined: "
+                                f"{int(_numpy(refused))} batch(es) with invalid values were "
+                                "refused by a compiled update_state; returning nan")
+                value = self._undefined()
+            else:
+                value = self._final(_numpy(counts).astype(np.float64))
         return ops.convert_to_tensor(np.asarray(value, np.float64), self.dtype)
 
     def _read(self) -> tuple[Any, Any]:

@@ -40,6 +40,7 @@ import numpy as np
 from ._keras_backend import (
     _float64_available,
     _host,
+    _in_keras_step,
     _is_concrete,
     _numpy,
     _on_host,
@@ -59,7 +60,7 @@ from ._moments import (
     _scale,
 )
 from ._validation import _check_continuous, _check_nan_policy
-from .exceptions import DiagnosticWarning, _warn_undefined
+from .exceptions import DiagnosticWarning, UndefinedMetricWarning, _warn_undefined
 from .report import CLASSIFICATION_ROWS, CONTINUOUS_ROWS, Report, evaluate
 
 __all__ = ["CCC", "RMSE", "SAGR", "UAR", "AffectMetricsCallback", "MultilabelF1", "Pearson",
@@ -429,8 +430,11 @@ class _MomentMetric(keras.metrics.Metric):
         if not _is_concrete(gram):
             return ops.cast(ops.mean(self._traced_values(gram, maxima, minima, refused)),
                             self.dtype)
-        value = float(np.mean(self._core_values(
-            *(_numpy(a).astype(np.float64) for a in (gram, maxima, minima, refused)))))
+        with warnings.catch_warnings():
+            if _in_keras_step():  # a running value: the epoch-end read warns
+                warnings.simplefilter("ignore", UndefinedMetricWarning)
+            value = float(np.mean(self._core_values(
+                *(_numpy(a).astype(np.float64) for a in (gram, maxima, minima, refused)))))
         return ops.convert_to_tensor(value, self.dtype)
 
     def _core_values(self, gram: np.ndarray, maxima: np.ndarray, minima: np.ndarray,

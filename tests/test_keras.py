@@ -872,3 +872,27 @@ def test_portable_callback_sets_the_mode_of_training_and_differently_prefixed_mo
         history = model.fit(x, y, epochs=1, verbose=0, validation_data=val,
                             callbacks=[AffectMetricsCallback(val, prefix=prefix), stopper])
         assert stopper.mode == mode and monitor in history.history
+
+
+def test_portable_running_values_in_fit_do_not_warn_only_the_epoch_value_does():
+    # On PyTorch Keras reads every metric eagerly after each step: Pearson warned "y_true
+    # and y_pred are constant" after the first one-sample batch although the epoch's value
+    # is defined, and a collapsed head warned once per batch instead of once.
+    rng = np.random.default_rng(25)
+    truth = rng.uniform(-1, 1, (20, 2)).astype(np.float32)
+    x = truth + rng.normal(0, 0.3, (20, 2)).astype(np.float32)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Identity()])
+    model.compile(loss="mse", metrics=[*Pearson.per_output(), *CCC.per_output()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", am.UndefinedMetricWarning)
+        logs = model.evaluate(x, truth, batch_size=1, verbose=0, return_dict=True)
+    t64, p64 = truth.astype(np.float64), x.astype(np.float64)
+    assert logs["pearson_valence"] == pytest.approx(am.pearson(t64[:, 0], p64[:, 0]),
+                                                    rel=1e-12)
+    assert logs["ccc_arousal"] == pytest.approx(am.ccc(t64[:, 1], p64[:, 1]), rel=1e-12)
+    with pytest.warns(am.UndefinedMetricWarning) as record:
+        logs = model.evaluate(np.full_like(x, 0.3), truth, batch_size=4, verbose=0,
+                              return_dict=True)
+    messages = [str(w.message) for w in record if w.category is am.UndefinedMetricWarning]
+    assert messages == ["pearson is undefined: y_pred is constant; returning nan"] * 2
+    assert np.isnan(logs["pearson_valence"]) and logs["ccc_valence"] == 0.0
