@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import operator
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -89,17 +91,89 @@ def _on_host(value: Any) -> bool:
 
 def _numpy(value: Any) -> np.ndarray:
     """A tensor or variable as NumPy (TensorFlow and torch tensors through ``.numpy()``,
-    which, unlike ``np.array`` on them, does not warn under NumPy 2)."""
+    which, unlike ``np.array`` on them, does not warn under NumPy 2).
+
+    Floats NumPy has no dtype of its own for (bfloat16, float8: ``ml_dtypes`` arrays, or
+    torch tensors, which cannot be converted at all) come back as float32, exactly.
+    """
     backend = keras.backend.backend()
     if backend == "tensorflow" and hasattr(value, "numpy"):
-        return np.asarray(value.numpy())
+        return _plain(np.asarray(value.numpy()))
     if backend == "torch" and hasattr(value, "detach"):
-        return value.detach().cpu().numpy()
-    return np.asarray(ops.convert_to_numpy(value))
+        value = value.detach()
+        if value.is_floating_point() and value.element_size() <= 2 \
+                and value.dtype != _torch_float16():
+            value = value.float()  # bfloat16, float8: NumPy has no dtype for them
+        return value.cpu().numpy()
+    return _plain(np.asarray(ops.convert_to_numpy(value)))
+
+
+def _torch_float16() -> Any:
+    """torch.float16, the one float under 4 bytes that NumPy has."""
+    import torch
+
+    return torch.float16
+
+
+def _plain(values: np.ndarray) -> np.ndarray:
+    """An ``ml_dtypes`` float array (bfloat16, float8; NumPy kind ``"V"``) as float32,
+    which holds each of its values exactly; any other array as it is."""
+    return values.astype(np.float32) if values.dtype.kind == "V" else values
 
 
 def _host(value: Any) -> Any:
-    return value if isinstance(value, (np.ndarray, list, tuple, int, float)) \
-        else _numpy(value)
+    if isinstance(value, np.ndarray):
+        return _plain(value)
+    return value if isinstance(value, (list, tuple, int, float)) else _numpy(value)
 
 
+def _same_rank(y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+    """Keras' convention for targets and predictions whose ranks differ by one: a trailing
+    axis of length 1 is dropped (``y`` of shape ``(n,)`` against a ``Dense(1)`` output
+    ``(n, 1)``), as Keras' own metrics and losses do, and as the compiled update does.
+    Nothing else is reshaped or broadcast: ``(4, 1)`` against ``(1, 1)`` stays refused."""
+    try:
+        t_shape, p_shape = np.shape(y_true), np.shape(y_pred)
+    except ValueError:  # ragged lists: the core's checks name them
+        return y_true, y_pred
+    if len(t_shape) == len(p_shape) + 1 and t_shape[-1:] == (1,):
+        return np.reshape(y_true, t_shape[:-1]), y_pred
+    if len(p_shape) == len(t_shape) + 1 and p_shape[-1:] == (1,):
+        return y_true, np.reshape(y_pred, p_shape[:-1])
+    return y_true, y_pred
+
+
+def _positive_int(value: Any, name: str) -> int:
+    """A positive integer argument (Python or NumPy integer; not bool, not a float)."""
+    try:
+        number = operator.index(value)
+    except TypeError:
+        number = 0
+    if isinstance(value, (bool, np.bool_)) or number < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return number
+
+
+
+
+_STEPS = ("train_step", "test_step")
+
+
+def _in_keras_step() -> bool:
+    """True when ``result()`` is read inside a Keras ``train_step``/``test_step``.
+
+    Keras reads every metric after each step to show running values; on the PyTorch
+    backend that read is eager (on TensorFlow and JAX it is traced, without warnings). A
+    running value may be undefined after the first batches (one sample, a constant first
+    batch) although the epoch's is not, so warnings belong to the epoch-end read only.
+    """
+    frame = sys._getframe(2)
+    for _ in range(8):
+        if frame is None:
+            return False
+        code = frame.f_code
+        if code.co_name in _STEPS and "trainer" in code.co_filename \
+                and "keras" in code.co_filename:
+            return True
+        frame = frame.f_back
+    return False

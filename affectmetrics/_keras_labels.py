@@ -10,14 +10,25 @@ statistics step, and ``result()`` applies the core's final step (``_uar_from_cm`
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-from ._keras_backend import _float64_available, _host, _is_concrete, _numpy, _on_host, keras, ops
+from ._keras_backend import (
+    _float64_available,
+    _host,
+    _in_keras_step,
+    _is_concrete,
+    _numpy,
+    _on_host,
+    _positive_int,
+    keras,
+    ops,
+)
 from ._validation import _check_classification, _check_nan_policy
 from .classification import _check_zero_division, _confusion_of, _uar_from_cm
-from .exceptions import _warn_undefined
+from .exceptions import UndefinedMetricWarning, _warn_undefined
 from .multilabel import (
     _F1_AVERAGES,
     _check_multilabel,
@@ -77,13 +88,16 @@ class _CountMetric(keras.metrics.Metric):
         if not _is_concrete(counts):
             value = ops.where(refused > 0, np.nan, self._traced_final(counts))
             return ops.cast(value, self.dtype)
-        if float(_numpy(refused)) > 0:
-            _warn_undefined(f"{self._default_name} is undefined: {int(_numpy(refused))} "
-                            "batch(es) with invalid values were refused by a compiled "
-                            "update_state; returning nan")
-            value = self._undefined()
-        else:
-            value = self._final(_numpy(counts).astype(np.float64))
+        with warnings.catch_warnings():
+            if _in_keras_step():  # a running value: the epoch-end read warns
+                warnings.simplefilter("ignore", UndefinedMetricWarning)
+            if float(_numpy(refused)) > 0:
+                _warn_undefined(f"{self._default_name} is undefined: "
+                                f"{int(_numpy(refused))} batch(es) with invalid values were "
+                                "refused by a compiled update_state; returning nan")
+                value = self._undefined()
+            else:
+                value = self._final(_numpy(counts).astype(np.float64))
         return ops.convert_to_tensor(np.asarray(value, np.float64), self.dtype)
 
     def _read(self) -> tuple[Any, Any]:
@@ -95,6 +109,34 @@ class _CountMetric(keras.metrics.Metric):
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "nan_policy": self.nan_policy,
                 "zero_division": self.zero_division, "dtype": self.dtype}
+
+
+def _vector_as_column(values: Any) -> Any:
+    """An ``(n,)`` array as ``(n, 1)`` (Keras' convention for one output unit); any other
+    shape as it is, for the core's checks to judge."""
+    try:
+        shape = np.shape(values)
+    except ValueError:  # ragged lists
+        return values
+    return np.reshape(values, (shape[0], 1)) if len(shape) == 1 else values
+
+
+def _class_indices(codes: Any, num_classes: int) -> Any:
+    """True when every code is a whole number in ``0..num_classes-1`` (the core refuses
+    any other label, 0.5 included; a cast to int32 would truncate it)."""
+    whole = ops.equal(codes, ops.floor(codes)) if "float" in str(codes.dtype) \
+        else ops.ones_like(codes, dtype="bool")
+    return ops.all(ops.logical_and(whole, ops.logical_and(codes >= 0, codes < num_classes)))
+
+
+def _column_as_vector(values: Any) -> Any:
+    """An ``(n, 1)`` array as ``(n,)`` (Keras keeps sparse labels in a column); any other
+    shape as it is, for the core's checks to judge."""
+    try:
+        shape = np.shape(values)
+    except ValueError:  # ragged lists
+        return values
+    return np.reshape(values, shape[:1]) if len(shape) == 2 and shape[1] == 1 else values
 
 
 @keras.saving.register_keras_serializable(package="affectmetrics")
@@ -149,13 +191,14 @@ class UAR(_CountMetric):
     def __init__(self, num_classes: int, name: str | None = None, *,
                  zero_division: float = 0.0, nan_policy: str = "raise",
                  dtype: Any = None) -> None:
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) \
-                or num_classes < 1:
-            raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
-        self.num_classes = num_classes
+        self.num_classes = num_classes = _positive_int(num_classes, "num_classes")
         super().__init__(name, (num_classes, num_classes), nan_policy, zero_division, dtype)
 
     def _host_counts(self, y_true: Any, y_pred: Any) -> np.ndarray:
+        # Keras' sparse labels (n, 1), and (n, 1) class indices, as the compiled update.
+        y_true = _column_as_vector(y_true)
+        if self.num_classes > 1:
+            y_pred = _column_as_vector(y_pred)
         data = _check_classification(y_true, y_pred, labels=np.arange(self.num_classes),
                                      nan_policy=self.nan_policy, allow_empty=True)
         return _confusion_of(data)
@@ -163,7 +206,7 @@ class UAR(_CountMetric):
     def _traced_counts(self, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
         c = self.num_classes
         t = ops.reshape(y_true, (-1,))
-        ok = ops.all(ops.logical_and(t >= 0, t < c))
+        ok = _class_indices(t, c)
         keep = None
         if len(y_pred.shape) == 2 and y_pred.shape[-1] == c:
             scores = ops.cast(y_pred, self._state_dtype)
@@ -175,7 +218,11 @@ class UAR(_CountMetric):
             p = ops.argmax(scores, axis=-1)
         else:
             p = ops.reshape(y_pred, (-1,))
-            ok = ops.logical_and(ok, ops.all(ops.logical_and(p >= 0, p < c)))
+            ok = ops.logical_and(ok, _class_indices(p, c))
+            p = ops.where(ok, p, 0)
+        # Out-of-range codes would make one_hot raise (PyTorch) before the batch is counted
+        # as refused: a refused batch is one-hot encoded as zeros and not added.
+        t = ops.where(ok, t, 0)
         truth = ops.one_hot(ops.cast(t, "int32"), c, dtype=self._state_dtype)
         if keep is not None:
             truth = truth * ops.expand_dims(keep, -1)
@@ -254,8 +301,7 @@ class MultilabelF1(_CountMetric):
     def __init__(self, num_labels: int, name: str | None = None, *, threshold: float = 0.5,
                  average: str | None = "macro", zero_division: float = 0.0,
                  nan_policy: str = "raise", dtype: Any = None) -> None:
-        if isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 1:
-            raise ValueError(f"num_labels must be a positive integer, got {num_labels!r}")
+        num_labels = _positive_int(num_labels, "num_labels")
         if average not in _F1_AVERAGES:
             raise ValueError(f"average must be one of {_F1_AVERAGES}, got {average!r}")
         self.num_labels = num_labels
@@ -264,6 +310,8 @@ class MultilabelF1(_CountMetric):
         super().__init__(name, (num_labels, 2, 2), nan_policy, zero_division, dtype)
 
     def _host_counts(self, y_true: Any, y_pred: Any) -> np.ndarray:
+        if self.num_labels == 1:  # one AU: y (n,) against a Dense(1) output (n, 1)
+            y_true, y_pred = _vector_as_column(y_true), _vector_as_column(y_pred)
         t, p, _ = _check_multilabel(y_true, y_pred, nan_policy=self.nan_policy,
                                     allow_empty=True)
         if t.shape[1] != self.num_labels:
@@ -275,6 +323,9 @@ class MultilabelF1(_CountMetric):
     def _traced_counts(self, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
         t = ops.cast(y_true, self._state_dtype)
         p = ops.cast(y_pred, self._state_dtype)
+        if self.num_labels == 1:
+            t = ops.expand_dims(t, -1) if len(t.shape) == 1 else t
+            p = ops.expand_dims(p, -1) if len(p.shape) == 1 else p
         if len(t.shape) != 2 or t.shape[-1] != self.num_labels or \
                 (None not in (*t.shape, *p.shape) and tuple(t.shape) != tuple(p.shape)):
             raise ValueError(f"{self.name}: y_true has shape {tuple(t.shape)} and y_pred "

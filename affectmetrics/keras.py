@@ -40,9 +40,12 @@ import numpy as np
 from ._keras_backend import (
     _float64_available,
     _host,
+    _in_keras_step,
     _is_concrete,
     _numpy,
     _on_host,
+    _positive_int,
+    _same_rank,
     in_stateless_scope,
     keras,
     ops,
@@ -57,8 +60,8 @@ from ._moments import (
     _scale,
 )
 from ._validation import _check_continuous, _check_nan_policy
-from .exceptions import DiagnosticWarning, _warn_undefined
-from .report import Report, evaluate
+from .exceptions import DiagnosticWarning, UndefinedMetricWarning, _warn_undefined
+from .report import CLASSIFICATION_ROWS, CONTINUOUS_ROWS, Report, evaluate
 
 __all__ = ["CCC", "RMSE", "SAGR", "UAR", "AffectMetricsCallback", "MultilabelF1", "Pearson",
            "ccc_loss"]
@@ -96,9 +99,19 @@ def _host_statistics(t: np.ndarray, p: np.ndarray, w: np.ndarray | None, pivot: 
 _RANGE = (1e-140, 1e140)
 
 
+def _out_of_range(amax: Any) -> Any:
+    """Where a largest magnitude is outside the range (0, all zeros, is inside)."""
+    return (amax > _RANGE[1]) | ((amax > 0) & (amax < _RANGE[0]))
+
+
 def _check_range(extremes: np.ndarray, name: str) -> None:
-    amax = float(np.abs(extremes[:, :, _TRUE:_PRED + 1]).max())
-    if amax > _RANGE[1] or 0 < amax < _RANGE[0]:
+    """Refuse a batch with a side (truth or prediction) of a column whose largest magnitude
+    is outside the range: each side of each column has its own sums of squares, so a tiny
+    column next to a normal one would underflow (a varying column read as variance 0)."""
+    amax = np.abs(extremes[:, :, _TRUE:_PRED + 1]).max(axis=0)  # (width, 2)
+    bad = _out_of_range(amax)
+    if bad.any():
+        amax = float(amax[bad].max() if (amax[bad] > 1).any() else amax[bad].min())
         raise ValueError(
             f"{name}: y_true/y_pred reach the magnitude {amax:.3g}, outside the range "
             f"[{_RANGE[0]:g}, {_RANGE[1]:g}] that the Keras metric state supports (its sums "
@@ -153,10 +166,13 @@ class _MomentMetric(keras.metrics.Metric):
                  dtype: Any = None) -> None:
         state_dtype = "float64" if _float64_available() else "float32"
         super().__init__(name=name or self._default_name, dtype=dtype or state_dtype)
-        if isinstance(num_outputs, bool) or not isinstance(num_outputs, int) or num_outputs < 1:
-            raise ValueError(f"num_outputs must be a positive integer, got {num_outputs!r}")
-        if column is not None and not 0 <= int(column) < num_outputs:
+        num_outputs = _positive_int(num_outputs, "num_outputs")
+        if column is not None and (isinstance(column, (bool, np.bool_))
+                                   or not isinstance(column, (int, np.integer))
+                                   or not 0 <= column < num_outputs):
             raise ValueError(f"column must be in 0..{num_outputs - 1}, got {column!r}")
+        if isinstance(pivot, (bool, np.bool_)) or not np.isfinite(float(pivot)):
+            raise ValueError(f"pivot must be a finite number, got {pivot!r}")
         _check_nan_policy(nan_policy)
         self.num_outputs = num_outputs
         self.column = None if column is None else int(column)
@@ -232,13 +248,15 @@ class _MomentMetric(keras.metrics.Metric):
     def _host_batch(self, y_true: Any, y_pred: Any, sample_weight: Any
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Validate a batch with the core's checks (NumPy); raises before any change."""
-        t_raw, p_raw = _host(y_true), _host(y_pred)
+        t_raw, p_raw = _same_rank(_host(y_true), _host(y_pred))
         w = None
         if sample_weight is not None:
             w = np.asarray(_host(sample_weight), dtype=np.float64)
             rows = np.shape(t_raw)[0] if np.ndim(t_raw) else 0
             if w.ndim == 2 and w.shape[1] == 1:
                 w = w[:, 0]
+            elif w.ndim == 0:  # one weight for every sample, as Keras' metrics and the
+                w = np.full(rows, w)  # compiled update take it
             if w.shape != (rows,):
                 raise ValueError(f"{self.name}: sample_weight has shape {w.shape}; expected "
                                  f"({rows},), one weight per sample of y_true")
@@ -304,11 +322,26 @@ class _MomentMetric(keras.metrics.Metric):
             w = keep if w is None else w * keep
             t = ops.where(ops.isnan(t), 0.0, t)
             p = ops.where(ops.isnan(p), 0.0, p)
-        if _is_concrete(t):
-            # Eager, on an accelerator: one finiteness check on device; details on failure.
-            if not bool(_numpy(self._finite(t, p, w))):
-                self._host_batch(y_true, y_pred, sample_weight)  # raises the core's error
+        if _is_concrete(t) and not self._device_batch_ok(t, p, w):
+            # Eager, on an accelerator, a batch that fails the device check (finiteness,
+            # weights, magnitude range): the host path raises the core's error, or (a
+            # false alarm, such as a huge value in a row that "omit" drops) adds it.
+            batch = self._host_batch(y_true, y_pred, sample_weight)
+            if batch[0].shape[0]:
+                self._accumulate(*_host_statistics(*batch, self.pivot, self.name))
+            return
         self._accumulate(*self._traced_statistics(t, p, w, mask, gate=not _is_concrete(t)))
+
+    def _device_batch_ok(self, t: Any, p: Any, w: Any) -> bool:
+        """The eager checks of the host path that a device batch can fail, in one
+        synchronisation: one weight per sample, finite values and non-negative weights,
+        magnitudes within the range the state supports (per side and column)."""
+        if w is not None and tuple(w.shape) != (t.shape[0],):
+            return False
+        amax = ops.stack([ops.max(ops.abs(t), axis=0, initial=0.0),
+                          ops.max(ops.abs(p), axis=0, initial=0.0)])  # per side and column
+        in_range = ops.logical_not(ops.any(_out_of_range(amax)))
+        return bool(_numpy(ops.logical_and(self._finite(t, p, w), in_range)))
 
     def _finite(self, t: Any, p: Any, w: Any) -> Any:
         ok = ops.logical_and(ops.all(ops.isfinite(t)), ops.all(ops.isfinite(p)))
@@ -358,8 +391,8 @@ class _MomentMetric(keras.metrics.Metric):
                 total.add_(torch.from_numpy(gram).to(total.device))
                 torch.maximum(folded, torch.from_numpy(extremes).to(folded.device), out=folded)
             return
-        self._extremes.assign(ops.maximum(self._extremes,
-                                          ops.convert_to_tensor(extremes, self._state_dtype)))
+        self._extremes.assign(_larger(self._extremes.value,
+                                      ops.convert_to_tensor(extremes, self._state_dtype)))
         gram = ops.convert_to_tensor(gram, self._state_dtype)
         if not self._compensated:
             self._gram.assign_add(gram)
@@ -397,8 +430,11 @@ class _MomentMetric(keras.metrics.Metric):
         if not _is_concrete(gram):
             return ops.cast(ops.mean(self._traced_values(gram, maxima, minima, refused)),
                             self.dtype)
-        value = float(np.mean(self._core_values(
-            *(_numpy(a).astype(np.float64) for a in (gram, maxima, minima, refused)))))
+        with warnings.catch_warnings():
+            if _in_keras_step():  # a running value: the epoch-end read warns
+                warnings.simplefilter("ignore", UndefinedMetricWarning)
+            value = float(np.mean(self._core_values(
+                *(_numpy(a).astype(np.float64) for a in (gram, maxima, minima, refused)))))
         return ops.convert_to_tensor(value, self.dtype)
 
     def _core_values(self, gram: np.ndarray, maxima: np.ndarray, minima: np.ndarray,
@@ -446,6 +482,13 @@ class _MomentMetric(keras.metrics.Metric):
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "num_outputs": self.num_outputs, "column": self.column,
                 "pivot": self.pivot, "nan_policy": self.nan_policy, "dtype": self.dtype}
+
+
+def _larger(a: Any, b: Any) -> Any:
+    """The elementwise maximum in the inputs' dtype: ``ops.maximum`` returns float32 for
+    float64 tensors on the PyTorch backend, which rounded the running extremes and made a
+    prediction that varies below float32 resolution "constant"."""
+    return ops.where(a >= b, a, b)
 
 
 def _nonnegative(constant: Any, m2: Any) -> Any:
@@ -630,6 +673,18 @@ def ccc_loss(y_true: Any, y_pred: Any) -> Any:
     """
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.cast(y_true, y_pred.dtype)
+    # Keras' convention: a trailing axis of length 1 on one side only is dropped (y (n,)
+    # against a Dense(1) output (n, 1)); anything else that differs is refused, never
+    # broadcast into an (n, n) product.
+    if len(y_true.shape) == len(y_pred.shape) + 1 and y_true.shape[-1] == 1:
+        y_true = ops.squeeze(y_true, -1)
+    elif len(y_pred.shape) == len(y_true.shape) + 1 and y_pred.shape[-1] == 1:
+        y_pred = ops.squeeze(y_pred, -1)
+    if len(y_true.shape) != len(y_pred.shape) or any(
+            a is not None and b is not None and a != b
+            for a, b in zip(y_true.shape, y_pred.shape, strict=True)):
+        raise ValueError(f"ccc_loss: y_true has shape {tuple(y_true.shape)} but y_pred has "
+                         f"shape {tuple(y_pred.shape)}; they must have the same shape")
     if len(y_pred.shape) == 1:
         y_true, y_pred = ops.expand_dims(y_true, -1), ops.expand_dims(y_pred, -1)
     dt = y_true - ops.mean(y_true, axis=0)
@@ -798,10 +853,11 @@ class AffectMetricsCallback(keras.callbacks.Callback):
         mine = siblings.index(self) if self in siblings else len(siblings)
         for position, callback in enumerate(siblings):
             monitor = getattr(callback, "monitor", None)
-            if not isinstance(monitor, str) or not monitor.startswith(self.prefix):
+            if not isinstance(monitor, str):
                 continue
-            key = monitor[len(self.prefix):]
-            compiled = _compiled_direction(self.model, key)
+            # Compiled metrics are logged by Keras, under "val_" (whatever this callback's
+            # prefix) for validation and without a prefix for training.
+            compiled = _compiled_direction(self.model, monitor.removeprefix("val_"))
             if compiled is not None:
                 # A compiled affectmetrics metric, under Keras' output-name prefix in a
                 # multi-output model, where Keras cannot find its direction by name.
@@ -809,6 +865,9 @@ class AffectMetricsCallback(keras.callbacks.Callback):
                         and getattr(callback, "monitor_op", None) is None:
                     callback.mode = compiled
                 continue
+            if not monitor.startswith(self.prefix):
+                continue
+            key = monitor[len(self.prefix):]
             if not _is_report_key(key):
                 continue
             if position < mine:
@@ -831,9 +890,11 @@ class AffectMetricsCallback(keras.callbacks.Callback):
 
 
 def _is_report_key(key: str) -> bool:
-    stems = ("accuracy", "f1", "kappa", "krippendorff_alpha", "auc", "auc_pr", "rmse_",
-             "pearson_", "sagr_", "ccc_", "abaw_")
-    return key.startswith(stems)
+    """True for the keys the callback writes: the report's rows (``uar``, ``icc_valence``
+    included), read from the report's own tables so that a new row is covered."""
+    exact = {name for name, _ in CLASSIFICATION_ROWS}
+    stems = (*(f"{name}_" for name, _ in CONTINUOUS_ROWS), "abaw_")
+    return key in exact or key.startswith(stems)
 
 
 def _compiled_direction(model: Any, key: str) -> str | None:

@@ -166,8 +166,10 @@ BAD_BATCHES = {
             "y_pred contains 1 infinite"),
     "lengths": (np.zeros((4, 1)), np.zeros((1, 1)), None, ValueError,
                 "y_true has 4 samples, y_pred has 1"),
-    "shapes": (np.zeros((4, 1)), np.zeros(4), None, ValueError,
-               r"y_true has shape \(4, 1\) but y_pred has shape \(4,\)"),
+    "shapes": (np.zeros((4, 2)), np.zeros(4), None, ValueError,
+               r"y_true has shape \(4, 2\) but y_pred has shape \(4,\)"),
+    "unit-axis-lengths": (np.zeros(4), np.zeros((1, 1)), None, ValueError,
+                          "y_true has 4 samples, y_pred has 1"),
     "columns": (np.zeros((4, 3)), np.zeros((4, 3)), None, ValueError, "num_outputs=1"),
     "3-d": (np.zeros((4, 1, 1)), np.zeros((4, 1, 1)), None, ValueError, "3-D"),
     "strings": (np.array(["a", "b"]), np.array([0.1, 0.2]), None, TypeError, "y_true"),
@@ -624,3 +626,273 @@ def test_compiled_label_metrics_count_refused_batches():
     tf.function(f1.update_state)(tf.constant(au.astype(np.float64)), tf.constant(holes))
     assert float(f1.result()) == pytest.approx(
         am.multilabel_f1(au, holes, nan_policy="omit"), rel=1e-12)
+
+
+def test_portable_targets_n_against_a_dense_1_output_n_1_follow_keras():
+    # y of shape (n,) against a Dense(1) output (n, 1): Keras' convention (its own metrics
+    # and losses, and the compiled update) drops the unit axis; the eager update refused
+    # it, so model.fit failed on PyTorch and worked on TensorFlow.
+    truth, pred = va_data(21, n=50, dtype=np.float64)
+    t, p = truth[:, 0], pred[:, 0]
+    for cls, fn in FUNCTIONS.items():
+        for a, b in ((t, p[:, None]), (t[:, None], p)):
+            metric = cls()
+            metric.update_state(a[:20], b[:20])
+            metric.update_state(a[20:], b[20:])
+            assert float(metric.result()) == pytest.approx(fn(t, p), rel=1e-12)
+    with pytest.raises(ValueError, match="y_true has 4 samples, y_pred has 1"):
+        CCC().update_state(np.zeros((4, 1)), np.zeros((1, 1)))  # nothing broadcast
+    with pytest.raises(ValueError, match="num_outputs=2"):
+        CCC(num_outputs=2).update_state(t, p[:, None])
+    x = pred[:, :1].astype(np.float32)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Identity()])
+    model.compile(loss="mse", metrics=[CCC(), Pearson()])
+    logs = model.evaluate(x, truth[:, 0], batch_size=16, verbose=0, return_dict=True)
+    y32 = truth[:, 0].astype(np.float32).astype(np.float64)
+    assert logs["ccc"] == pytest.approx(am.ccc(y32, x[:, 0].astype(np.float64)), rel=1e-9)
+    assert logs["pearson"] == pytest.approx(am.pearson(y32, x[:, 0].astype(np.float64)),
+                                            rel=1e-9)
+    labels = np.array([0, 1, 2, 1, 0, 2, 2])
+    scores = np.eye(3)[[0, 1, 1, 1, 2, 2, 0]] * 0.8 + 0.1
+    uar = UAR(num_classes=3)
+    uar.update_state(labels[:, None], scores)  # sparse labels as Keras keeps them, (n, 1)
+    assert float(uar.result()) == pytest.approx(am.uar(labels, scores), rel=1e-12)
+    indices = UAR(num_classes=3)
+    indices.update_state(labels[:, None], scores.argmax(axis=1)[:, None])
+    assert float(indices.result()) == pytest.approx(am.uar(labels, scores), rel=1e-12)
+    classifier = keras.Sequential([keras.Input((3,)), keras.layers.Identity()])
+    classifier.compile(loss="sparse_categorical_crossentropy", metrics=[UAR(num_classes=3)])
+    logs = classifier.evaluate(scores.astype(np.float32), labels[:, None], batch_size=3,
+                               verbose=0, return_dict=True)
+    assert logs["uar"] == pytest.approx(am.uar(labels, scores), rel=1e-12)
+
+
+def test_portable_ccc_loss_drops_a_unit_axis_and_refuses_other_shapes():
+    # ccc_loss(y (n,), y_pred (n, 1)) broadcast the centred columns into an (n, n) product
+    # and returned 1.0 whatever the data.
+    truth, pred = va_data(22, n=40, dtype=np.float64)
+    t, p = truth[:, 0], pred[:, 0]
+    expected = 1.0 - am.ccc(t, p)
+    assert float(ccc_loss(t, p[:, None])) == pytest.approx(expected, rel=1e-6)
+    assert float(ccc_loss(t[:, None], p)) == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match=r"ccc_loss: y_true has shape \(4, 1\)"):
+        ccc_loss(np.zeros((4, 1)), np.ones((1, 1)))
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_portable_half_precision_inputs_equal_the_core_on_their_values(dtype):
+    # bfloat16 tensors were refused ("must hold real numbers", TensorFlow) or crashed in
+    # the conversion (PyTorch: "Got unsupported ScalarType BFloat16").
+    truth, pred = va_data(23, n=64, dtype=np.float64)
+    t = keras.ops.convert_to_tensor(truth, dtype)
+    p = keras.ops.convert_to_tensor(pred, dtype)
+    exact_t = keras.ops.convert_to_numpy(keras.ops.cast(t, "float32")).astype(np.float64)
+    exact_p = keras.ops.convert_to_numpy(keras.ops.cast(p, "float32")).astype(np.float64)
+    for cls, fn in FUNCTIONS.items():
+        metric = cls(num_outputs=2)
+        metric.update_state(t[:30], p[:30])
+        metric.update_state(t[30:], p[30:])
+        assert float(metric.result()) == pytest.approx(np.mean(fn(exact_t, exact_p)),
+                                                       rel=1e-12)
+    labels = np.arange(64) % 3
+    scores = keras.ops.convert_to_tensor(np.random.default_rng(3).random((64, 3)), dtype)
+    uar = UAR(num_classes=3)
+    uar.update_state(labels, scores)
+    exact = keras.ops.convert_to_numpy(keras.ops.cast(scores, "float32"))
+    assert float(uar.result()) == pytest.approx(am.uar(labels, exact), rel=1e-12)
+    f1 = MultilabelF1(num_labels=3)
+    f1.update_state((exact > 0.5).astype(int), scores)
+    assert float(f1.result()) == 1.0
+
+
+def test_portable_constructor_arguments_are_checked_by_value_not_by_python_type():
+    # np.int64(2) (a shape entry, a config read back from NumPy) was refused as num_outputs;
+    # column=True and column=1.7 were taken as column 1; pivot=nan made every value nan.
+    assert CCC(num_outputs=np.int64(2)).num_outputs == 2
+    assert CCC(num_outputs=2, column=np.int64(1)).column == 1
+    assert UAR(num_classes=np.int32(3)).num_classes == 3
+    assert MultilabelF1(num_labels=np.int64(4)).num_labels == 4
+    for column in (True, 1.7, -1, 2):
+        with pytest.raises(ValueError, match=r"column must be in 0\.\.1"):
+            CCC(num_outputs=2, column=column)
+    for bad in (2.0, True, 0):
+        with pytest.raises(ValueError, match="num_outputs must be a positive integer"):
+            RMSE(num_outputs=bad)
+        with pytest.raises(ValueError, match="num_classes must be a positive integer"):
+            UAR(num_classes=bad)
+    for pivot in (np.nan, np.inf, -np.inf):
+        with pytest.raises(ValueError, match="pivot must be a finite number"):
+            CCC(pivot=pivot)
+
+
+def test_portable_device_batches_are_checked_and_kept_as_on_the_host(monkeypatch):
+    # A batch on an accelerator (simulated: every tensor taken as off the host) went through
+    # a finiteness check only: magnitudes outside the supported range were added (the
+    # state became nan for good), a sample_weight of the wrong length raised the backend's
+    # broadcast error, UAR labels out of range raised torch's one_hot error and 0.5 was
+    # truncated to class 0. On PyTorch the running extremes were folded with ops.maximum,
+    # which returns float32 there: a prediction varying below float32 resolution became
+    # "constant" (Pearson nan).
+    import affectmetrics._keras_labels as labels_module
+    import affectmetrics.keras as keras_module
+
+    monkeypatch.setattr(keras_module, "_on_host", lambda value: False)
+    monkeypatch.setattr(labels_module, "_on_host", lambda value: False)
+    tensor = keras.ops.convert_to_tensor
+    first_t, first_p = np.array([0.2, -0.4, 0.9]), np.array([0.1, -0.1, 0.5])
+    refused = [
+        (np.array([1e200, 0.0]), np.array([0.2, 0.1]), None, "outside the range"),
+        (np.array([1e-200, 0.0]), np.array([1e-200, 0.0]), None, "outside the range"),
+        (np.array([0.1, 0.3]), np.array([0.2, 0.1]), np.ones(3),
+         r"sample_weight has shape \(3,\)"),
+    ]
+    for truth, pred, weight, message in refused:
+        metric = CCC()
+        metric.update_state(tensor(first_t), tensor(first_p))
+        before = state(metric)
+        with pytest.raises(ValueError, match=message):
+            metric.update_state(tensor(truth), tensor(pred),
+                                sample_weight=None if weight is None else tensor(weight))
+        for old, new in zip(before, state(metric), strict=True):
+            np.testing.assert_array_equal(old, new)
+    if keras.backend.backend() != "jax" or _jax_x64():
+        truth = np.array([0.1, 0.5, -0.3, 0.7])
+        pred = 0.3 + np.array([0.0, 1e-12, 2e-12, -1e-12])
+        metric = Pearson(pivot=0.3)
+        metric.update_state(tensor(truth[:2]), tensor(pred[:2]))
+        metric.update_state(tensor(truth[2:]), tensor(pred[2:]))
+        assert float(metric.result()) == pytest.approx(am.pearson(truth, pred), rel=1e-9)
+    uar = UAR(num_classes=3)
+    uar.update_state(tensor(np.array([0, 1, 2])), tensor(np.array([0, 1, 1])))
+    before = state(uar)
+    for labels in (np.array([0, 5]), np.array([0.5, 1.0])):
+        with pytest.raises(ValueError, match="which is not among the classes"):
+            uar.update_state(tensor(labels), tensor(np.array([0, 1])))
+    for old, new in zip(before, state(uar), strict=True):
+        np.testing.assert_array_equal(old, new)
+    assert float(uar.result()) == pytest.approx(am.uar([0, 1, 2], [0, 1, 1]), rel=1e-12)
+
+
+def _jax_x64():
+    import jax
+
+    return bool(jax.config.read("jax_enable_x64"))
+
+
+def test_portable_callback_keys_uar_and_icc_are_known_to_the_callback():
+    # The callback writes val_uar and val_icc_valence/arousal, but did not know them as its
+    # keys: EarlyStopping(monitor="val_uar") in mode "auto" stopped fit with Keras'
+    # "isn't able to automatically determine" error, and a misplaced monitor got no warning.
+    x, y = multitask_data()
+    val = (x[:32], {k: v[:32] for k, v in y.items()})
+    for key in ("val_uar", "val_icc_valence", "val_icc_arousal"):
+        model = multitask_model()
+        model.compile(optimizer="adam", loss={"expression": "sparse_categorical_crossentropy",
+                                              "valence_arousal": "mse"})
+        stopper = keras.callbacks.EarlyStopping(monitor=key, patience=5)
+        history = model.fit(x, y, epochs=1, verbose=0,
+                            callbacks=[AffectMetricsCallback(val), stopper])
+        assert stopper.mode == "max" and key in history.history
+        late = keras.callbacks.EarlyStopping(monitor=key, mode="max")
+        with pytest.warns(UserWarning, match="put AffectMetricsCallback first"):
+            model.fit(x, y, epochs=1, verbose=0, callbacks=[late, AffectMetricsCallback(val)])
+
+
+def test_portable_magnitude_range_is_checked_per_column_and_side():
+    # The range was checked over the whole batch: a valence column of magnitude 1e-170
+    # next to an arousal column around 0.5 was accepted, its sum of squares underflowed to
+    # 0, and CCC came out nan where the core gives 0 (constant prediction, varying truth).
+    truth = np.array([[1e-170, 0.5], [0.0, 0.1], [3e-170, 0.2]])
+    pred = np.array([[0.0, 0.4], [0.0, 0.3], [0.0, 0.1]])
+    for bad_t, bad_p in ((truth, pred), (pred[:, ::-1], truth[:, ::-1])):
+        metrics = CCC.per_output(("valence", "arousal"))
+        metrics[0].update_state(np.array([[0.2, 0.1], [0.4, -0.3]]),
+                                np.array([[0.1, 0.2], [0.3, -0.1]]))
+        before = state(metrics[0])
+        with pytest.raises(ValueError, match="reach the magnitude 3e-170"):
+            metrics[0].update_state(bad_t, bad_p)
+        for old, new in zip(before, state(metrics[0]), strict=True):
+            np.testing.assert_array_equal(old, new)
+    fine = Pearson(num_outputs=2)  # a tiny value beside normal ones in its column is fine
+    values = np.array([[1e-170, 0.5], [0.3, 0.1], [0.7, 0.2]])
+    fine.update_state(values, values[::-1])
+    assert float(fine.result()) == pytest.approx(np.mean(am.pearson(values, values[::-1])),
+                                                 rel=1e-12)
+
+
+def test_portable_a_scalar_sample_weight_weighs_every_sample_alike():
+    # A scalar sample_weight (Keras' metrics take it) was refused by the eager update
+    # ("shape (); expected (n,)") and accepted by the compiled one.
+    truth, pred = va_data(24, n=30, dtype=np.float64)
+    for cls, fn in FUNCTIONS.items():
+        metric = cls(num_outputs=2)
+        metric.update_state(truth, pred, sample_weight=2.0)
+        metric.update_state(truth[:0], pred[:0], sample_weight=np.float64(3.0))
+        assert float(metric.result()) == pytest.approx(np.mean(fn(truth, pred)), rel=1e-12)
+    with pytest.raises(ValueError, match="finite and non-negative"):
+        CCC().update_state(truth[:, 0], pred[:, 0], sample_weight=-1.0)
+
+
+def test_portable_one_au_targets_n_against_a_dense_1_output():
+    # MultilabelF1(num_labels=1): y (n,) against a Dense(1, sigmoid) output (n, 1) was
+    # refused by both updates, where Keras' own metrics take it.
+    truth = np.array([1, 0, 1, 1, 0, 0, 1])
+    scores = np.array([0.9, 0.2, 0.4, 0.7, 0.6, 0.1, 0.8])
+    expected = am.multilabel_f1(truth[:, None], scores[:, None])
+    for a, b in ((truth, scores[:, None]), (truth[:, None], scores)):
+        metric = MultilabelF1(num_labels=1)
+        metric.update_state(a[:3], b[:3])
+        metric.update_state(a[3:], b[3:])
+        assert float(metric.result()) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="num_labels=2"):
+        MultilabelF1(num_labels=2).update_state(np.zeros((3, 1)), np.zeros((3, 1)))
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Identity()])
+    model.compile(loss="binary_crossentropy", metrics=[MultilabelF1(num_labels=1)])
+    logs = model.evaluate(scores[:, None].astype(np.float32), truth, batch_size=3, verbose=0,
+                          return_dict=True)
+    assert logs["multilabel_f1"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_portable_callback_sets_the_mode_of_training_and_differently_prefixed_monitors():
+    # The callback set the direction of compiled keys only when the monitor started with
+    # its own prefix: a training key ("valence_arousal_ccc_valence") or any compiled key
+    # with prefix="val_am_" was left to Keras, which stopped fit in mode "auto".
+    x, y = multitask_data()
+    val = (x[:32], {k: v[:32] for k, v in y.items()})
+    cases = (("valence_arousal_ccc_valence", "val_", "max"),
+             ("valence_arousal_rmse_arousal", "val_", "min"),
+             ("val_valence_arousal_rmse_arousal", "val_am_", "min"))
+    for monitor, prefix, mode in cases:
+        model = multitask_model()
+        model.compile(optimizer="adam",
+                      loss={"expression": "sparse_categorical_crossentropy",
+                            "valence_arousal": "mse"},
+                      metrics={"valence_arousal": [*CCC.per_output(), *RMSE.per_output()]})
+        stopper = keras.callbacks.EarlyStopping(monitor=monitor, patience=5)
+        history = model.fit(x, y, epochs=1, verbose=0, validation_data=val,
+                            callbacks=[AffectMetricsCallback(val, prefix=prefix), stopper])
+        assert stopper.mode == mode and monitor in history.history
+
+
+def test_portable_running_values_in_fit_do_not_warn_only_the_epoch_value_does():
+    # On PyTorch Keras reads every metric eagerly after each step: Pearson warned "y_true
+    # and y_pred are constant" after the first one-sample batch although the epoch's value
+    # is defined, and a collapsed head warned once per batch instead of once.
+    rng = np.random.default_rng(25)
+    truth = rng.uniform(-1, 1, (20, 2)).astype(np.float32)
+    x = truth + rng.normal(0, 0.3, (20, 2)).astype(np.float32)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Identity()])
+    model.compile(loss="mse", metrics=[*Pearson.per_output(), *CCC.per_output()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", am.UndefinedMetricWarning)
+        logs = model.evaluate(x, truth, batch_size=1, verbose=0, return_dict=True)
+    t64, p64 = truth.astype(np.float64), x.astype(np.float64)
+    assert logs["pearson_valence"] == pytest.approx(am.pearson(t64[:, 0], p64[:, 0]),
+                                                    rel=1e-12)
+    assert logs["ccc_arousal"] == pytest.approx(am.ccc(t64[:, 1], p64[:, 1]), rel=1e-12)
+    with pytest.warns(am.UndefinedMetricWarning) as record:
+        logs = model.evaluate(np.full_like(x, 0.3), truth, batch_size=4, verbose=0,
+                              return_dict=True)
+    messages = [str(w.message) for w in record if w.category is am.UndefinedMetricWarning]
+    assert messages == ["pearson is undefined: y_pred is constant; returning nan"] * 2
+    assert np.isnan(logs["pearson_valence"]) and logs["ccc_valence"] == 0.0
