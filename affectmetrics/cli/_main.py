@@ -36,6 +36,7 @@ Parquet (.parquet). Columns, one row per sample (rename each with the flags belo
                              (any order); or expression_pred: predicted codes or names
   valence, arousal           true valence and arousal
   valence_pred, arousal_pred predicted valence and arousal
+  AU1..., AU1_pred...         action units with --au-columns (evaluate)
   any subset works: expression only, valence/arousal only, or both; empty cells are NaN
 """
 
