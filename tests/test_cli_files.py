@@ -1064,3 +1064,110 @@ def test_quote_never_closed_is_refused_naming_its_line(tmp_path):
     result = run("evaluate", path)  # a literal quote inside a field is no error
     assert result.returncode == 0, result.stderr
     assert metric(result.stdout, "Accuracy") == 1.0
+
+
+# -- 6. action units and subgroups (issue 13) ---------------------------------------------
+
+def au_file(tmp_path, n=90, seed=11):
+    rng = np.random.default_rng(seed)
+    au = (rng.random((n, 3)) < 0.4).astype(np.int64)
+    scores = np.round(np.clip(au * 0.45 + rng.random((n, 3)) * 0.6, 0, 1), 4)
+    gender = rng.choice(["female", "male"], n)
+    age = rng.integers(0, 3, n)
+    columns = {"AU1": au[:, 0], "AU2": au[:, 1], "AU4": au[:, 2], "gender": gender,
+               "age": age, "AU4_pred": scores[:, 2], "AU1_pred": scores[:, 0],
+               "AU2_pred": scores[:, 1]}
+    path = tmp_path / "au.csv"
+    path.write_text(table_text(columns))
+    return path, au, scores, gender, age
+
+
+def test_au_and_subgroup_columns_equal_the_api(tmp_path):
+    from sklearn.metrics import f1_score
+
+    path, au, scores, gender, age = au_file(tmp_path)
+    out = tmp_path / "out"
+    result = run("evaluate", path, "--au-columns", "AU1,AU2,AU4", "--subgroup-columns",
+                 "gender,age", "--au-threshold", "0.4", "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    api = am.evaluate(au=au, au_pred=scores, au_names=["AU1", "AU2", "AU4"], au_threshold=0.4,
+                      subgroups={"gender": gender, "age": age}, warn=False)
+    expected = json.loads(api.to_json())
+    assert report["metrics"] == expected["metrics"]
+    assert report["subgroups"] == expected["subgroups"]
+    assert report["au_names"] == ["AU1", "AU2", "AU4"]
+    assert report["metrics"]["au_f1"] == pytest.approx(
+        f1_score(au, (scores > 0.4).astype(int), average="macro"), rel=1e-12)
+
+
+def test_au_and_subgroups_with_ci_equal_the_api(tmp_path):
+    path, au, scores, gender, age = au_file(tmp_path)
+    out = tmp_path / "out"
+    result = run("evaluate", path, "--au-columns", "AU1,AU2,AU4", "--subgroup-columns",
+                 "gender,age", "--ci", "0.9", "--n-resamples", "50", "--seed", "3",
+                 "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    api = am.evaluate(au=au, au_pred=scores, au_names=["AU1", "AU2", "AU4"],
+                      subgroups={"gender": gender, "age": age}, ci=0.9, n_resamples=50,
+                      seed=3, warn=False)
+    expected = json.loads(api.to_json())
+    assert report["intervals"] == expected["intervals"]
+    assert report["subgroups"] == expected["subgroups"]
+    assert "low" in json.dumps(report["subgroups"])
+
+
+def test_abaw_au_marker_is_left_out_and_counted(tmp_path):
+    rng = np.random.default_rng(2)
+    au = (rng.random((20, 12)) < 0.5).astype(np.int64)
+    scores = np.round(rng.random((20, 12)), 3)
+    marked = au.copy()
+    marked[[3, 7], 5] = -1
+    columns = {**{name: marked[:, j] for j, name in enumerate(am.ABAW_AUS)},
+               **{f"{name}_pred": scores[:, j] for j, name in enumerate(am.ABAW_AUS)}}
+    path = tmp_path / "abaw.csv"
+    path.write_text(table_text(columns))
+    out = tmp_path / "out"
+    result = run("evaluate", path, "--au-columns", ",".join(am.ABAW_AUS), "--preset", "abaw",
+                 "--output", out, "--no-plots")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["dropped"] == {"AU -1 (not annotated)": 2}
+    keep = np.ones(20, dtype=bool)
+    keep[[3, 7]] = False
+    api = am.evaluate(au=au[keep], au_pred=scores[keep], preset="abaw", warn=False)
+    assert report["metrics"] == json.loads(api.to_json())["metrics"]
+
+
+def test_au_nan_policy(tmp_path):
+    path = tmp_path / "nan.csv"
+    path.write_text("AU1,AU1_pred\n1,0.9\n,0.2\n0,0.1\n1,0.7\n")
+    result = run("evaluate", path, "--au-columns", "AU1")
+    assert result.returncode == 2
+    assert f"{path}:3: column 'AU1' is empty (NaN)" in result.stderr
+    result = run("evaluate", path, "--au-columns", "AU1", "--nan-policy", "omit")
+    assert result.returncode == 0, result.stderr
+    assert "| au_f1 " in result.stdout
+
+
+def test_au_and_subgroup_column_errors(tmp_path):
+    path, *_ = au_file(tmp_path)
+    result = run("evaluate", path, "--au-columns", "AU1,AU6")
+    assert result.returncode == 2
+    assert f"{path}: missing column(s) AU6, AU6_pred" in result.stderr
+    path.write_text(path.read_text().replace("_pred", "_score"))
+    result = run("evaluate", path, "--au-columns", "AU1,AU2")
+    assert result.returncode == 2
+    assert "missing column(s) AU1_pred, AU2_pred" in result.stderr
+    assert run("evaluate", path, "--au-columns", "AU1,AU2", "--au-pred-suffix",
+               "_score").returncode == 0
+    result = run("evaluate", path, "--au-columns", "AU1", "--au-pred-suffix", "_score",
+                 "--subgroup-columns", "ethnicity")
+    assert result.returncode == 2
+    assert f"{path}: no column(s) 'ethnicity' (--subgroup-columns)" in result.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("AU4,AU4_pred\n1,0.9\n0,0.2\n2,0.1\n")
+    result = run("evaluate", bad, "--au-columns", "AU4")
+    assert result.returncode == 2
+    assert f"{bad}:4: column 'AU4': '2' is not 0/1" in result.stderr

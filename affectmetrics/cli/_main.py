@@ -36,6 +36,7 @@ Parquet (.parquet). Columns, one row per sample (rename each with the flags belo
                              (any order); or expression_pred: predicted codes or names
   valence, arousal           true valence and arousal
   valence_pred, arousal_pred predicted valence and arousal
+  AU1..., AU1_pred...         action units with --au-columns (evaluate)
   any subset works: expression only, valence/arousal only, or both; empty cells are NaN
 """
 
@@ -149,6 +150,40 @@ def _add_column_options(parser: argparse.ArgumentParser) -> None:
              "(default: %(default)s)")
 
 
+def _add_au_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("action units and subgroups")
+    group.add_argument("--au-columns", type=_names, default=(), metavar="AU1,AU2,...",
+                       help="action-unit occurrence columns (0/1); the predictions (0/1 or "
+                            "scores) are in <name><suffix> columns; with --preset abaw, AU -1 "
+                            "(not annotated) rows are left out")
+    group.add_argument("--au-pred-suffix", default="_pred", metavar="SUFFIX",
+                       help="suffix of the AU prediction columns (default: %(default)s)")
+    group.add_argument("--au-threshold", type=float, default=0.5, metavar="T",
+                       help="an AU score above T is a predicted occurrence (default: "
+                            "%(default)s)")
+    group.add_argument("--subgroup-columns", type=_names, default=(), metavar="NAME,...",
+                       help="sample attributes (text or integer ids, e.g. gender,age): every "
+                            "metric per subgroup, the gaps and the unweighted average bias")
+
+
+def _names(text: str) -> tuple[str, ...]:
+    """A comma-separated list of column names (``AU1,AU2``), none empty.
+
+    Parameters
+    ----------
+    text : str
+        The flag's value as typed.
+
+    Returns
+    -------
+    tuple of str
+    """
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"{text!r}: an empty column name")
+    return names
+
+
 def _add_bootstrap_options(parser: argparse.ArgumentParser, default_ci: float | None) -> None:
     group = parser.add_argument_group("confidence intervals")
     group.add_argument("--ci", type=_level, default=default_ci, metavar="LEVEL",
@@ -199,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--score-range", type=float, nargs=2, default=(0.0, 1.0),
                     metavar=("LO", "HI"), help="range of the scores with --bins (default: 0 1)")
     _add_column_options(ev)
+    _add_au_options(ev)
     _add_bootstrap_options(ev, None)
     _add_output_options(ev)
     cmp = commands.add_parser(
@@ -223,7 +259,10 @@ def _columns(args: argparse.Namespace) -> _Columns:
     return _Columns(args.expression_column, args.expression_pred_column, args.score_prefix,
                     tuple(args.va_columns), tuple(args.va_pred_columns), args.group_column,
                     None if args.class_names is None else tuple(args.class_names),
-                    args.preset, args.nan_policy, args.delimiter, args.scores)
+                    args.preset, args.nan_policy, args.delimiter, args.scores,
+                    tuple(getattr(args, "au_columns", ())),
+                    getattr(args, "au_pred_suffix", "_pred"),
+                    tuple(getattr(args, "subgroup_columns", ())))
 
 
 def _level(text: str) -> float:
@@ -384,7 +423,8 @@ def _score(data: _Predictions, name: str, args: argparse.Namespace) -> Report:
     report = evaluate(**data.kwargs, model=name, preset=args.preset or "affectnet", ci=args.ci,
                       n_resamples=args.n_resamples,
                       ci_method=getattr(args, "ci_method", "percentile"), seed=args.seed,
-                      nan_policy=args.nan_policy, warn=False, progress=_progress(args))
+                      nan_policy=args.nan_policy, warn=False, progress=_progress(args),
+                      au_threshold=getattr(args, "au_threshold", 0.5))
     report.dropped = dict(data.dropped)
     return report
 

@@ -46,6 +46,9 @@ class _Columns:
     nan_policy: str = "raise"
     delimiter: str | None = None
     scores: str = "auto"
+    au: tuple[str, ...] = ()
+    au_pred_suffix: str = "_pred"
+    subgroups: tuple[str, ...] = ()
 
 
 @dataclass
@@ -70,12 +73,19 @@ class _Schema:
     va_pred: list[str] = field(default_factory=list)
     group: str | None = None
     output_names: list[str] = field(default_factory=list)  # the flags' names of ``va``
+    au: list[str] = field(default_factory=list)
+    au_pred: list[str] = field(default_factory=list)
+    au_names: list[str] = field(default_factory=list)  # the flags' names of ``au``
+    subgroups: list[str] = field(default_factory=list)
+    subgroup_names: list[str] = field(default_factory=list)  # the flags' names
     #: The classes are the named score columns in the file's order (no names given).
     file_order: bool = False
 
 
 _FLAGS = {"expression": "--expression-column", "expression_pred": "--expression-pred-column",
-          "va": "--va-columns", "va_pred": "--va-pred-columns", "group": "--group-column"}
+          "va": "--va-columns", "va_pred": "--va-pred-columns", "group": "--group-column",
+          "au": "--au-columns", "au_pred": "--au-pred-suffix",
+          "subgroups": "--subgroup-columns"}
 
 
 def _in_file(table: _Table, name: str, flag: str) -> str:
@@ -113,18 +123,25 @@ def _resolve(table: _Table, cols: _Columns) -> _Schema:
     ``valence``: the report would otherwise silently lose the part a capitalised header
     holds); the report keeps the flags' names for the outputs."""
     output_names = list(cols.va)
+    au_names, subgroup_names = list(cols.au), list(cols.subgroups)
+    au_pred = tuple(_in_file(table, f"{c}{cols.au_pred_suffix}", "--au-pred-suffix")
+                    for c in cols.au)
     cols = replace(
         cols, expression=_in_file(table, cols.expression, "--expression-column"),
         expression_pred=_in_file(table, cols.expression_pred, "--expression-pred-column"),
         va=tuple(_in_file(table, c, "--va-columns") for c in cols.va),
         va_pred=tuple(_in_file(table, c, "--va-pred-columns") for c in cols.va_pred),
-        group=None if cols.group is None else _in_file(table, cols.group, "--group-column"))
+        group=None if cols.group is None else _in_file(table, cols.group, "--group-column"),
+        au=tuple(_in_file(table, c, "--au-columns") for c in cols.au),
+        subgroups=tuple(_in_file(table, c, "--subgroup-columns") for c in cols.subgroups))
     header = table.columns
     roles: dict[str, str] = {}
     for key, names in (("expression", [cols.expression]),
                        ("expression_pred", [cols.expression_pred]), ("va", list(cols.va)),
                        ("va_pred", list(cols.va_pred)),
-                       ("group", [cols.group] if cols.group else [])):
+                       ("group", [cols.group] if cols.group else []),
+                       ("au", list(cols.au)), ("au_pred", list(au_pred)),
+                       ("subgroups", list(cols.subgroups))):
         for name in names:
             if name in roles and roles[name] != _FLAGS[key]:
                 raise _CliError(f"{roles[name]} and {_FLAGS[key]} both name the column {name!r}")
@@ -169,7 +186,13 @@ def _resolve(table: _Table, cols: _Columns) -> _Schema:
             raise _CliError(f"{table.path}: missing column(s) {', '.join(missing)}")
         schema.va, schema.va_pred = list(cols.va), list(cols.va_pred)
         schema.output_names = output_names
-    if schema.expression is None and not schema.va:
+    if cols.au:
+        missing = [c for c in (*cols.au, *au_pred) if c not in header]
+        if missing:
+            raise _CliError(f"{table.path}: missing column(s) {', '.join(missing)} "
+                            "(--au-columns, --au-pred-suffix)")
+        schema.au, schema.au_pred, schema.au_names = list(cols.au), list(au_pred), au_names
+    if schema.expression is None and not schema.va and not schema.au:
         raise _CliError(
             f"{table.path}: found neither {cols.expression!r} nor {', '.join(cols.va)} among "
             f"the columns {', '.join(header)}; see --help for the expected columns")
@@ -177,6 +200,11 @@ def _resolve(table: _Table, cols: _Columns) -> _Schema:
         if cols.group not in header:
             raise _CliError(f"{table.path}: no column {cols.group!r} (--group-column)")
         schema.group = cols.group
+    missing = [c for c in cols.subgroups if c not in header]
+    if missing:
+        raise _CliError(f"{table.path}: no column(s) {', '.join(map(repr, missing))} "
+                        "(--subgroup-columns)")
+    schema.subgroups, schema.subgroup_names = list(cols.subgroups), subgroup_names
     return schema
 
 
@@ -250,6 +278,51 @@ def _check_codes(table: _Table, first: int, name: str, codes: np.ndarray, n_clas
                         f"code 0..{n_classes - 1}")
 
 
+def _check_binary(table: _Table, first: int, name: str, values: np.ndarray,
+                  keep: np.ndarray) -> None:
+    """An AU truth cell that is neither 0 nor 1 (nor empty) names its line and column."""
+    bad = keep & ~np.isnan(values) & (values != 0) & (values != 1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise _CliError(f"{table.where(first, i)}: column {name!r}: {f'{values[i]:g}'!r} is "
+                        "not 0/1")
+
+
+def _ids(table: _Table, first: int, name: str, ids: Any, keep: np.ndarray, flag: str) -> Any:
+    """A batch's id column as trimmed text, kept rows only; an empty cell names its line.
+
+    Parameters
+    ----------
+    table : _Table
+        The file.
+    first : int
+        The batch's first line (CSV) or row (Parquet), for errors.
+    name : str
+        The column.
+    ids : pyarrow.Array
+        The batch's cells, as read.
+    keep : ndarray of bool, shape (n,)
+        The rows scored.
+    flag : str
+        The flag that names the column, for the error.
+
+    Returns
+    -------
+    pyarrow.Array
+        The kept rows' ids, as text.
+    """
+    pa = _pyarrow()
+    import pyarrow.compute as pc
+
+    if not pa.types.is_string(ids.type):
+        ids = pc.cast(ids, pa.string())
+    ids = _clean(ids).filter(pa.array(keep))
+    if ids.null_count:
+        i = int(np.flatnonzero(keep)[_first(pc.is_null(ids))])
+        raise _CliError(f"{table.where(first, i)}: column {name!r} ({flag}) is empty")
+    return ids
+
+
 def _check_finite(table: _Table, first: int, columns: dict[str, np.ndarray],
                   keep: np.ndarray) -> None:
     """An infinite value is refused whatever the NaN policy, naming its line and column."""
@@ -277,7 +350,8 @@ class _Scan:
 
     Iterating yields one dict per batch with the keys ``expression`` (float64 codes),
     ``expression_pred`` ((n, C) scores in class order, or (n,) codes), ``va`` and
-    ``va_pred`` ((n, k)) and ``groups`` (a pyarrow string array), whichever the file has.
+    ``va_pred`` ((n, k)), ``au`` and ``au_pred`` ((n, L)), ``groups`` and
+    ``subgroup:<column>`` (pyarrow string arrays), whichever the file has.
     Only these arrays are made, never Python strings per row. With an explicit
     ``--preset``, rows carrying the data set's "not data" codes are left out and counted
     per reason in :attr:`dropped`; with ``--nan-policy raise`` the first empty cell stops
@@ -300,11 +374,13 @@ class _Scan:
         self.n_classes = len(schema.scores) or (len(schema.class_names)
                                                 if schema.class_names is not None else 0)
         self._wanted = [c for c in (schema.expression, schema.expression_pred, *schema.scores,
-                                    *schema.va, *schema.va_pred, schema.group) if c is not None]
+                                    *schema.va, *schema.va_pred, schema.group, *schema.au,
+                                    *schema.au_pred, *schema.subgroups) if c is not None]
         # Parsed as float64 by pyarrow until a cell fails; then everything is read as text.
         # Labels too: class names in them fail the float parse and take the text path.
         self.numeric = frozenset(c for c in (schema.expression, schema.expression_pred,
-                                             *schema.scores, *schema.va, *schema.va_pred)
+                                             *schema.scores, *schema.va, *schema.va_pred,
+                                             *schema.au, *schema.au_pred)
                                  if c is not None)
 
     def restart(self) -> None:
@@ -397,9 +473,6 @@ class _Scan:
                 _CliNote, stacklevel=2)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        pa = _pyarrow()
-        import pyarrow.compute as pc
-
         table, schema, cols = self.table, self.schema, self.cols
         conventions = _DATASETS[cols.dataset] if cols.dataset is not None else None
         for first, batch in table.batches(self._wanted, self.numeric):
@@ -412,7 +485,8 @@ class _Scan:
                     values[name] = _labels(table, first, name, batch[name], schema.class_names)
             if schema.file_order and not self._noted and schema.expression is not None:
                 self._note_codes(batch[schema.expression])
-            for name in (*schema.scores, *schema.va, *schema.va_pred):
+            for name in (*schema.scores, *schema.va, *schema.va_pred, *schema.au,
+                         *schema.au_pred):
                 values[name] = _numbers(table, first, name, batch[name])
             keep = np.ones(rows, dtype=bool)
             if conventions is not None:
@@ -424,6 +498,10 @@ class _Scan:
                     self._drop(keep, np.any(np.column_stack([values[c] for c in schema.va])
                                             == conventions.missing_va, axis=1),
                                f"valence/arousal {conventions.missing_va:g} (not annotated)")
+                if schema.au and conventions.missing_au is not None:
+                    self._drop(keep, np.any(np.column_stack([values[c] for c in schema.au])
+                                            == conventions.missing_au, axis=1),
+                               f"AU {conventions.missing_au:g} (not annotated)")
             _check_finite(table, first, values, keep)
             if cols.nan_policy == "raise":
                 _check_complete(table, first, values, keep)
@@ -432,6 +510,8 @@ class _Scan:
                     name = getattr(schema, role)
                     if name is not None:
                         _check_codes(table, first, name, values[name], self.n_classes, keep)
+            for name in schema.au:
+                _check_binary(table, first, name, values[name], keep)
             out: dict[str, Any] = {}
             if schema.expression is not None:
                 out["expression"] = values[schema.expression][keep]
@@ -442,16 +522,15 @@ class _Scan:
             if schema.va:
                 out["va"] = np.column_stack([values[c][keep] for c in schema.va])
                 out["va_pred"] = np.column_stack([values[c][keep] for c in schema.va_pred])
+            if schema.au:
+                out["au"] = np.column_stack([values[c][keep] for c in schema.au])
+                out["au_pred"] = np.column_stack([values[c][keep] for c in schema.au_pred])
             if schema.group is not None:
-                ids = batch[schema.group]
-                if not pa.types.is_string(ids.type):
-                    ids = pc.cast(ids, pa.string())
-                ids = _clean(ids).filter(pa.array(keep))
-                if ids.null_count:
-                    i = int(np.flatnonzero(keep)[_first(pc.is_null(ids))])
-                    raise _CliError(f"{table.where(first, i)}: column {schema.group!r} "
-                                    "(--group-column) is empty")
-                out["groups"] = ids
+                out["groups"] = _ids(table, first, schema.group, batch[schema.group], keep,
+                                     "--group-column")
+            for name in schema.subgroups:
+                out[f"subgroup:{name}"] = _ids(table, first, name, batch[name], keep,
+                                               "--subgroup-columns")
             self.n_kept += int(keep.sum())
             yield out
         if self._first_off is not None and self._n_near == self._n_scored:
@@ -474,6 +553,8 @@ class _Scan:
             kwargs["class_names"] = self.schema.class_names
         if self.schema.va:
             kwargs["output_names"] = tuple(self.schema.output_names)
+        if self.schema.au:
+            kwargs["au_names"] = tuple(self.schema.au_names)
         return kwargs
 
 
@@ -486,7 +567,7 @@ def _read(path: str | Path, cols: _Columns) -> _Predictions:
     scan = _Scan(path, cols)
     parts = _retrying(scan, _collect)
     kwargs: dict[str, Any] = scan.evaluate_kwargs()
-    for key in ("expression", "expression_pred", "va", "va_pred"):
+    for key in ("expression", "expression_pred", "va", "va_pred", "au", "au_pred"):
         if key in parts:
             kwargs[key] = np.concatenate(parts[key])
     if "expression" in kwargs and not scan.schema.scores and "class_names" not in kwargs:
@@ -498,7 +579,33 @@ def _read(path: str | Path, cols: _Columns) -> _Predictions:
         kwargs["groups"] = np.asarray(pc.index_in(ids, value_set=distinct)
                                       .to_numpy(zero_copy_only=False), dtype=np.int64)
         group_ids = np.asarray(distinct.to_numpy(zero_copy_only=False), dtype=object)
+    if scan.schema.subgroups:
+        kwargs["subgroups"] = {
+            label: _subgroup_ids(pa.chunked_array(parts[f"subgroup:{name}"], type=pa.string()))
+            for name, label in zip(scan.schema.subgroups, scan.schema.subgroup_names,
+                                   strict=True)}
     return _Predictions(scan.table.path, kwargs, scan.dropped, group_ids)
+
+
+def _subgroup_ids(ids: Any) -> np.ndarray:
+    """A subgroup column's ids as :func:`affectmetrics.evaluate` takes them.
+
+    Parameters
+    ----------
+    ids : pyarrow.ChunkedArray
+        The ids, as text.
+
+    Returns
+    -------
+    ndarray of shape (n,)
+        Integers when every id is a whole number (``1``, ``-2``), else the text.
+    """
+    pa = _pyarrow()
+    import pyarrow.compute as pc
+
+    if len(ids) and pc.all(pc.match_substring_regex(ids, r"^[+-]?\d+$")).as_py():
+        return np.asarray(pc.cast(ids, pa.int64()).to_numpy(), dtype=np.int64)
+    return np.asarray(ids.to_numpy(), dtype=object)
 
 
 def _sorted_ids(distinct: Any) -> Any:

@@ -140,6 +140,10 @@ def _streamable(scan: _Scan, args: Any) -> str | None:
         return "plots (--output without --no-plots)"
     if scan.schema.group is not None:
         return "--group-column (the per-group CCC)"
+    if scan.schema.au:
+        return "--au-columns"
+    if scan.schema.subgroups:
+        return "--subgroup-columns (the per-subgroup metrics)"
     if (args.preset or "affectnet") == "abaw":
         return "--preset abaw"
     if scan.schema.expression is not None and not scan.schema.scores:
