@@ -733,8 +733,8 @@ def test_portable_device_batches_are_checked_and_kept_as_on_the_host(monkeypatch
     # truncated to class 0. On PyTorch the running extremes were folded with ops.maximum,
     # which returns float32 there: a prediction varying below float32 resolution became
     # "constant" (Pearson nan).
-    import affectmetrics._keras_labels as labels_module
     import affectmetrics.keras as keras_module
+    import affectmetrics.keras._labels as labels_module
 
     monkeypatch.setattr(keras_module, "_on_host", lambda value: False)
     monkeypatch.setattr(labels_module, "_on_host", lambda value: False)

@@ -15,7 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from ._keras_backend import (
+from .._validation import _check_classification, _check_nan_policy
+from ..classification import _check_zero_division, _confusion_of, _uar_from_cm
+from ..exceptions import UndefinedMetricWarning, _warn_undefined
+from ..multilabel import (
+    _F1_AVERAGES,
+    _check_multilabel,
+    _check_threshold,
+    _label_confusion,
+    _multilabel_f1_from_counts,
+)
+from ._backend import (
     _float64_available,
     _host,
     _in_keras_step,
@@ -25,16 +35,6 @@ from ._keras_backend import (
     _positive_int,
     keras,
     ops,
-)
-from ._validation import _check_classification, _check_nan_policy
-from .classification import _check_zero_division, _confusion_of, _uar_from_cm
-from .exceptions import UndefinedMetricWarning, _warn_undefined
-from .multilabel import (
-    _F1_AVERAGES,
-    _check_multilabel,
-    _check_threshold,
-    _label_confusion,
-    _multilabel_f1_from_counts,
 )
 
 __all__ = ["UAR", "MultilabelF1"]

@@ -16,7 +16,7 @@
   function it evaluates the same formulas with ``keras.ops`` (tested equal to the core).
 * :meth:`CCC.per_output` and friends give one metric per output column (``ccc_valence``,
   ``ccc_arousal``) sharing one state, for ``ReduceLROnPlateau``/``EarlyStopping`` monitors.
-* :class:`UAR` and :class:`MultilabelF1` (in ``_keras_labels.py``) keep confusion counts
+* :class:`UAR` and :class:`MultilabelF1` (in ``keras/_labels.py``) keep confusion counts
   and share the core's validation and final steps in the same way.
 * :class:`AffectMetricsCallback` predicts the validation data at the end of each epoch,
   scores the full report with the NumPy core and writes ``val_``-prefixed keys into
@@ -37,7 +37,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ._keras_backend import (
+from .._moments import (
+    _ccc_from_moments,
+    _empty_moments,
+    _Moments,
+    _pearson_from_moments,
+    _rmse_from_moments,
+    _sagr_from_moments,
+    _scale,
+)
+from .._validation import _check_continuous, _check_nan_policy
+from ..exceptions import DiagnosticWarning, UndefinedMetricWarning, _warn_undefined
+from ..report import CLASSIFICATION_ROWS, CONTINUOUS_ROWS, Report, evaluate
+from ._backend import (
     _float64_available,
     _host,
     _in_keras_step,
@@ -50,18 +62,6 @@ from ._keras_backend import (
     keras,
     ops,
 )
-from ._moments import (
-    _ccc_from_moments,
-    _empty_moments,
-    _Moments,
-    _pearson_from_moments,
-    _rmse_from_moments,
-    _sagr_from_moments,
-    _scale,
-)
-from ._validation import _check_continuous, _check_nan_policy
-from .exceptions import DiagnosticWarning, UndefinedMetricWarning, _warn_undefined
-from .report import CLASSIFICATION_ROWS, CONTINUOUS_ROWS, Report, evaluate
 
 __all__ = ["CCC", "RMSE", "SAGR", "UAR", "AffectMetricsCallback", "MultilabelF1", "Pearson",
            "ccc_loss"]
@@ -932,4 +932,4 @@ def _sibling_callbacks() -> list[Any] | None:
 
 
 # Metrics on confusion counts (UAR, multi-label F1), in their own module.
-from ._keras_labels import UAR, MultilabelF1  # noqa: E402
+from ._labels import UAR, MultilabelF1  # noqa: E402

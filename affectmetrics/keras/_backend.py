@@ -1,5 +1,5 @@
 """The Keras import (naming the backends to install when it fails) and the backend helpers
-shared by the Keras metrics (:mod:`affectmetrics.keras`, :mod:`affectmetrics._keras_labels`)."""
+shared by the Keras metrics (:mod:`affectmetrics.keras`, :mod:`affectmetrics.keras._labels`)."""
 
 from __future__ import annotations
 
