@@ -82,22 +82,33 @@ def _f1_batch(cms: np.ndarray, average: str | None, zero_division: float) -> np.
     return np.where(weight_sum > 0, value, np.where(defined.any(axis=-1), zero_division, np.nan))
 
 
-def _f1_from_cm(
-    cm: np.ndarray, average: str | None = "macro", zero_division: float = 0.0
+def _f1_final(
+    batch: Callable[[str | None, float], np.ndarray], seen: bool, size: int,
+    average: str | None, zero_division: float, metric: str, all_zero: str,
 ) -> float | np.ndarray:
+    """The undefined cases of an F1 from counts, shared by multiclass and multi-label F1:
+    nothing seen (nan per class or averaged), and an average with no defined member under
+    ``zero_division=nan``; ``batch(average, zero_division)`` computes the value."""
     if average not in _AVERAGES:
         raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}")
     zero_division = _check_zero_division(zero_division)
-    if cm.sum() == 0:
-        _warn_undefined("f1_score is undefined: no samples were seen; returning nan")
-        return float("nan") if average is not None else np.full(cm.shape[0], np.nan)
-    value = _f1_batch(cm, average, zero_division)
+    if not seen:
+        _warn_undefined(f"{metric} is undefined: no samples were seen; returning nan")
+        return float("nan") if average is not None else np.full(size, np.nan)
+    value = batch(average, zero_division)
     if average is None:
         return value
     if np.isnan(value):
-        _warn_undefined("f1_score is undefined: every class has a zero denominator and "
-                        "zero_division=nan; returning nan")
+        _warn_undefined(f"{metric} is undefined: {all_zero} and zero_division=nan; "
+                        "returning nan")
     return float(value)
+
+
+def _f1_from_cm(
+    cm: np.ndarray, average: str | None = "macro", zero_division: float = 0.0
+) -> float | np.ndarray:
+    return _f1_final(lambda avg, zd: _f1_batch(cm, avg, zd), bool(cm.sum() > 0), cm.shape[0],
+                     average, zero_division, "f1_score", "every class has a zero denominator")
 
 
 def _uar_batch(cms: np.ndarray, zero_division: float = 0.0) -> np.ndarray:

@@ -42,13 +42,13 @@ from .accumulators import (
     _state_from_json,
     _state_to_json,
 )
-from .classification import _check_zero_division, _f1_batch
+from .classification import _AVERAGES, _f1_batch, _f1_final
 from .exceptions import UndefinedMetricWarning, _warn_undefined
 from .ranking import _rank_counts, _RankCounts, _ranking_batch
 
 __all__ = ["MultilabelAccumulator", "multilabel_f1", "multilabel_pr_auc", "multilabel_roc_auc"]
 
-_F1_AVERAGES = ("macro", "micro", "weighted", None)
+_F1_AVERAGES = _AVERAGES  # the averages of multiclass F1
 _RANK_AVERAGES = ("macro", "micro", "weighted", None)
 
 
@@ -140,19 +140,10 @@ def _multilabel_f1_batch(cms: np.ndarray, average: str | None,
 def _multilabel_f1_from_counts(cms: np.ndarray, average: str | None = "macro",
                                zero_division: float = 0.0) -> float | np.ndarray:
     """Final step shared by :func:`multilabel_f1` and :class:`MultilabelAccumulator`."""
-    if average not in _F1_AVERAGES:
-        raise ValueError(f"average must be one of {_F1_AVERAGES}, got {average!r}")
-    zero_division = _check_zero_division(zero_division)
-    if cms[..., 0, :, :].sum() == 0:
-        _warn_undefined("multilabel_f1 is undefined: no samples were seen; returning nan")
-        return float("nan") if average is not None else np.full(cms.shape[0], np.nan)
-    value = _multilabel_f1_batch(cms, average, zero_division)
-    if average is None:
-        return value
-    if np.isnan(value):
-        _warn_undefined("multilabel_f1 is undefined: every label has a zero denominator "
-                        "(never present, never predicted) and zero_division=nan; returning nan")
-    return float(value)
+    return _f1_final(lambda avg, zd: _multilabel_f1_batch(cms, avg, zd),
+                     bool(cms[..., 0, :, :].sum() > 0), cms.shape[0], average, zero_division,
+                     "multilabel_f1",
+                     "every label has a zero denominator (never present, never predicted)")
 
 
 def _label_rank_counts(t: np.ndarray, scores: np.ndarray) -> list[_RankCounts]:
